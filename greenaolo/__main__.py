@@ -1,0 +1,3 @@
+from greenaolo.cli import main
+
+main()

@@ -1,0 +1,187 @@
+"""The ``greenaolo`` command (also ``python -m greenaolo``)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    help="Reproduce Green-LLM (arXiv 2507.09942) and AOLO (arXiv 2503.04418).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+greenllm_app = typer.Typer(help="Green-LLM: allocate LLM queries to edge data centres.", no_args_is_help=True)
+app.add_typer(greenllm_app, name="greenllm")
+
+
+class Profile(str, Enum):
+    quick = "quick"
+    full = "full"
+
+
+class SolverName(str, Enum):
+    auto = "auto"
+    highs = "highs"
+    gurobi = "gurobi"
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def notebooks() -> None:
+    """List every figure and table notebook with its parameters, types, defaults and valid ranges."""
+    from greenaolo.notebooks import NOTEBOOKS, params_table
+
+    for name, spec in sorted(NOTEBOOKS.items()):
+        typer.echo(f"{name}: {spec.title}")
+        for _, param, kind, default, valid in params_table([name]):
+            typer.echo(f"    {param:<12} {kind:<6} default {default:<10} {valid}")
+
+
+def _pairs(args: list[str]) -> dict[str, str]:
+    """Parse ``-p NAME VALUE`` (or ``--parameter NAME VALUE``), repeated, as papermill's CLI takes them."""
+    params, rest = {}, list(args)
+    while rest:
+        flag = rest.pop(0)
+        if flag not in ("-p", "--parameter") or len(rest) < 2:
+            _fail(f"unexpected argument {flag!r}: parameters are given as -p NAME VALUE")
+        name, value = rest.pop(0), rest.pop(0)
+        params[name] = value
+    return params
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    ctx: typer.Context,
+    notebook: Annotated[str, typer.Argument(help="notebook name, e.g. greenllm_table1; then -p NAME VALUE ...")],
+    profile: Annotated[Profile, typer.Option(help="quick runs the same code on smaller inputs")] = Profile.full,
+    output_dir: Annotated[Path, typer.Option(help="figures go here, datasets to OUTPUT_DIR/data")] = Path("figures"),
+    executed_dir: Annotated[Path, typer.Option(help="where the executed notebook is written")] = Path("build/notebooks"),
+) -> None:
+    """Run one notebook with papermill: ``greenaolo run NOTEBOOK -p NAME VALUE ... --profile quick``.
+
+    Parameters are checked against the notebook's specification before it starts.
+    """
+    from greenaolo.notebooks import ParameterError, run_notebook
+
+    params = _pairs(ctx.args)
+    for reserved in ("profile", "output_dir"):
+        if reserved in params:
+            _fail(f"set {reserved} with --{reserved.replace('_', '-')}, not -p")
+    try:
+        executed = run_notebook(
+            notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir
+        )
+    except ParameterError as exc:
+        _fail(str(exc))
+    typer.echo(f"executed {executed}")
+
+
+@app.command()
+def plot(
+    dataset: Annotated[Path, typer.Argument(help="a dataset written by a notebook (figures/data/NAME.nc)")],
+    output_dir: Annotated[Optional[Path], typer.Option(help="default: the dataset's folder's parent")] = None,
+) -> None:
+    """Redraw a figure from its dataset alone."""
+    from greenaolo.io import read_dataset
+    from greenaolo.plotting import draw, save_figure
+
+    try:
+        ds = read_dataset(dataset)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    out = output_dir if output_dir is not None else dataset.resolve().parent.parent
+    for path in save_figure(draw(ds), ds.attrs["figure"], out):
+        typer.echo(f"wrote {path}")
+
+
+@greenllm_app.command("solve")
+def greenllm_solve(
+    model: Annotated[str, typer.Option(help="M0, M1, M2 or M3")] = "M0",
+    lexicographic: Annotated[
+        Optional[str], typer.Option(help="priority order instead of weights, e.g. energy,delay,carbon")
+    ] = None,
+    tolerance: Annotated[float, typer.Option(help="lexicographic tolerance epsilon")] = 1e-3,
+    psi_theta: Annotated[float, typer.Option(help="scale carbon intensity")] = 1.0,
+    psi_pw: Annotated[float, typer.Option(help="scale renewables")] = 1.0,
+    psi_tau: Annotated[float, typer.Option(help="scale energy per token")] = 1.0,
+    psi_rho: Annotated[float, typer.Option(help="scale delay penalty")] = 1.0,
+    psi_price: Annotated[float, typer.Option(help="scale electricity price")] = 1.0,
+    psi_demand: Annotated[float, typer.Option(help="scale demand")] = 1.0,
+    psi_water: Annotated[float, typer.Option(help="scale the water budget")] = 1.0,
+    seed: Annotated[int, typer.Option(help="scenario seed (42 is the paper's)")] = 42,
+    solver: Annotated[SolverName, typer.Option(help="auto: Gurobi if its licence fits, else HiGHS")] = SolverName.auto,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="write the result as netCDF")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the totals")] = False,
+) -> None:
+    """Solve the Green-LLM model on the paper instance and print its cost terms."""
+    from greenaolo.greenllm.model import solve, solve_lexicographic
+    from greenaolo.greenllm.scenario import Scaling, paper_scenario
+    from greenaolo.solvers import SolverFallbackWarning, SolverUnavailableError
+
+    try:
+        scaling = Scaling(
+            theta=psi_theta, pw=psi_pw, tau=psi_tau, rho=psi_rho, price=psi_price, demand=psi_demand, water=psi_water
+        )
+        scenario = paper_scenario(seed, scaling)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SolverFallbackWarning)
+            if lexicographic:
+                order = tuple(o.strip() for o in lexicographic.split(","))
+                ds = solve_lexicographic(scenario, order, tolerance=tolerance, solver=solver.value)
+            else:
+                ds = solve(scenario, model, solver=solver.value)
+        for w in caught:
+            typer.secho(f"warning: {w.message}", fg=typer.colors.YELLOW, err=True)
+    except (ValueError, SolverUnavailableError) as exc:
+        _fail(str(exc))
+    summary = {
+        "energy_cost": float(ds.energy_cost),
+        "carbon_cost": float(ds.carbon_cost),
+        "delay_cost": float(ds.delay_cost),
+        "total_cost": float(ds.total_cost),
+        "emissions_kg": float(ds.emissions),
+        "water_l": float(ds.water),
+        "delay_s": float(ds.delay),
+        "solver": ds.attrs["solver"],
+    }
+    label = f"lexicographic {ds.attrs['lexicographic_order']}" if lexicographic else model
+    typer.echo(f"Green-LLM {label}, scaling {ds.attrs['scaling']}")
+    rows = [
+        ("energy cost", summary["energy_cost"], "$"),
+        ("carbon tax", summary["carbon_cost"], "$"),
+        ("delay penalty", summary["delay_cost"], "$"),
+        ("total cost", summary["total_cost"], "$"),
+        ("emissions", summary["emissions_kg"], "kgCO2"),
+        ("water", summary["water_l"], "L"),
+        ("delay (aggregate)", summary["delay_s"], "s"),
+    ]
+    for name, value, unit in rows:
+        typer.echo(f"  {name:<18} {value:>12.2f} {unit}")
+    typer.echo(
+        f"  solver             {ds.attrs['solver']} {ds.attrs['solver_version']} ({ds.attrs['licence']}), "
+        f"{ds.attrs['termination']}, {ds.attrs['solve_seconds']:.2f} s"
+    )
+    if output is not None:
+        from greenaolo.io import write_dataset
+
+        write_dataset(
+            ds, output, profile="full", figure="greenllm_solution", seeds=[seed],
+            parameters={"model": model, "lexicographic": lexicographic, "scaling": json.loads(ds.attrs["scaling"])},
+            solver=ds.attrs["solver"],
+        )
+        typer.echo(f"  wrote {output}")
+    if as_json:
+        typer.echo(json.dumps(summary))
+
+
+def main() -> None:
+    app()

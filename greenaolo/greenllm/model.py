@@ -1,0 +1,536 @@
+"""The Green-LLM workload-allocation model in linopy (``papers/greenllm.md`` section 2).
+
+The reference model is the LP that produced the v1 results (section 2.A, confirmed by reproduction): the
+fraction ``x[i,j,k,t]`` of area i's type-k queries in hour t served by DC j, and the grid power
+``P_g[j,t]``. One function per constraint family below, numbered as constraints 1-12 of section 2.A.
+:class:`Extensions` adds the optional MILP of section 2.B (unmet demand, binary model placement with
+download cost, integer active servers with idle power, a per-query latency cap, off-site water on grid
+energy only); with every option off, the model is exactly the LP.
+
+Objectives (section 2.A, "Models"; F10, F11): the weighted sum ``w_E C_E + w_C C_C + w_D C_D`` (M0 equal
+weights, M1 energy only, M2 carbon only, M3 1/4, 1/2, 1/4, or any weights), or the lexicographic
+procedure (the likely Algorithm 1) in any priority order with its tolerance epsilon.
+
+Alternative optima (ambiguity A8): when an objective leaves a cost term unpriced (M1 and M2 ignore the
+delay; a delay-only phase ignores the grid power), the solution, and so the reported "total cost",
+depends on the solver. We break ties deliberately: after the primary solve, the primary objective is held
+within a relative ``1e-6`` of its optimum and the unweighted total ``C_E + C_C + C_D`` is minimised. So every
+model reports, among its own optima, the one that is cheapest overall, whichever solver ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import linopy
+import numpy as np
+import xarray as xr
+
+from greenaolo import solvers
+from greenaolo.greenllm.scenario import validate_scenario
+
+__all__ = [
+    "MODELS",
+    "OBJECTIVES",
+    "Extensions",
+    "build_model",
+    "solve",
+    "solve_lexicographic",
+]
+
+OBJECTIVES = ("energy", "carbon", "delay")
+#: The compared models of F10: weights on (C_E, C_C, C_D).
+MODELS: dict[str, tuple[float, float, float]] = {
+    "M0": (1.0, 1.0, 1.0),
+    "M1": (1.0, 0.0, 0.0),
+    "M2": (0.0, 1.0, 0.0),
+    "M3": (0.25, 0.5, 0.25),
+}
+MODEL_NAMES = {"M0": "Green-LLM", "M1": "Energy-LLM", "M2": "Carbon-LLM", "M3": "Hybrid-LLM"}
+TIE_BREAK_TOLERANCE = 1e-6
+# linopy skips terms whose coefficient is exactly zero; bandwidth is floored like the authors' max(0.001, B).
+MIN_BANDWIDTH = 0.001
+
+
+@dataclass(frozen=True)
+class Extensions:
+    """Optional MILP extension of section 2.B. Everything off (the default) is the paper's LP.
+
+    :param unmet_penalty: $ per unserved query s; ``None`` keeps full allocation (constraint 8 as an
+        equality). When set, a fraction ``q[i,k,t] in [0, max_unmet]`` may go unserved.
+    :param max_unmet: largest unserved fraction Gamma per (i, k, t).
+    :param download_cost: $ per model download f_dl; ``None`` disables model placement. When set, binary
+        ``z[j,k,t]`` says whether DC j hosts the type-k model in hour t, ``x <= z``, and each download
+        (``z`` switching on, linearised by ``u >= z[t] - z[t-1]``) costs ``download_cost``. No model is
+        placed before the horizon.
+    :param servers: number of servers N per DC; ``None`` disables the server model. When set, integer
+        ``n[j,t] in {0..N}`` servers are active, the served queries are at most
+        ``utilisation * queries_per_server * n``, and IT energy gains ``idle_kw * n``.
+    :param queries_per_server: queries one server handles in one hour H.
+    :param utilisation: largest utilisation u_max of an active server.
+    :param idle_kw: idle power of one active server (kW, so kWh per slot).
+    :param latency_cap: cap (s) on the per-query latency ``L[i,k,t]`` of section 2.B; ``None`` for none.
+    :param offsite_water_on_grid: ambiguity A12: charge off-site water (EWIF) on grid energy only,
+        ``W = WUE P_c + EWIF P_g``, instead of the code's ``(WUE/PUE + EWIF) P_d``.
+    """
+
+    unmet_penalty: float | None = None
+    max_unmet: float = 1.0
+    download_cost: float | None = None
+    servers: int | None = None
+    queries_per_server: float = 2000.0
+    utilisation: float = 0.9
+    idle_kw: float = 0.3
+    latency_cap: float | None = None
+    offsite_water_on_grid: bool = False
+
+    def __post_init__(self) -> None:
+        checks = {
+            "unmet_penalty": (self.unmet_penalty, 0.0, np.inf, True),
+            "max_unmet": (self.max_unmet, 0.0, 1.0, False),
+            "download_cost": (self.download_cost, 0.0, np.inf, True),
+            "servers": (self.servers, 1, 10**7, True),
+            "queries_per_server": (self.queries_per_server, 1e-9, np.inf, False),
+            "utilisation": (self.utilisation, 1e-9, 1.0, False),
+            "idle_kw": (self.idle_kw, 0.0, np.inf, False),
+            "latency_cap": (self.latency_cap, 1e-9, np.inf, True),
+        }
+        for name, (value, low, high, optional) in checks.items():
+            if value is None and optional:
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"Extensions.{name}={value!r} is out of range: expected a number in [{low}, {high}]")
+
+    @property
+    def is_milp(self) -> bool:
+        return self.download_cost is not None or self.servers is not None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+
+@dataclass
+class GreenLLMModel:
+    """A built model: the linopy model, its scenario, and the cost expressions the objectives use."""
+
+    model: linopy.Model
+    scenario: xr.Dataset
+    extensions: Extensions
+    costs: dict[str, linopy.LinearExpression] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> linopy.Variables:
+        return self.model.variables
+
+
+# ------------------------------------------------------------------------------------------------------
+# Coefficients shared by several constraints.
+
+def _coords(s: xr.Dataset, *dims: str) -> list:
+    """The scenario's indexes for ``dims``, in the form linopy wants them."""
+    return [s.indexes[d] for d in dims]
+
+
+def _tokens(s: xr.Dataset) -> xr.DataArray:
+    """h_k + f_k: tokens per query (input plus output)."""
+    return s.input_tokens + s.output_tokens
+
+
+def _energy_per_query(s: xr.Dataset) -> xr.DataArray:
+    """tau_in_k h_k + tau_out_k f_k (kWh per query), constraint 1."""
+    return s.token_energy_in * s.input_tokens + s.token_energy_out * s.output_tokens
+
+
+def route_latency(s: xr.Dataset) -> xr.DataArray:
+    """Per-query latency (s) of one query routed i -> j (section 2.B, A5): RTT + transfer + processing.
+
+    ``d[i,j] + 8 beta (h+f) / (1000 B[i,j]) + v[j,k] (h+f)``, with KB -> kbit -> Mbit conversion that the
+    aggregate "delay" of constraint 9 omits.
+    """
+    tokens = _tokens(s)
+    return s.rtt + 8 * s.data_per_token * tokens / (1000 * s.bandwidth) + s.proc_delay * tokens
+
+
+# ------------------------------------------------------------------------------------------------------
+# Constraint families of section 2.A (numbered as there).
+
+def add_it_energy(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> linopy.Variable:
+    """Constraint 1: ``P_c[j,t] = sum_{i,k} (tau_in h + tau_out f) lambda x`` (kWh per slot)."""
+    p_c = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="it_energy")
+    m.add_constraints(p_c == (_energy_per_query(s) * s.demand * x).sum(["area", "query"]), name="it_energy_def")
+    return p_c
+
+
+def add_facility_energy(m: linopy.Model, s: xr.Dataset, p_c: linopy.LinearExpression) -> linopy.Variable:
+    """Constraint 2: ``P_d[j,t] = PUE_j P_c[j,t]``."""
+    p_d = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="facility_energy")
+    m.add_constraints(p_d == s.pue * p_c, name="facility_energy_def")
+    return p_d
+
+
+def add_power_balance(m: linopy.Model, s: xr.Dataset, p_d: linopy.Variable, p_g: linopy.Variable) -> None:
+    """Constraint 3: ``P_d <= P_g + P_w``: renewables are free, the surplus is curtailed."""
+    m.add_constraints(p_d - p_g <= s.renewable, name="power_balance")
+
+
+def add_grid_power(m: linopy.Model, s: xr.Dataset) -> linopy.Variable:
+    """Constraint 4: ``0 <= P_g[j,t] <= P_max[j,t]`` (as variable bounds)."""
+    return m.add_variables(lower=0, upper=s.grid_limit, name="grid_power")
+
+
+def add_water(
+    m: linopy.Model, s: xr.Dataset, p_d: linopy.Variable, p_c: linopy.Variable, p_g: linopy.Variable,
+    offsite_on_grid: bool,
+) -> linopy.Variable:
+    """Constraint 5: ``W[j,t] = (WUE/PUE + EWIF) P_d`` (L): on-site WUE x IT energy plus off-site
+    EWIF x facility energy. With ``offsite_on_grid`` (A12): ``W = WUE P_c + EWIF P_g``."""
+    w = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="water")
+    if offsite_on_grid:
+        m.add_constraints(w == s.wue * p_c + s.ewif * p_g, name="water_def")
+    else:
+        m.add_constraints(w == (s.wue / s.pue + s.ewif) * p_d, name="water_def")
+    return w
+
+
+def add_water_budget(m: linopy.Model, s: xr.Dataset, w: linopy.Variable) -> None:
+    """Constraint 6: ``sum_{j,t} W[j,t] <= Z``, the long-term water budget."""
+    m.add_constraints(w.sum() <= float(s.water_budget), name="water_budget")
+
+
+def add_resource_capacity(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> None:
+    """Constraint 7: ``sum_{i,k} alpha[k,r] (h+f) lambda x <= C[r,j]`` for every j, r, t."""
+    use = (s.resource_per_token * _tokens(s) * s.demand * x).sum(["area", "query"])
+    m.add_constraints(use <= s.capacity, name="resource_capacity")
+
+
+def add_full_allocation(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, unmet: linopy.Variable | None) -> None:
+    """Constraint 8: ``sum_j x[i,j,k,t] = 1``: every query is served (v1 has no unmet demand).
+    With the unmet-demand extension (section 2.B): ``q + sum_j x = 1``."""
+    served = x.sum("dc")
+    m.add_constraints(served + unmet == 1 if unmet is not None else served == 1, name="full_allocation")
+
+
+def add_delays(
+    m: linopy.Model, s: xr.Dataset, x: linopy.Variable
+) -> tuple[linopy.Variable, linopy.Variable, linopy.Variable]:
+    """Constraints 9-11: the aggregate delay components of (i, k, t), exactly as the authors' code has them.
+
+    9. transmission ``D_tr = sum_j beta lambda x (h+f) / max(0.001, B)`` (KB/Mbps; no unit conversion);
+    10. propagation ``D_pr = sum_j d[i,j] x`` (not multiplied by lambda);
+    11. processing ``D_pc = sum_j v[j,k] (h+f) lambda x``.
+    """
+    coords = _coords(s, "area", "query", "time")
+    tokens = _tokens(s)
+    d_tr = m.add_variables(lower=0, coords=coords, name="delay_transmission")
+    d_pr = m.add_variables(lower=0, coords=coords, name="delay_propagation")
+    d_pc = m.add_variables(lower=0, coords=coords, name="delay_processing")
+    bandwidth = np.maximum(MIN_BANDWIDTH, s.bandwidth)
+    m.add_constraints(d_tr == (s.data_per_token * s.demand * tokens / bandwidth * x).sum("dc"), name="delay_transmission_def")
+    m.add_constraints(d_pr == (s.rtt * x).sum("dc"), name="delay_propagation_def")
+    m.add_constraints(d_pc == (s.proc_delay * tokens * s.demand * x).sum("dc"), name="delay_processing_def")
+    return d_tr, d_pr, d_pc
+
+
+def add_delay_cap(m: linopy.Model, s: xr.Dataset, d_tr, d_pr, d_pc) -> None:
+    """Constraint 12: ``D_tr + D_pr + D_pc <= Delta[i,k]``."""
+    m.add_constraints(d_tr + d_pr + d_pc <= s.delay_cap, name="delay_cap")
+
+
+# ------------------------------------------------------------------------------------------------------
+# Section 2.B extensions.
+
+def add_model_placement(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, download_cost: float) -> linopy.LinearExpression:
+    """Binary model placement ``z[j,k,t]``, ``x <= z``, and downloads ``u >= z[t] - z[t-1]`` (z[-1] = 0).
+    Returns the download cost ``sum f_dl u``."""
+    z = m.add_variables(coords=_coords(s, "dc", "query", "time"), name="placement", binary=True)
+    u = m.add_variables(lower=0, upper=1, coords=_coords(s, "dc", "query", "time"), name="download")
+    m.add_constraints(x - z <= 0, name="route_needs_placement")
+    previous = z.shift(time=1)
+    first = s.time == s.time[0]
+    m.add_constraints((u - z).where(first) >= 0, name="download_first", mask=first)
+    m.add_constraints(u - z + previous >= 0, name="download_def", mask=~first)
+    return download_cost * u.sum()
+
+
+def add_servers(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, ext: Extensions) -> linopy.Variable:
+    """Integer active servers ``n[j,t] in {0..N}``: ``sum_{i,k} lambda x <= u_max H n``. Returns n."""
+    n = m.add_variables(lower=0, upper=ext.servers, coords=_coords(s, "dc", "time"), name="active_servers", integer=True)
+    load = (s.demand * x).sum(["area", "query"])
+    m.add_constraints(load - ext.utilisation * ext.queries_per_server * n <= 0, name="server_capacity")
+    return n
+
+
+# ------------------------------------------------------------------------------------------------------
+
+def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> GreenLLMModel:
+    """Build the Green-LLM model of section 2.A (plus the options of 2.B) on the scenario's coordinates.
+
+    :param scenario: a scenario Dataset (:mod:`greenaolo.greenllm.scenario`).
+    :param extensions: optional MILP extension; ``None`` or ``Extensions()`` builds the paper's LP.
+    :returns: the model with its three cost expressions ``energy`` (C_E), ``carbon`` (C_C), ``delay``
+        (C_D) and, where enabled, ``unmet`` and ``download``; no objective is set yet.
+    """
+    s = validate_scenario(scenario)
+    ext = extensions or Extensions()
+    m = linopy.Model(force_dim_names=True)
+    x = m.add_variables(lower=0, upper=1, coords=_coords(s, "area", "dc", "query", "time"), name="allocation")
+    p_g = add_grid_power(m, s)
+    p_c_def = add_it_energy(m, s, x)
+    if ext.servers is not None:
+        n = add_servers(m, s, x, ext)
+        # IT energy of the server model: token energy plus idle power of every active server.
+        it_energy = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="it_energy_servers")
+        m.add_constraints(it_energy == p_c_def + ext.idle_kw * n, name="it_energy_servers_def")
+        p_c = it_energy
+    else:
+        p_c = p_c_def
+    p_d = add_facility_energy(m, s, p_c)
+    add_power_balance(m, s, p_d, p_g)
+    w = add_water(m, s, p_d, p_c, p_g, ext.offsite_water_on_grid)
+    add_water_budget(m, s, w)
+    add_resource_capacity(m, s, x)
+    unmet = None
+    if ext.unmet_penalty is not None:
+        unmet = m.add_variables(lower=0, upper=ext.max_unmet, coords=_coords(s, "area", "query", "time"), name="unmet")
+    add_full_allocation(m, s, x, unmet)
+    d_tr, d_pr, d_pc = add_delays(m, s, x)
+    add_delay_cap(m, s, d_tr, d_pr, d_pc)
+    if ext.latency_cap is not None:
+        m.add_constraints((route_latency(s) * x).sum("dc") <= ext.latency_cap, name="latency_cap")
+
+    costs = {
+        "energy": (s.price * p_g).sum(),
+        "carbon": (s.carbon_tax * s.carbon_intensity * p_g).sum(),
+        "delay": (s.delay_penalty * (d_tr + d_pr + d_pc)).sum(),
+    }
+    if unmet is not None:
+        costs["unmet"] = (ext.unmet_penalty * s.demand * unmet).sum()
+    if ext.download_cost is not None:
+        costs["download"] = add_model_placement(m, s, x, ext.download_cost)
+    return GreenLLMModel(model=m, scenario=s, extensions=ext, costs=costs)
+
+
+def _weighted(built: GreenLLMModel, weights: Sequence[float]) -> linopy.LinearExpression:
+    expr = sum(w * built.costs[o] for w, o in zip(weights, OBJECTIVES) if w != 0)
+    # Extension costs (unmet demand, downloads) are always priced in full.
+    for extra in ("unmet", "download"):
+        if extra in built.costs:
+            expr = expr + built.costs[extra]
+    return expr
+
+
+def _total(built: GreenLLMModel) -> linopy.LinearExpression:
+    return _weighted(built, (1.0, 1.0, 1.0))
+
+
+def _check_weights(weights: Sequence[float]) -> tuple[float, float, float]:
+    if len(weights) != 3:
+        raise ValueError(f"weights={tuple(weights)!r} must have 3 entries (energy, carbon, delay)")
+    for name, w in zip(OBJECTIVES, weights):
+        if not np.isfinite(w) or w < 0:
+            raise ValueError(f"weight for {name}={w!r} is out of range: expected a finite number >= 0")
+    if sum(weights) == 0:
+        raise ValueError(f"weights={tuple(weights)!r} are all zero: at least one must be positive")
+    return tuple(float(w) for w in weights)  # type: ignore[return-value]
+
+
+def _bound(built: GreenLLMModel, expr: linopy.LinearExpression, value: float, tolerance: float, name: str) -> None:
+    """Keep ``expr <= value + tolerance * |value|`` (a small absolute slack guards value == 0)."""
+    built.model.add_constraints(expr <= value + tolerance * abs(value) + 1e-9, name=name)
+
+
+def solve(
+    scenario: xr.Dataset,
+    model: str | Sequence[float] = "M0",
+    *,
+    extensions: Extensions | None = None,
+    solver: str = "auto",
+    tie_break: bool = True,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    seed: int = 0,
+    mip_gap: float = 1e-4,
+) -> xr.Dataset:
+    """Solve a weighted Green-LLM model and return the result Dataset (see :func:`results`).
+
+    :param scenario: the scenario Dataset.
+    :param model: ``"M0"``, ``"M1"``, ``"M2"``, ``"M3"`` or weights ``(w_energy, w_carbon, w_delay)``.
+    :param extensions: optional MILP extension (section 2.B); off by default.
+    :param solver: ``"auto"``, ``"highs"`` or ``"gurobi"`` (:func:`greenaolo.solvers.solve`).
+    :param tie_break: resolve alternative optima (A8) by minimising the total cost among them; only
+        runs a second solve when some weight is zero.
+    :param time_limit: seconds per solve; hitting it raises :class:`greenaolo.solvers.SolveError`.
+    :param threads: solver threads; ``None`` for the solver's default.
+    :param seed: solver random seed.
+    :param mip_gap: relative MIP gap (MILP extension only).
+    """
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise ValueError(f"model={model!r} is unknown: expected one of {sorted(MODELS)} or 3 weights")
+        weights, label = MODELS[model], model
+    else:
+        weights, label = _check_weights(model), "weighted"
+    started = time.perf_counter()
+    built = build_model(scenario, extensions)
+    build_seconds = time.perf_counter() - started
+    objective = _weighted(built, weights)
+    built.model.add_objective(objective)
+    options = dict(solver=solver, time_limit=time_limit, threads=threads, seed=seed, mip_gap=mip_gap)
+    info = solvers.solve(built.model, **options)
+    if tie_break and min(weights) == 0:
+        _bound(built, objective, info.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
+        built.model.add_objective(_total(built), overwrite=True)
+        info = info.merge(solvers.solve(built.model, **{**options, "solver": info.solver}))
+    return results(built, info, model=label, weights=weights, build_seconds=build_seconds, tie_break=tie_break)
+
+
+def solve_lexicographic(
+    scenario: xr.Dataset,
+    order: Sequence[str] = ("energy", "delay", "carbon"),
+    *,
+    tolerance: float = 1e-3,
+    extensions: Extensions | None = None,
+    solver: str = "auto",
+    tie_break: bool = True,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    seed: int = 0,
+    mip_gap: float = 1e-4,
+) -> xr.Dataset:
+    """Lexicographic optimisation (F11, the likely Algorithm 1).
+
+    For phase p = 1..3, minimise ``order[p]`` subject to constraints 1-12 and
+    ``f_q <= (1 + tolerance) f_q*`` for every earlier phase q. With ``tie_break``, a last solve keeps the
+    final objective within ``1e-6`` of its optimum and minimises the total cost (A8).
+
+    :param order: a permutation of ``("energy", "carbon", "delay")``, highest priority first.
+    :param tolerance: epsilon of the phase constraints (the authors use 0.001); in [0, 1].
+    """
+    order = tuple(order)
+    if sorted(order) != sorted(OBJECTIVES):
+        raise ValueError(f"order={order!r} must be a permutation of {OBJECTIVES}")
+    if not 0 <= tolerance <= 1:
+        raise ValueError(f"tolerance={tolerance!r} is out of range: expected a number in [0, 1]")
+    started = time.perf_counter()
+    built = build_model(scenario, extensions)
+    build_seconds = time.perf_counter() - started
+    options = dict(solver=solver, time_limit=time_limit, threads=threads, seed=seed, mip_gap=mip_gap)
+    info = None
+    phase_optima = {}
+    for phase, name in enumerate(order):
+        built.model.add_objective(built.costs[name], overwrite=True)
+        step = solvers.solve(built.model, **options)
+        info = step if info is None else info.merge(step)
+        options["solver"] = info.solver
+        phase_optima[name] = step.objective
+        is_last = phase == len(order) - 1
+        if not is_last:
+            _bound(built, built.costs[name], step.objective, tolerance, f"lexicographic_{name}")
+        elif tie_break:
+            _bound(built, built.costs[name], step.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
+            built.model.add_objective(_total(built), overwrite=True)
+            info = info.merge(solvers.solve(built.model, **options))
+    ds = results(built, info, model="lexicographic", weights=None, build_seconds=build_seconds, tie_break=tie_break)
+    ds.attrs["lexicographic_order"] = ",".join(order)
+    ds.attrs["lexicographic_tolerance"] = tolerance
+    ds.attrs["phase_optima"] = json.dumps(phase_optima)
+    return ds
+
+
+def _value(expr: linopy.LinearExpression) -> float:
+    return float(np.asarray(expr.solution.sum()))
+
+
+def results(
+    built: GreenLLMModel,
+    info: solvers.SolveInfo,
+    *,
+    model: str,
+    weights: Sequence[float] | None,
+    build_seconds: float,
+    tie_break: bool,
+) -> xr.Dataset:
+    """The solved model as a Dataset: the decisions, every cost term and the derived metrics.
+
+    Totals (scalars): ``energy_cost``, ``carbon_cost``, ``delay_cost``, ``total_cost`` ($, C_E + C_C + C_D
+    evaluated at the solution, as the paper reports every model), ``emissions`` (kgCO2, sum theta P_g),
+    ``water`` (L), ``delay`` (s, the paper's aggregate sum of D over (i, k, t)), ``grid_energy``,
+    ``facility_energy``, ``renewable_used`` (kWh). Per-query latency (section 2.B): ``latency``
+    (area, query, time) is the demand-weighted mean over the DCs served; ``route_latency`` (area, dc, query).
+    """
+    s = built.scenario
+    sol = {name: var.solution for name, var in built.model.variables.items()}
+    x = sol["allocation"]
+    p_g = sol["grid_power"]
+    p_d = sol["facility_energy"]
+    delay = sol["delay_transmission"] + sol["delay_propagation"] + sol["delay_processing"]
+    lat = route_latency(s)
+    served = x.sum("dc")
+    latency = ((lat * x).sum("dc") / served.where(served > 0)).fillna(0.0)
+
+    def var(data, units, long_name):
+        return xr.DataArray(data).assign_attrs(units=units, long_name=long_name)
+
+    ds = xr.Dataset(
+        {
+            "allocation": var(x, "1", "fraction of area i's type-k queries served by DC j in hour t, x"),
+            "grid_power": var(p_g, "kWh/slot", "grid energy P_g"),
+            "it_energy": var(sol.get("it_energy_servers", sol["it_energy"]), "kWh/slot", "IT energy P_c"),
+            "facility_energy": var(p_d, "kWh/slot", "facility energy P_d"),
+            "renewable_used": var(np.maximum(p_d - p_g, 0.0), "kWh/slot", "renewable energy used"),
+            "water_use": var(sol["water"], "L", "water W"),
+            "hourly_emissions": var(s.carbon_intensity * p_g, "kgCO2", "grid emissions theta P_g"),
+            "hourly_energy_cost": var(s.price * p_g, "$", "energy cost c P_g"),
+            "hourly_carbon_cost": var(s.carbon_tax * s.carbon_intensity * p_g, "$", "carbon tax delta theta P_g"),
+            "delay_transmission": var(sol["delay_transmission"], "s", "aggregate transmission delay D_tr"),
+            "delay_propagation": var(sol["delay_propagation"], "s", "propagation delay D_pr"),
+            "delay_processing": var(sol["delay_processing"], "s", "aggregate processing delay D_pc"),
+            "latency": var(latency, "s", "per-query latency, mean over the DCs served"),
+            "route_latency": var(lat, "s", "per-query latency of route i -> j"),
+            "demand": s.demand,
+        }
+    )
+    totals = {
+        "energy_cost": (_value(built.costs["energy"]), "$", "energy cost C_E"),
+        "carbon_cost": (_value(built.costs["carbon"]), "$", "carbon tax C_C"),
+        "delay_cost": (_value(built.costs["delay"]), "$", "delay penalty C_D"),
+        "emissions": (float((s.carbon_intensity * p_g).sum()), "kgCO2", "grid emissions"),
+        "water": (float(sol["water"].sum()), "L", "water use"),
+        "delay": (float(delay.sum()), "s", "aggregate delay (the paper's sum of D)"),
+        "grid_energy": (float(p_g.sum()), "kWh", "grid energy"),
+        "facility_energy": (float(p_d.sum()), "kWh", "facility energy"),
+        "renewable_energy_used": (float(np.maximum(p_d - p_g, 0).sum()), "kWh", "renewable energy used"),
+    }
+    for extra in ("unmet", "download"):
+        if extra in built.costs:
+            totals[f"{extra}_cost"] = (_value(built.costs[extra]), "$", f"{extra} cost")
+    totals["total_cost"] = (
+        sum(v for k, (v, _, _) in totals.items() if k.endswith("_cost")),
+        "$",
+        "total cost C_E + C_C + C_D (+ extension costs)",
+    )
+    for name, (value, units, long_name) in totals.items():
+        ds[name] = xr.DataArray(value, attrs={"units": units, "long_name": long_name})
+    if "unmet" in sol:
+        ds["unmet"] = var(sol["unmet"], "1", "unserved fraction q")
+    if "active_servers" in sol:
+        ds["active_servers"] = var(sol["active_servers"], "1", "active servers n")
+    if "placement" in sol:
+        ds["placement"] = var(sol["placement"], "1", "model placement z")
+    ds.attrs.update(info.attrs())
+    ds.attrs.update(
+        model=model,
+        weights=json.dumps(list(weights) if weights is not None else None),
+        extensions=built.extensions.to_json(),
+        scaling=s.attrs.get("scaling", "{}"),
+        tie_break=int(tie_break),
+        build_seconds=build_seconds,
+        n_variables=int(built.model.nvars),
+        n_constraints=int(built.model.ncons),
+        scenario=s.attrs.get("source", "user scenario"),
+    )
+    return ds

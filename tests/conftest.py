@@ -1,0 +1,64 @@
+"""Shared fixtures: the paper instance, its M0 solution, and hand-sized scenarios."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from greenaolo.greenllm.scenario import paper_scenario, scenario_from_arrays
+from greenaolo.solvers import SolverFallbackWarning
+
+PROFILE = os.environ.get("GREENAOLO_PROFILE", "quick")
+
+
+def pytest_collection_modifyitems(config, items):
+    if PROFILE == "full":
+        return
+    skip = pytest.mark.skip(reason="paper-scale run: set GREENAOLO_PROFILE=full")
+    for item in items:
+        if "full" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def paper():
+    return paper_scenario(42)
+
+
+@pytest.fixture(scope="session")
+def m0(paper):
+    from greenaolo.greenllm.model import solve
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverFallbackWarning)
+        return solve(paper, "M0")
+
+
+def tiny(n_area=1, n_dc=1, n_query=1, n_time=1, **overrides):
+    """A hand-sized scenario: every value simple, so tests can compute the optimum by hand.
+
+    Defaults: 100 queries of 10 input + 20 output tokens, 1e-3 / 2e-3 kWh per token, PUE 1.5, no
+    renewables, price 0.1 $/kWh, theta 0.5 kg/kWh, tax 0.02 $/kg, WUE 1, EWIF 0.5, huge budgets and caps.
+    Any variable can be overridden with a scalar or an array of its dims.
+    """
+    dims = {"area": n_area, "dc": n_dc, "query": n_query, "time": n_time, "resource": 3}
+    from greenaolo.greenllm.scenario import SCHEMA
+
+    defaults = dict(
+        demand=100.0, input_tokens=10.0, output_tokens=20.0, token_energy_in=1e-3, token_energy_out=2e-3,
+        pue=1.5, renewable=0.0, grid_limit=1e6, price=0.1, carbon_intensity=0.5, carbon_tax=0.02, wue=1.0,
+        ewif=0.5, water_budget=1e9, resource_per_token=1e-3, capacity=1e9, data_per_token=0.004,
+        bandwidth=1000.0, rtt=0.01, proc_delay=1e-4, delay_cap=1e6, delay_penalty=0.1,
+    )
+    defaults.update(overrides)
+    values = {
+        name: np.broadcast_to(np.asarray(defaults[name], dtype=float), tuple(dims[d] for d in SCHEMA[name][0])).copy()
+        for name in SCHEMA
+    }
+    return scenario_from_arrays(
+        area=[f"a{i}" for i in range(n_area)], dc=[f"d{j}" for j in range(n_dc)],
+        query=[f"q{k}" for k in range(n_query)], n_time=n_time, **values,
+    )
