@@ -54,10 +54,13 @@ def tiny(n_area=1, n_dc=1, n_query=1, n_time=1, **overrides):
         bandwidth=1000.0, rtt=0.01, proc_delay=1e-4, delay_cap=1e6, delay_penalty=0.1,
     )
     defaults.update(overrides)
-    values = {
-        name: np.broadcast_to(np.asarray(defaults[name], dtype=float), tuple(dims[d] for d in SCHEMA[name][0])).copy()
-        for name in SCHEMA
-    }
+    values = {}
+    for name, (var_dims, _, _) in SCHEMA.items():
+        shape = tuple(dims[d] for d in var_dims)
+        value = np.asarray(defaults[name], dtype=float)
+        if value.ndim == 1 and len(shape) > 1 and len(value) == shape[0]:  # a list along the first dim
+            value = value.reshape((-1,) + (1,) * (len(shape) - 1))
+        values[name] = np.broadcast_to(value, shape).copy()
     return scenario_from_arrays(
         area=[f"a{i}" for i in range(n_area)], dc=[f"d{j}" for j in range(n_dc)],
         query=[f"q{k}" for k in range(n_query)], n_time=n_time, **values,

@@ -121,6 +121,7 @@ class GreenLLMModel:
     scenario: xr.Dataset
     extensions: Extensions
     costs: dict[str, linopy.LinearExpression] = field(default_factory=dict)
+    defined: dict[str, linopy.LinearExpression] = field(default_factory=dict)
 
     @property
     def variables(self) -> linopy.Variables:
@@ -156,25 +157,18 @@ def route_latency(s: xr.Dataset) -> xr.DataArray:
 
 
 # ------------------------------------------------------------------------------------------------------
-# Constraint families of section 2.A (numbered as there).
+# Constraint families of section 2.A (numbered as there). The defining equalities (1, 2, 5, 9-11) are
+# linopy expressions, not auxiliary variables: the same LP with 13,824 -> 9,936 variables on the paper
+# instance, and a faster build.
 
-def add_it_energy(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> linopy.Variable:
+def it_energy(s: xr.Dataset, x: linopy.Variable) -> linopy.LinearExpression:
     """Constraint 1: ``P_c[j,t] = sum_{i,k} (tau_in h + tau_out f) lambda x`` (kWh per slot)."""
-    p_c = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="it_energy")
-    m.add_constraints(p_c == (_energy_per_query(s) * s.demand * x).sum(["area", "query"]), name="it_energy_def")
-    return p_c
+    return (_energy_per_query(s) * s.demand * x).sum(["area", "query"])
 
 
-def add_facility_energy(m: linopy.Model, s: xr.Dataset, p_c: linopy.LinearExpression) -> linopy.Variable:
+def facility_energy(s: xr.Dataset, p_c: linopy.LinearExpression) -> linopy.LinearExpression:
     """Constraint 2: ``P_d[j,t] = PUE_j P_c[j,t]``."""
-    p_d = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="facility_energy")
-    m.add_constraints(p_d == s.pue * p_c, name="facility_energy_def")
-    return p_d
-
-
-def add_power_balance(m: linopy.Model, s: xr.Dataset, p_d: linopy.Variable, p_g: linopy.Variable) -> None:
-    """Constraint 3: ``P_d <= P_g + P_w``: renewables are free, the surplus is curtailed."""
-    m.add_constraints(p_d - p_g <= s.renewable, name="power_balance")
+    return s.pue * p_c
 
 
 def add_grid_power(m: linopy.Model, s: xr.Dataset) -> linopy.Variable:
@@ -182,21 +176,23 @@ def add_grid_power(m: linopy.Model, s: xr.Dataset) -> linopy.Variable:
     return m.add_variables(lower=0, upper=s.grid_limit, name="grid_power")
 
 
-def add_water(
-    m: linopy.Model, s: xr.Dataset, p_d: linopy.Variable, p_c: linopy.Variable, p_g: linopy.Variable,
+def add_power_balance(m: linopy.Model, s: xr.Dataset, p_d: linopy.LinearExpression, p_g: linopy.Variable) -> None:
+    """Constraint 3: ``P_d <= P_g + P_w``: renewables are free, the surplus is curtailed."""
+    m.add_constraints(p_d - p_g <= s.renewable, name="power_balance")
+
+
+def water(
+    s: xr.Dataset, p_d: linopy.LinearExpression, p_c: linopy.LinearExpression, p_g: linopy.Variable,
     offsite_on_grid: bool,
-) -> linopy.Variable:
+) -> linopy.LinearExpression:
     """Constraint 5: ``W[j,t] = (WUE/PUE + EWIF) P_d`` (L): on-site WUE x IT energy plus off-site
     EWIF x facility energy. With ``offsite_on_grid`` (A12): ``W = WUE P_c + EWIF P_g``."""
-    w = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="water")
     if offsite_on_grid:
-        m.add_constraints(w == s.wue * p_c + s.ewif * p_g, name="water_def")
-    else:
-        m.add_constraints(w == (s.wue / s.pue + s.ewif) * p_d, name="water_def")
-    return w
+        return s.wue * p_c + s.ewif * p_g
+    return (s.wue / s.pue + s.ewif) * p_d
 
 
-def add_water_budget(m: linopy.Model, s: xr.Dataset, w: linopy.Variable) -> None:
+def add_water_budget(m: linopy.Model, s: xr.Dataset, w: linopy.LinearExpression) -> None:
     """Constraint 6: ``sum_{j,t} W[j,t] <= Z``, the long-term water budget."""
     m.add_constraints(w.sum() <= float(s.water_budget), name="water_budget")
 
@@ -214,30 +210,35 @@ def add_full_allocation(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, unme
     m.add_constraints(served + unmet == 1 if unmet is not None else served == 1, name="full_allocation")
 
 
-def add_delays(
-    m: linopy.Model, s: xr.Dataset, x: linopy.Variable
-) -> tuple[linopy.Variable, linopy.Variable, linopy.Variable]:
+def delays(s: xr.Dataset, x: linopy.Variable) -> dict[str, linopy.LinearExpression]:
     """Constraints 9-11: the aggregate delay components of (i, k, t), exactly as the authors' code has them.
 
     9. transmission ``D_tr = sum_j beta lambda x (h+f) / max(0.001, B)`` (KB/Mbps; no unit conversion);
     10. propagation ``D_pr = sum_j d[i,j] x`` (not multiplied by lambda);
     11. processing ``D_pc = sum_j v[j,k] (h+f) lambda x``.
     """
-    coords = _coords(s, "area", "query", "time")
     tokens = _tokens(s)
-    d_tr = m.add_variables(lower=0, coords=coords, name="delay_transmission")
-    d_pr = m.add_variables(lower=0, coords=coords, name="delay_propagation")
-    d_pc = m.add_variables(lower=0, coords=coords, name="delay_processing")
     bandwidth = np.maximum(MIN_BANDWIDTH, s.bandwidth)
-    m.add_constraints(d_tr == (s.data_per_token * s.demand * tokens / bandwidth * x).sum("dc"), name="delay_transmission_def")
-    m.add_constraints(d_pr == (s.rtt * x).sum("dc"), name="delay_propagation_def")
-    m.add_constraints(d_pc == (s.proc_delay * tokens * s.demand * x).sum("dc"), name="delay_processing_def")
-    return d_tr, d_pr, d_pc
+    return {
+        "delay_transmission": (s.data_per_token * s.demand * tokens / bandwidth * x).sum("dc"),
+        "delay_propagation": (s.rtt * x).sum("dc"),
+        "delay_processing": (s.proc_delay * tokens * s.demand * x).sum("dc"),
+    }
 
 
-def add_delay_cap(m: linopy.Model, s: xr.Dataset, d_tr, d_pr, d_pc) -> None:
+def delay_coefficient(s: xr.Dataset) -> xr.DataArray:
+    """Coefficient of x[i,j,k,t] in ``D_tr + D_pr + D_pc`` (constraints 9-11 summed), in seconds."""
+    tokens = _tokens(s)
+    return (
+        s.data_per_token * s.demand * tokens / np.maximum(MIN_BANDWIDTH, s.bandwidth)
+        + s.rtt
+        + s.proc_delay * tokens * s.demand
+    )
+
+
+def add_delay_cap(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> None:
     """Constraint 12: ``D_tr + D_pr + D_pc <= Delta[i,k]``."""
-    m.add_constraints(d_tr + d_pr + d_pc <= s.delay_cap, name="delay_cap")
+    m.add_constraints((delay_coefficient(s) * x).sum("dc") <= s.delay_cap, name="delay_cap")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -249,10 +250,8 @@ def add_model_placement(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, down
     z = m.add_variables(coords=_coords(s, "dc", "query", "time"), name="placement", binary=True)
     u = m.add_variables(lower=0, upper=1, coords=_coords(s, "dc", "query", "time"), name="download")
     m.add_constraints(x - z <= 0, name="route_needs_placement")
-    previous = z.shift(time=1)
-    first = s.time == s.time[0]
-    m.add_constraints((u - z).where(first) >= 0, name="download_first", mask=first)
-    m.add_constraints(u - z + previous >= 0, name="download_def", mask=~first)
+    previous = z.shift(time=1).fillna(0)  # nothing is placed before the horizon
+    m.add_constraints(u - z + previous >= 0, name="download_def")
     return download_cost * u.sum()
 
 
@@ -271,47 +270,42 @@ def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> G
 
     :param scenario: a scenario Dataset (:mod:`greenaolo.greenllm.scenario`).
     :param extensions: optional MILP extension; ``None`` or ``Extensions()`` builds the paper's LP.
-    :returns: the model with its three cost expressions ``energy`` (C_E), ``carbon`` (C_C), ``delay``
-        (C_D) and, where enabled, ``unmet`` and ``download``; no objective is set yet.
+    :returns: the model with its cost expressions ``energy`` (C_E), ``carbon`` (C_C), ``delay`` (C_D) and,
+        where enabled, ``unmet`` and ``download``, and the defined quantities (``it_energy``,
+        ``facility_energy``, ``water``, the delay components); no objective is set yet.
     """
     s = validate_scenario(scenario)
     ext = extensions or Extensions()
     m = linopy.Model(force_dim_names=True)
     x = m.add_variables(lower=0, upper=1, coords=_coords(s, "area", "dc", "query", "time"), name="allocation")
     p_g = add_grid_power(m, s)
-    p_c_def = add_it_energy(m, s, x)
+    p_c = it_energy(s, x)
     if ext.servers is not None:
-        n = add_servers(m, s, x, ext)
-        # IT energy of the server model: token energy plus idle power of every active server.
-        it_energy = m.add_variables(lower=0, coords=_coords(s, "dc", "time"), name="it_energy_servers")
-        m.add_constraints(it_energy == p_c_def + ext.idle_kw * n, name="it_energy_servers_def")
-        p_c = it_energy
-    else:
-        p_c = p_c_def
-    p_d = add_facility_energy(m, s, p_c)
+        p_c = p_c + ext.idle_kw * add_servers(m, s, x, ext)  # idle power of every active server
+    p_d = facility_energy(s, p_c)
     add_power_balance(m, s, p_d, p_g)
-    w = add_water(m, s, p_d, p_c, p_g, ext.offsite_water_on_grid)
+    w = water(s, p_d, p_c, p_g, ext.offsite_water_on_grid)
     add_water_budget(m, s, w)
     add_resource_capacity(m, s, x)
     unmet = None
     if ext.unmet_penalty is not None:
         unmet = m.add_variables(lower=0, upper=ext.max_unmet, coords=_coords(s, "area", "query", "time"), name="unmet")
     add_full_allocation(m, s, x, unmet)
-    d_tr, d_pr, d_pc = add_delays(m, s, x)
-    add_delay_cap(m, s, d_tr, d_pr, d_pc)
+    add_delay_cap(m, s, x)
     if ext.latency_cap is not None:
         m.add_constraints((route_latency(s) * x).sum("dc") <= ext.latency_cap, name="latency_cap")
 
     costs = {
         "energy": (s.price * p_g).sum(),
         "carbon": (s.carbon_tax * s.carbon_intensity * p_g).sum(),
-        "delay": (s.delay_penalty * (d_tr + d_pr + d_pc)).sum(),
+        "delay": (s.delay_penalty * delay_coefficient(s) * x).sum(),
     }
     if unmet is not None:
         costs["unmet"] = (ext.unmet_penalty * s.demand * unmet).sum()
     if ext.download_cost is not None:
         costs["download"] = add_model_placement(m, s, x, ext.download_cost)
-    return GreenLLMModel(model=m, scenario=s, extensions=ext, costs=costs)
+    defined = {"it_energy": p_c, "facility_energy": p_d, "water": w, **delays(s, x)}
+    return GreenLLMModel(model=m, scenario=s, extensions=ext, costs=costs, defined=defined)
 
 
 def _weighted(built: GreenLLMModel, weights: Sequence[float]) -> linopy.LinearExpression:
@@ -464,6 +458,7 @@ def results(
     """
     s = built.scenario
     sol = {name: var.solution for name, var in built.model.variables.items()}
+    sol.update({name: expr.solution for name, expr in built.defined.items()})
     x = sol["allocation"]
     p_g = sol["grid_power"]
     p_d = sol["facility_energy"]
@@ -479,7 +474,7 @@ def results(
         {
             "allocation": var(x, "1", "fraction of area i's type-k queries served by DC j in hour t, x"),
             "grid_power": var(p_g, "kWh/slot", "grid energy P_g"),
-            "it_energy": var(sol.get("it_energy_servers", sol["it_energy"]), "kWh/slot", "IT energy P_c"),
+            "it_energy": var(sol["it_energy"], "kWh/slot", "IT energy P_c"),
             "facility_energy": var(p_d, "kWh/slot", "facility energy P_d"),
             "renewable_used": var(np.maximum(p_d - p_g, 0.0), "kWh/slot", "renewable energy used"),
             "water_use": var(sol["water"], "L", "water W"),
