@@ -62,7 +62,7 @@ def scenario_table(seed: int = 42) -> xr.Dataset:
             "renewable": s.renewable,
             "carbon_intensity": s.carbon_intensity,
         },
-        coords={"dc_location": s.dc_location, "carbon_zone": s.carbon_zone},
+        coords={"dc_location": s.dc_location, "carbon_zone": s.carbon_zone, "carbon_zone_code": s.carbon_zone_code},
     )
     ds.attrs["source"] = s.attrs["source"]
     return ds
@@ -78,8 +78,8 @@ def compare_models(
 ) -> xr.Dataset:
     """Table 2: every compared model (M0-M3) and lexicographic order on the paper instance.
 
-    :returns: a Dataset on dimension ``method`` with the reported cost terms, emissions, water and delay,
-        and the solver each method ran on.
+    :returns: a Dataset on dimension ``model`` with the reported cost terms, emissions, water and delay,
+        and the solver each model ran on.
     """
     s = paper_scenario(seed)
     runs = [(m, lambda m=m: solve(s, m, solver=solver)) for m in models]
@@ -91,16 +91,16 @@ def compare_models(
         result = run()
         rows[label] = {name: float(result[name]) for name in REPORTED}
         solvers_used.append(result.attrs["solver"])
-    methods = list(rows)
+    models_run = list(rows)
     ds = xr.Dataset(
         {
-            name: ("method", np.array([rows[m][name] for m in methods]), {"units": u, "long_name": ln})
+            name: ("model", np.array([rows[m][name] for m in models_run]), {"units": u, "long_name": ln})
             for name, (u, ln) in REPORTED.items()
         },
         coords={
-            "method": methods,
-            "method_name": ("method", [MODEL_NAMES.get(m, m) for m in methods]),
-            "solver": ("method", solvers_used),
+            "model": models_run,
+            "model_name": ("model", [MODEL_NAMES.get(m, m) for m in models_run]),
+            "solver": ("model", solvers_used),
         },
     )
     ds.attrs.update(

@@ -18,14 +18,14 @@ def scenario_frame(ds: xr.Dataset) -> pd.DataFrame:
         {
             "region": ds.dc.values,
             "location": ds.dc_location.values,
-            "carbon zone": ds.carbon_zone.values,
+            "carbon zone": ds.carbon_zone_code.values,
             "CFE": ds.cfe.values,
-            "price $/kWh (min-max)": [
+            "price $/kWh": [
                 f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(ds.price_min.values, ds.price_max.values)
             ],
-            "renewables kWh/day": ds.renewable_daily.values.round(1),
+            "renewables kWh/d": ds.renewable_daily.values.round(1),
             "PUE": ds.pue.values.round(3),
-            "theta kg/kWh (mean)": ds.carbon_intensity_mean.values.round(3),
+            "mean theta kg/kWh": ds.carbon_intensity_mean.values.round(3),
             "tax $/kg": ds.carbon_tax.values,
         }
     )
@@ -35,7 +35,6 @@ def scenario_frame(ds: xr.Dataset) -> pd.DataFrame:
 def draw_table1(ds: xr.Dataset) -> plt.Figure:
     """Table 1 rendered as a table, above the hourly price, renewables and carbon intensity per DC."""
     frame = scenario_frame(ds)
-    frame["carbon zone"] = frame["carbon zone"].str.slice(0, 28)
     fig = plt.figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 2.2))
     grid = fig.add_gridspec(2, 3, height_ratios=[1.1, 1.0], hspace=0.35, wspace=0.35)
     ax = fig.add_subplot(grid[0, :])
@@ -43,6 +42,7 @@ def draw_table1(ds: xr.Dataset) -> plt.Figure:
     table = ax.table(cellText=frame.values, colLabels=frame.columns, loc="center", cellLoc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(5.5)
+    table.auto_set_column_width(list(range(len(frame.columns))))
     table.scale(1.0, 1.25)
     for col, (name, label) in enumerate(
         [("price", "price ($/kWh)"), ("renewable", "renewables (kWh)"), ("carbon_intensity", "theta (kgCO2/kWh)")]
@@ -58,23 +58,23 @@ def draw_table1(ds: xr.Dataset) -> plt.Figure:
 
 
 def model_comparison_frame(ds: xr.Dataset) -> pd.DataFrame:
-    """Table 2 as a DataFrame (one row per method), rounded as the paper prints it."""
+    """Table 2 as a DataFrame (one row per model), rounded as the paper prints it."""
     frame = ds[["energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water"]].to_dataframe()
     frame = frame.drop(columns=[c for c in frame.columns if c not in ds.data_vars])
-    frame.insert(0, "model", ds.method_name.values)
+    frame.insert(0, "model", ds.model_name.values)
     return frame.round({"energy_cost": 2, "carbon_cost": 2, "delay_cost": 2, "total_cost": 2, "emissions": 1, "water": 0})
 
 
 @register("greenllm_table2")
 def draw_table2(ds: xr.Dataset) -> plt.Figure:
-    """Table 2: stacked cost terms per method, beside its emissions, with the solver in the caption."""
-    methods = list(ds.method.values)
-    colors = [METHOD_COLORS.get(m, METHOD_COLORS["lexicographic"]) for m in methods]
+    """Table 2: stacked cost terms per model, beside its emissions, with the solver in the caption."""
+    models_run = list(ds.model.values)
+    colors = [METHOD_COLORS.get(m, METHOD_COLORS["lexicographic"]) for m in models_run]
     fig, (left, right) = plt.subplots(1, 2, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.2), gridspec_kw={"width_ratios": [2, 1]})
-    bottom = np.zeros(len(methods))
+    bottom = np.zeros(len(models_run))
     for term, hatch in (("energy_cost", ""), ("carbon_cost", "xx"), ("delay_cost", "//")):
         values = ds[term].values
-        left.bar(methods, values, bottom=bottom, color=colors, hatch=hatch, edgecolor="white", lw=0.5,
+        left.bar(models_run, values, bottom=bottom, color=colors, hatch=hatch, edgecolor="white", lw=0.5,
                  label=ds[term].attrs["long_name"])
         bottom += values
     for x, total in enumerate(ds.total_cost.values):
@@ -82,8 +82,10 @@ def draw_table2(ds: xr.Dataset) -> plt.Figure:
     left.set_ylabel("cost ($/day)")
     left.tick_params(axis="x", rotation=45)
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor="0.7", hatch=h, edgecolor="white") for h in ("", "xx", "//")]
-    left.legend(handles, ["energy cost", "carbon tax", "delay penalty"], fontsize=6, loc="upper right")
-    right.bar(methods, ds.emissions.values, color=colors)
+    left.legend(handles, ["energy cost", "carbon tax", "delay penalty"], fontsize=6, ncol=3,
+                loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    left.set_ylim(0, ds.total_cost.values.max() * 1.12)
+    right.bar(models_run, ds.emissions.values, color=colors)
     right.set_ylabel("emissions (kgCO2/day)")
     right.tick_params(axis="x", rotation=45)
     solver = ", ".join(sorted(set(map(str, ds.solver.values))))

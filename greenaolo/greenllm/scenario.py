@@ -92,6 +92,11 @@ RTT_SECONDS = np.array(
     ]
 )
 
+#: Electricity Maps zone codes of the DCs' carbon zones (F14), in :data:`DC_TABLE` order.
+ZONE_CODES = (
+    "US-MIDW-MISO", "US-SE-SEPA", "US-NY-NYIS", "US-MIDW-LGEE", "US-TEX-ERCO",
+    "US-NW-PGE", "US-CAL-LDWP", "US-NW-PACE", "US-NW-NEVP",
+)
 RESOURCES = ("CPU", "GPU", "memory")  # ambiguity A11: the generation code's order
 HOURS = 24
 #: Section 3.3: diurnal demand shape (fraction of peak) per hour.
@@ -273,6 +278,7 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset
     ds = ds.assign_coords(
         dc_location=("dc", DC_TABLE["location"].tolist()),
         carbon_zone=("dc", DC_TABLE["carbon_zone"].tolist()),
+        carbon_zone_code=("dc", list(ZONE_CODES)),
     )
     ds["cfe"] = ("dc", DC_TABLE["cfe"].to_numpy(float), {"units": "1", "long_name": "2023 carbon-free energy share"})
     ds["base_price"] = (

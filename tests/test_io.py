@@ -1,0 +1,84 @@
+"""Datasets on disk: values and attributes survive a round trip; an interrupted write leaves nothing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from greenaolo import io
+
+
+def sample() -> xr.Dataset:
+    return xr.Dataset(
+        {"cost": (("method", "hour"), np.arange(6.0).reshape(2, 3), {"units": "$", "long_name": "cost"})},
+        coords={"method": ["M0", "M1"], "hour": [0, 1, 2]},
+        attrs={"config": {"a": 1}, "flag": True, "note": None},
+    )
+
+
+def test_round_trip_keeps_values_and_attributes(tmp_path):
+    path = io.write_dataset(sample(), tmp_path / "data" / "x.nc", profile="quick", figure="fig",
+                            parameters={"seed": 3, "psi": 0.5}, seeds=[3, 4], solver="highs")
+    ds = io.read_dataset(path)
+    np.testing.assert_array_equal(ds.cost.values, sample().cost.values)
+    assert list(ds.method.values) == ["M0", "M1"]
+    assert ds.cost.attrs == {"units": "$", "long_name": "cost"}
+    assert json.loads(ds.attrs["config"]) == {"a": 1} and ds.attrs["flag"] == 1 and ds.attrs["note"] == "none"
+    assert ds.attrs["profile"] == "quick" and ds.attrs["solver"] == "highs" and ds.attrs["figure"] == "fig"
+    assert json.loads(ds.attrs["seeds"]) == [3, 4]
+    assert json.loads(ds.attrs["parameters"]) == {"seed": 3, "psi": 0.5}
+    for key in io.PROVENANCE_KEYS:
+        assert key in ds.attrs
+    assert ds.attrs["git_commit"] != ""
+
+
+def test_interrupted_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / "x.nc"
+
+    def broken(self, target, *args, **kwargs):
+        with open(target, "wb") as fh:  # half a file, then the interruption
+            fh.write(b"CDF\x01 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_dataset(sample(), path, profile="full", figure="fig")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    io.write_dataset(sample(), path, profile="full", figure="fig")
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_dataset(sample().assign(cost=lambda d: d.cost * 0), path, profile="full", figure="fig")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.nc"]
+    monkeypatch.undo()
+    assert float(io.read_dataset(path).cost.sum()) == 15.0
+
+
+def test_reader_checks_provenance(tmp_path):
+    bare = tmp_path / "bare.nc"
+    sample().drop_attrs().to_netcdf(bare, engine="netcdf4")
+    with pytest.raises(io.ProvenanceError, match=r"bare\.nc: provenance attributes missing: \['greenaolo_version'"):
+        io.read_dataset(bare)
+    assert io.read_dataset(bare, check=False).cost.shape == (2, 3)
+    bad = tmp_path / "bad.nc"
+    io.write_dataset(sample(), bad, profile="quick", figure="f")
+    ds = io.read_dataset(bad).assign_attrs(seeds="not json")
+    ds.to_netcdf(tmp_path / "bad2.nc", engine="netcdf4")
+    with pytest.raises(io.ProvenanceError, match="attribute 'seeds' is not JSON"):
+        io.read_dataset(tmp_path / "bad2.nc")
+    with pytest.raises(FileNotFoundError):
+        io.read_dataset(tmp_path / "absent.nc")
+
+
+def test_bad_profile_is_refused_before_writing(tmp_path):
+    with pytest.raises(ValueError, match=r"profile='medium' is invalid: expected one of \('quick', 'full'\)"):
+        io.write_dataset(sample(), tmp_path / "x.nc", profile="medium", figure="f")
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_written_files_have_ordinary_permissions(tmp_path):
+    path = io.write_dataset(sample(), tmp_path / "x.nc", profile="quick", figure="f")
+    assert path.stat().st_mode & 0o044  # readable by group/others under a usual umask
