@@ -103,6 +103,17 @@ def gurobi_licence() -> GurobiLicence:
     return GurobiLicence(kind, licence_id, expiration, version)
 
 
+@functools.lru_cache(maxsize=1)
+def _gurobi_env():
+    """One quiet Gurobi environment per process, shared by every solve (no licence banner per solve)."""
+    import gurobipy as gp
+
+    env = gp.Env(empty=True)
+    env.setParam("OutputFlag", 0)
+    env.start()
+    return env
+
+
 def _highs_version() -> str:
     import highspy
 
@@ -218,8 +229,9 @@ def solve(
     name, licence = choose_solver(model, solver)
     version = _highs_version() if name == "highs" else gurobi_licence().version
     started = time.perf_counter()
+    extra = {"env": _gurobi_env()} if name == "gurobi" else {}
     status, condition = model.solve(
-        solver_name=name, io_api="direct", progress=False, **_options(name, time_limit, threads, seed, mip_gap)
+        solver_name=name, io_api="direct", progress=False, **extra, **_options(name, time_limit, threads, seed, mip_gap)
     )
     seconds = time.perf_counter() - started
     optimal = status == "ok" and condition == "optimal"

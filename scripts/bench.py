@@ -1,0 +1,111 @@
+"""Benchmarks (``make bench``): medians over repeats, ratios measured within one run.
+
+Green-LLM:
+  1. build and solve time of the paper instance (M0) per solver (Gurobi only where its licence allows the
+     model; the reason is printed otherwise), and on a small instance both solvers can take, their ratio;
+  2. HiGHS solve time against instance size, up to at least a million variables (``--max-variables``).
+
+Results are printed and written to ``build/bench/greenllm.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from greenaolo.greenllm.model import build_model, solve
+from greenaolo.greenllm.scenario import paper_scenario, synthetic_scenario
+from greenaolo.solvers import SolverFallbackWarning, gurobi_licence
+
+warnings.simplefilter("ignore", SolverFallbackWarning)
+
+#: (areas N, DCs M, hours T) with 5 query types: variables = 5 N M T + M T.
+SIZES = [(9, 9, 24), (20, 20, 24), (30, 30, 48), (40, 40, 72), (50, 50, 80)]
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def paper_instance(repeats: int) -> dict:
+    s = paper_scenario()
+    build, built = timed(lambda: build_model(s), repeats)
+    rows = {"variables": int(built.model.nvars), "constraints": int(built.model.ncons), "build_s": build}
+    licence = gurobi_licence()
+    fits, why = licence.fits(rows["variables"], rows["constraints"])
+    for solver in ("highs", "gurobi"):
+        if solver == "gurobi" and not fits:
+            rows["gurobi"] = f"skipped: {why}"
+            continue
+        results = [solve(s, "M0", solver=solver) for _ in range(repeats)]
+        rows[f"{solver}_solve_s"] = statistics.median(r.attrs["solve_seconds"] for r in results)
+        rows[f"{solver}_total_cost"] = float(results[0].total_cost)
+    small = synthetic_scenario(3, 3, 24, n_query=2, seed=0)
+    both = {}
+    for solver in ("highs", "gurobi"):
+        if solver == "gurobi" and licence.kind == "none":
+            both["gurobi"] = f"skipped: {licence.reason}"
+            continue
+        both[f"{solver}_solve_s"] = statistics.median(
+            solve(small, "M0", solver=solver).attrs["solve_seconds"] for _ in range(repeats)
+        )
+    if "gurobi_solve_s" in both:
+        both["gurobi_over_highs"] = both["gurobi_solve_s"] / both["highs_solve_s"]
+    rows["small_instance_3x3x24"] = both
+    return rows
+
+
+def scaling(max_variables: int, repeats: int) -> list[dict]:
+    rows = []
+    sizes = [size for size in SIZES if 5 * size[0] * size[1] * size[2] <= max_variables * 1.01]
+    for n, m, t in tqdm(sizes, desc="HiGHS scaling", unit="instance"):
+        s = synthetic_scenario(n, m, t, seed=0)
+        start = time.perf_counter()
+        result = solve(s, "M0", solver="highs")
+        rows.append(
+            {
+                "areas": n, "dcs": m, "hours": t,
+                "variables": int(result.attrs["n_variables"]), "constraints": int(result.attrs["n_constraints"]),
+                "build_s": result.attrs["build_seconds"], "solve_s": result.attrs["solve_seconds"],
+                "wall_s": time.perf_counter() - start,
+            }
+        )
+        tqdm.write(json.dumps(rows[-1]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (median reported)")
+    parser.add_argument("--max-variables", type=int, default=1_000_000, help="largest scaling instance")
+    parser.add_argument("--output", type=Path, default=Path("build/bench/greenllm.json"))
+    args = parser.parse_args()
+    report = {"paper_instance": paper_instance(args.repeats), "highs_scaling": scaling(args.max_variables, 1)}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2))
+    p = report["paper_instance"]
+    print(f"\nGreen-LLM paper instance: {p['variables']} variables, {p['constraints']} constraints")
+    print(f"  build (median of {args.repeats}): {p['build_s']:.2f} s")
+    print(f"  HiGHS solve: {p['highs_solve_s']:.2f} s (total cost {p['highs_total_cost']:.2f})")
+    print(f"  Gurobi: {p.get('gurobi', '%.2f s' % p.get('gurobi_solve_s', float('nan')))}")
+    print(f"  3x3x24 instance (fits the pip licence): {p['small_instance_3x3x24']}")
+    print("\nHiGHS solve time against size:")
+    print(f"  {'variables':>10} {'constraints':>11} {'build s':>8} {'solve s':>8}")
+    for row in report["highs_scaling"]:
+        print(f"  {row['variables']:>10} {row['constraints']:>11} {row['build_s']:>8.2f} {row['solve_s']:>8.2f}")
+    print(f"\nwritten to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
