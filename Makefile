@@ -8,19 +8,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= full
+# Notebooks run JOBS at a time (each also spreads its sweeps over every core).
+JOBS ?= 2
 FIGURES := figures
 INSTALLED := $(VENV)/.installed
 
 # Every figure and table notebook (notebooks/NAME.ipynb -> figures/NAME.png + figures/data/NAME.nc).
-FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2
+FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
 LIBRARY := $(shell find greenaolo -name '*.py' -o -name '*.csv' -o -name '*.yaml' 2>/dev/null)
 
-.PHONY: help setup reproduce test bench lab clean FORCE
+.PHONY: help setup reproduce figures test bench lab clean FORCE
 
 help:
 	@echo "make setup       create .venv (torch==2.13.0 first, then greenaolo[dev]); a no-op when up to date"
-	@echo "make reproduce   rebuild every figure and table into figures/ (PROFILE=quick|full, default full)"
+	@echo "make reproduce   rebuild every figure and table into figures/ (PROFILE=quick|full, default full; JOBS=2)"
 	@echo "make test        run the test suite (sets up first)"
 	@echo "make bench       run the benchmarks (scripts/bench.py)"
 	@echo "make lab         JupyterLab on the repository"
@@ -42,7 +44,10 @@ build/profile: FORCE
 	@mkdir -p build
 	@echo "$(PROFILE)" | cmp -s - $@ || echo "$(PROFILE)" > $@
 
-reproduce: $(FIGURE_PNGS)
+reproduce: $(INSTALLED)
+	@$(MAKE) --no-print-directory --output-sync=target -j$(JOBS) figures
+
+figures: $(FIGURE_PNGS)
 
 $(FIGURES)/%.png: notebooks/%.ipynb $(LIBRARY) build/profile $(INSTALLED)
 	$(PY) -m greenaolo run $* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks

@@ -35,6 +35,7 @@ class Param:
     :param low: smallest valid value (numbers).
     :param high: largest valid value (numbers).
     :param choices: the valid values (strings).
+    :param quick: the largest value the ``quick`` profile uses (numbers); ``None`` for no cap.
     """
 
     name: str
@@ -44,6 +45,7 @@ class Param:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] | None = None
+    quick: float | None = None
 
     def valid_range(self) -> str:
         if self.choices is not None:
@@ -93,6 +95,8 @@ COMMON = (
     Param("output_dir", str, "figures", "where the figure goes; its dataset goes to OUTPUT_DIR/data"),
 )
 SOLVER = Param("solver", str, "auto", "linear-programming solver", choices=("auto", "highs", "gurobi"))
+SEED = Param("seed", int, 42, "seed of the scenario generator (42 is the paper's)", low=0, high=2**32 - 1)
+PROCESSES = Param("processes", int, 0, "worker processes for sweeps (0: every core)", low=0, high=256)
 
 
 @dataclass(frozen=True)
@@ -127,18 +131,58 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "greenllm_table1",
             "Green-LLM Table 1: the scenario (DCs, regions, carbon zones, prices, renewables, PUE)",
             "Nine Google Cloud US regions with on-site renewables, time-of-use prices and hourly carbon intensity.",
-            (Param("seed", int, 42, "seed of the scenario generator (42 is the paper's)", low=0, high=2**32 - 1),),
+            (SEED,),
+        ),
+        NotebookSpec(
+            "greenllm_fig1",
+            "Green-LLM Fig. 1: varying carbon intensity theta and renewables P_w",
+            "Effective cost and carbon reduction requires joint, time-aware multi-objective optimization.",
+            (SEED, SOLVER, PROCESSES,
+             Param("n_points", int, 10, "points per Psi sweep (0.1 to 1.9)", low=2, high=100, quick=3),
+             Param("hourly_psi_theta", float, 1.2, "Psi_theta of the hourly cost panel", low=0.0, high=10.0),
+             Param("hourly_psi_pw", float, 1.0, "Psi_Pw of the hourly emissions panel", low=0.0, high=10.0)),
+        ),
+        NotebookSpec(
+            "greenllm_fig2",
+            "Green-LLM Fig. 2: varying token energy tau and delay penalty rho",
+            "M0 is robust in managing inference workloads where large token sizes and delay penalties coexist.",
+            (SEED, SOLVER, PROCESSES,
+             Param("n_points", int, 10, "points per Psi sweep", low=2, high=100, quick=2)),
+        ),
+        NotebookSpec(
+            "greenllm_pareto",
+            "Beyond the paper: the cost / emissions / water Pareto front (epsilon-constraint)",
+            "Not in the paper: how far M0-M3 sit from the cost-emissions-water trade-off frontier.",
+            (SEED, SOLVER, PROCESSES,
+             Param("n_emissions", int, 10, "emissions limits", low=2, high=100, quick=3),
+             Param("n_water", int, 6, "water limits", low=2, high=100, quick=2)),
+        ),
+        NotebookSpec(
+            "greenllm_water",
+            "Beyond the paper: water as a binding constraint",
+            "Not in the paper: the paper's water budget never binds; what does water cost when it does?",
+            (SEED, SOLVER, PROCESSES,
+             Param("n_points", int, 16, "water budgets swept", low=2, high=200, quick=4)),
+        ),
+        NotebookSpec(
+            "greenllm_milp",
+            "Beyond the paper: the MILP extension (integer servers, model placement) against the LP",
+            "Not in the paper: what integer servers with idle power and model downloads add, and what they cost to solve.",
+            (SEED, SOLVER, PROCESSES,
+             Param("time_limit", float, 60.0, "seconds per MILP solve", low=1.0, high=3600.0, quick=3.0)),
+        ),
+        NotebookSpec(
+            "greenllm_latency",
+            "Beyond the paper: per-query latency distributions",
+            "Not in the paper: the aggregate \"delay\" hides the latency a query actually sees.",
+            (SEED, SOLVER, Param("bins", int, 60, "histogram bins", low=5, high=1000)),
         ),
         NotebookSpec(
             "greenllm_table2",
             "Green-LLM Table 2: the compared models M0-M3 and the lexicographic orders",
             "M0 (Green-LLM) has the lowest total cost; lexicographic orders trade the three costs "
             "without manual weights.",
-            (
-                Param("seed", int, 42, "seed of the scenario generator (42 is the paper's)", low=0, high=2**32 - 1),
-                Param("tolerance", float, 1e-3, "lexicographic tolerance epsilon", low=0.0, high=1.0),
-                SOLVER,
-            ),
+            (SEED, Param("tolerance", float, 1e-3, "lexicographic tolerance epsilon", low=0.0, high=1.0), SOLVER),
         ),
     )
 }
@@ -151,14 +195,19 @@ def spec(name: str) -> NotebookSpec:
 
 
 def check_parameters(notebook: str, **values: Any) -> dict[str, Any]:
-    """Validate a notebook's parameters; return them typed (call it right after the ``parameters`` cell).
+    """Validate a notebook's parameters and return the values the run uses (call it right after the
+    ``parameters`` cell). In the ``quick`` profile, a parameter with a ``quick`` cap is reduced to it, so
+    the same code runs smaller; the returned dict is what the dataset records.
 
     :raises ParameterError: for an unknown notebook or parameter, a wrong type or an out-of-range value.
     """
     s = spec(notebook)
-    checked = {}
-    for name, value in values.items():
-        checked[name] = s.param(name).convert(value)
+    checked = {name: s.param(name).convert(value) for name, value in values.items()}
+    if checked.get("profile") == "quick":
+        for name, value in checked.items():
+            cap = s.param(name).quick
+            if cap is not None:
+                checked[name] = type(value)(min(value, cap))
     return checked
 
 
@@ -207,5 +256,6 @@ def params_table(names: Sequence[str] | None = None) -> list[tuple[str, str, str
     rows = []
     for name in names or sorted(NOTEBOOKS):
         for p in spec(name).all_params:
-            rows.append((name, p.name, p.type.__name__, repr(p.default), p.valid_range()))
+            valid = p.valid_range() + (f"; quick profile: at most {p.quick!r}" if p.quick is not None else "")
+            rows.append((name, p.name, p.type.__name__, repr(p.default), valid))
     return rows

@@ -112,3 +112,15 @@ def test_licence_reports_its_kind():
     assert GUROBI.kind in ("none", "size-limited", "full")
     if GUROBI.kind != "none":
         assert GUROBI.version and GUROBI.licence_id is not None
+
+
+def test_a_time_limited_incumbent_is_marked_not_optimal():
+    s = synthetic_scenario(8, 6, 12, seed=0)
+    ext = Extensions(servers=1000, queries_per_server=1000, idle_kw=0.5, download_cost=3.0)
+    try:
+        ds = solve(s, "M0", extensions=ext, solver="highs", time_limit=0.5, allow_suboptimal=True)
+    except SolveError as exc:  # no incumbent within the limit: still an error, never a silent success
+        assert "no optimal solution" in str(exc)
+        return
+    assert ds.attrs["optimal"] == 0
+    assert ds.attrs["termination"] != "optimal"

@@ -6,18 +6,33 @@ notebooks write it with :func:`greenaolo.io.write_dataset` and draw it with :mod
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from greenaolo.greenllm.model import MODEL_NAMES, MODELS, OBJECTIVES, solve, solve_lexicographic
-from greenaolo.greenllm.scenario import paper_scenario
+from greenaolo.greenllm.model import MODEL_NAMES, MODELS, OBJECTIVES, Extensions, solve, solve_lexicographic
+from greenaolo.greenllm.scenario import Scaling, paper_scenario
+from greenaolo.greenllm.sweeps import HOURLY, SUMMARY, Point, run_sweep, stack
+from greenaolo.solvers import SolverFallbackWarning
 
-__all__ = ["LEXICOGRAPHIC_ORDERS", "compare_models", "scenario_table"]
+__all__ = [
+    "LEXICOGRAPHIC_ORDERS",
+    "compare_models",
+    "figure1",
+    "figure2",
+    "latency_study",
+    "milp_study",
+    "pareto_front",
+    "psi_sweep",
+    "scenario_table",
+    "water_study",
+]
 
 #: The six priority orders of the notebook's lexicographic runs (F11).
 LEXICOGRAPHIC_ORDERS: tuple[tuple[str, str, str], ...] = tuple(itertools.permutations(OBJECTIVES))
@@ -109,3 +124,271 @@ def compare_models(
         lexicographic_orders=json.dumps([list(o) for o in orders]),
     )
     return ds
+
+
+# --- Figures 1 and 2: Psi sweeps (papers/greenllm.md section 4.2) ------------------------------------
+
+SWEEP_MODELS = ("M0", "M1", "M2")
+SWEEP_VARS = ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water", "delay",
+              "grid_energy", "mean_latency")
+
+
+def _summary_var(name: str, dims: tuple[str, ...], values) -> tuple:
+    units, long_name = {**SUMMARY, **HOURLY}[name]
+    return dims, np.asarray(values, dtype=float), {"units": units, "long_name": long_name}
+
+
+def psi_sweep(
+    factor: str, values: Sequence[float], *, models: Sequence[str] = SWEEP_MODELS, seed: int = 42,
+    base: Scaling | None = None, solver: str = "auto", processes: int | None = None,
+) -> xr.Dataset:
+    """Sweep one Psi factor over ``values`` for each model: variables ``{factor}_{name}`` on
+    (``model``, ``psi_{factor}``), for every name of :data:`SWEEP_VARS`.
+
+    :param factor: a field of :class:`Scaling` (``theta``, ``pw``, ``tau``, ``rho``, ...).
+    :param base: the other factors (default all 1).
+    """
+    base = base or Scaling()
+    if factor not in Scaling.__dataclass_fields__:
+        raise ValueError(f"factor={factor!r} is unknown: expected one of {sorted(Scaling.__dataclass_fields__)}")
+    points = [
+        Point(model=m, scaling=dataclasses.replace(base, **{factor: float(v)}), seed=seed, solver=solver)
+        for m in models for v in values
+    ]
+    results = run_sweep(points, processes=processes, desc=f"Psi_{factor} sweep")
+    shape = (len(models), len(values))
+    dims = ("model", f"psi_{factor}")
+    ds = xr.Dataset(
+        {f"{factor}_{name}": _summary_var(name, dims, stack(results, {name: None})[name].reshape(shape))
+         for name in SWEEP_VARS},
+        coords={"model": list(models), f"psi_{factor}": (f"psi_{factor}", np.asarray(values, float),
+                                                         {"units": "1", "long_name": f"scaling factor Psi_{factor}"})},
+    )
+    ds.attrs[f"{factor}_solvers"] = ",".join(sorted({r["solver"] for r in results}))
+    return ds
+
+
+def hourly_profile(
+    scaling: Scaling, *, models: Sequence[str] = SWEEP_MODELS, seed: int = 42, solver: str = "auto",
+    processes: int | None = None, label: str,
+) -> xr.Dataset:
+    """Hourly cost (energy + carbon tax) and emissions of each model at one scaling: ``{label}_hourly_*``."""
+    results = run_sweep([Point(model=m, scaling=scaling, seed=seed, solver=solver) for m in models],
+                        processes=processes, desc=f"hourly {label}")
+    ds = xr.Dataset(
+        {f"{label}_{name}": _summary_var(name, ("model", "time"), [r[name] for r in results]) for name in HOURLY},
+        coords={"model": list(models), "time": np.arange(len(results[0]["hourly_cost"]))},
+    )
+    ds.attrs[f"{label}_scaling"] = scaling.to_json()
+    return ds
+
+
+def figure1(
+    psi: Sequence[float], *, hourly_psi_theta: float = 1.2, hourly_psi_pw: float = 1.0, seed: int = 42,
+    solver: str = "auto", processes: int | None = None,
+) -> xr.Dataset:
+    """Fig. 1: total cost and emissions against Psi_theta and Psi_Pw for M0, M1, M2, and hourly panels.
+
+    Ambiguities A6 and A7: every point is the base seed-42 instance with only the swept factor changed
+    (the authors' Psi_theta PNGs came from a run with renewables x 0.8), and the hourly Psi_theta panel
+    scales theta (the authors' notebook replaced theta by Psi x P^w there).
+    """
+    kwargs = dict(seed=seed, solver=solver, processes=processes)
+    return xr.merge([
+        psi_sweep("theta", psi, **kwargs),
+        psi_sweep("pw", psi, **kwargs),
+        hourly_profile(Scaling(theta=hourly_psi_theta), label="theta", **kwargs),
+        hourly_profile(Scaling(pw=hourly_psi_pw), label="pw", **kwargs),
+    ], combine_attrs="no_conflicts").assign_attrs(hourly_psi_theta=hourly_psi_theta, hourly_psi_pw=hourly_psi_pw)
+
+
+def figure2(
+    psi_tau: Sequence[float], psi_rho: Sequence[float], grid_rho: Sequence[float], *,
+    grid_tau: Sequence[float] | None = None, seed: int = 42, solver: str = "auto", processes: int | None = None,
+) -> xr.Dataset:
+    """Fig. 2: cost and emissions against Psi_tau; delay and cost against Psi_rho (M0, M1, M2); and the
+    tau x rho grid for M0, M1 and M2, which tests the caption's "M0 is robust" claim.
+
+    ``grid_total_cost`` (model, grid_tau, grid_rho) and ``m0_advantage`` (grid_tau, grid_rho): how much
+    cheaper M0 is than the better of M1 and M2, in percent. ``grid_tau`` defaults to ``psi_tau``.
+    """
+    grid_tau = psi_tau if grid_tau is None else grid_tau
+    kwargs = dict(seed=seed, solver=solver, processes=processes)
+    tau = psi_sweep("tau", psi_tau, **kwargs)
+    rho = psi_sweep("rho", psi_rho, **kwargs)
+    points = [Point(model=m, scaling=Scaling(tau=float(t), rho=float(r)), seed=seed, solver=solver)
+              for m in SWEEP_MODELS for t in grid_tau for r in grid_rho]
+    results = run_sweep(points, processes=processes, desc="tau x rho grid")
+    shape = (len(SWEEP_MODELS), len(grid_tau), len(grid_rho))
+    dims = ("model", "grid_tau", "grid_rho")
+    grid = xr.Dataset(
+        {f"grid_{name}": _summary_var(name, dims, stack(results, {name: None})[name].reshape(shape))
+         for name in ("total_cost", "emissions", "delay")},
+        coords={"model": list(SWEEP_MODELS),
+                "grid_tau": ("grid_tau", np.asarray(grid_tau, float), {"units": "1", "long_name": "Psi_tau"}),
+                "grid_rho": ("grid_rho", np.asarray(grid_rho, float), {"units": "1", "long_name": "Psi_rho"})},
+    )
+    m0 = grid.grid_total_cost.sel(model="M0")
+    best_other = grid.grid_total_cost.sel(model=["M1", "M2"]).min("model")
+    grid["m0_advantage"] = (100 * (best_other - m0) / best_other).assign_attrs(
+        units="%", long_name="cost saving of M0 over the better of M1 and M2")
+    return xr.merge([tau, rho, grid], combine_attrs="no_conflicts")
+
+
+# --- beyond the paper ---------------------------------------------------------------------------------
+
+def pareto_front(
+    n_emissions: int, n_water: int, *, seed: int = 42, solver: str = "auto", processes: int | None = None,
+) -> xr.Dataset:
+    """The cost / emissions / water Pareto front by the epsilon-constraint method, with M0-M3 on it.
+
+    Payoff table: the least emissions and the least water the instance allows, and M0's (the least-cost
+    solution's) emissions and water. On an ``n_emissions x n_water`` grid of limits between them, minimise
+    the total cost subject to emissions <= e and water <= w. Infeasible corners are NaN.
+    """
+    s = paper_scenario(seed)
+    anchors = run_sweep(
+        [Point(model=m, seed=seed, solver=solver) for m in MODELS]
+        + [Point(model=(("emissions", 1.0),), seed=seed, solver=solver),
+           Point(model=(("water", 1.0),), seed=seed, solver=solver)],
+        processes=processes, desc="payoff table",
+    )
+    models = {m: anchors[i] for i, m in enumerate(MODELS)}
+    e_min, w_min = anchors[-2]["emissions"], anchors[-1]["water"]
+    e_max, w_max = models["M0"]["emissions"], models["M0"]["water"]
+    e_limits = np.linspace(e_min, e_max, n_emissions)
+    w_limits = np.linspace(w_min, w_max, n_water)
+    points = [Point(model="M0", limits=(("emissions", float(e)), ("water", float(w))), seed=seed, solver=solver)
+              for e in e_limits for w in w_limits]
+    results = run_sweep(points, processes=processes, desc="epsilon-constraint")
+    shape = (n_emissions, n_water)
+    dims = ("emissions_limit", "water_limit")
+    ds = xr.Dataset(
+        {name: _summary_var(name, dims, stack(results, {name: None})[name].reshape(shape))
+         for name in ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "water")},
+        coords={"emissions_limit": ("emissions_limit", e_limits, {"units": "kgCO2", "long_name": "emissions limit"}),
+                "water_limit": ("water_limit", w_limits, {"units": "L", "long_name": "water limit"}),
+                "model": list(MODELS)},
+    )
+    for name in ("total_cost", "emissions", "water"):
+        ds[f"model_{name}"] = _summary_var(name, ("model",), [models[m][name] for m in MODELS])
+    ds.attrs.update(min_emissions=e_min, min_water=w_min, water_budget=float(s.water_budget),
+                    infeasible_points=int(sum(r["error"] != "" for r in results)))
+    return ds
+
+
+def water_study(
+    n_points: int, *, seed: int = 42, solver: str = "auto", processes: int | None = None,
+) -> xr.Dataset:
+    """Water as a binding constraint: sweep the budget Z from the least water the instance can use up to
+    past M0's unconstrained use, and record cost, emissions and the budget's shadow price ($/L)."""
+    s = paper_scenario(seed)
+    paper_z = float(s.water_budget)
+    anchors = run_sweep([Point(model="M0", seed=seed, solver=solver),
+                         Point(model=(("water", 1.0),), seed=seed, solver=solver)], processes=processes,
+                        desc="water anchors")
+    w_free, w_min = anchors[0]["water"], anchors[1]["water"]
+    budgets = np.linspace(w_min, 1.05 * w_free, n_points)
+    points = [Point(model="M0", scaling=Scaling(water=float(z / paper_z)), seed=seed, solver=solver) for z in budgets]
+    results = run_sweep(points, processes=processes, desc="water budget")
+    dims = ("water_budget",)
+    names = ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "water", "water_shadow_price",
+             "mean_latency")
+    ds = xr.Dataset(
+        {name: _summary_var(name, dims, stack(results, {name: None})[name]) for name in names},
+        coords={"water_budget": ("water_budget", budgets, {"units": "L", "long_name": "water budget Z"})},
+    )
+    ds.attrs.update(paper_water_budget=paper_z, unconstrained_water=w_free, min_water=w_min)
+    return ds
+
+
+MILP_VARIANTS: dict[str, Extensions | None] = {
+    "LP (paper)": None,
+    "integer servers": Extensions(servers=40, queries_per_server=500.0, utilisation=0.9, idle_kw=0.3),
+    "model placement": Extensions(download_cost=0.5),
+    "servers + placement": Extensions(servers=40, queries_per_server=500.0, utilisation=0.9, idle_kw=0.3,
+                                      download_cost=0.5),
+}
+
+
+def milp_study(
+    *, time_limit: float, mip_gap: float = 1e-3, seed: int = 42, solver: str = "auto", processes: int | None = None,
+) -> xr.Dataset:
+    """The MILP extension (section 2.B) against the LP on the paper instance: cost terms, solve time, gap.
+
+    Variants (:data:`MILP_VARIANTS`): integer active servers (40 per DC, 500 queries per server-hour at
+    90% utilisation, 0.3 kW idle each), binary model placement ($0.5 per model download), and both.
+    Each MILP stops at a relative gap of ``mip_gap`` or at ``time_limit`` seconds; a time-limited
+    incumbent is kept and its gap recorded.
+    """
+    names = list(MILP_VARIANTS)
+    points = [Point(model="M0", extensions=MILP_VARIANTS[n], seed=seed, solver=solver, mip_gap=mip_gap,
+                    time_limit=None if MILP_VARIANTS[n] is None else time_limit) for n in names]
+    results = run_sweep(points, processes=processes, desc="LP vs MILP")
+    dims = ("variant",)
+    out = xr.Dataset(
+        {name: _summary_var(name, dims, [r[name] for r in results])
+         for name in ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "grid_energy",
+                      "solve_seconds")},
+        coords={"variant": names},
+    )
+    out["mip_gap"] = ("variant", [r["mip_gap"] for r in results], {"units": "1", "long_name": "relative MIP gap"})
+    out["optimal"] = ("variant", [r["optimal"] for r in results], {"units": "1", "long_name": "solved to optimality"})
+    out["n_variables"] = ("variant", [r["n_variables"] for r in results], {"units": "1", "long_name": "variables"})
+    out = out.assign_coords(solver=("variant", [r["solver"] for r in results]))
+    out.attrs.update(time_limit=time_limit, mip_gap_target=mip_gap, variants=json.dumps(
+        {n: (None if e is None else json.loads(e.to_json())) for n, e in MILP_VARIANTS.items()}))
+    return out
+
+
+def latency_study(
+    *, models: Sequence[str] = tuple(MODELS), seed: int = 42, solver: str = "auto", bins: int = 60,
+) -> xr.Dataset:
+    """Per-query latency distributions (section 2.B) of each model, beside the paper's aggregate "delay".
+
+    Every query routed i -> j has latency d[i,j] + 8 beta (h+f)/(1000 B) + v[j,k] (h+f); weighting routes by
+    the number of queries lambda x gives each model's distribution, stored as a histogram and quantiles.
+    """
+    s = paper_scenario(seed)
+    hist, quantiles, aggregate, per_query_mean = [], [], [], []
+    edges = None
+    qs = np.array([0.5, 0.9, 0.95, 0.99, 1.0])
+    solvers_used = set()
+    for m in tqdm(models, desc="latency", unit="model"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SolverFallbackWarning)
+            ds = solve(s, m, solver=solver)
+        solvers_used.add(ds.attrs["solver"])
+        weight = (ds.allocation * ds.demand).transpose("area", "dc", "query", "time").values.ravel()
+        lat = ds.route_latency.broadcast_like(ds.allocation).transpose("area", "dc", "query", "time").values.ravel()
+        keep = weight > 1e-9
+        lat, weight = lat[keep], weight[keep]
+        if edges is None:
+            edges = np.linspace(0, float(route_latency_max(s)) * 1.02, bins + 1)
+        hist.append(np.histogram(lat, bins=edges, weights=weight)[0])
+        order = np.argsort(lat)
+        cdf = np.cumsum(weight[order]) / weight.sum()
+        quantiles.append([lat[order][min(np.searchsorted(cdf, q), len(lat) - 1)] for q in qs])
+        per_query_mean.append(float(np.sum(lat * weight) / weight.sum()))
+        aggregate.append(float(ds.delay) / (s.sizes["area"] * s.sizes["query"] * s.sizes["time"]))
+    return xr.Dataset(
+        {
+            "queries": (("model", "latency_bin"), np.array(hist), {"units": "queries/day", "long_name": "queries per latency bin"}),
+            "latency_quantile": (("model", "quantile"), np.array(quantiles), {"units": "s", "long_name": "per-query latency quantile"}),
+            "mean_latency": (("model",), per_query_mean, {"units": "s", "long_name": "mean per-query latency"}),
+            "mean_aggregate_delay": (("model",), aggregate, {"units": "s", "long_name": "paper's delay D per (i,k,t), mean"}),
+        },
+        coords={
+            "model": list(models),
+            "latency_bin": ("latency_bin", 0.5 * (edges[1:] + edges[:-1]), {"units": "s", "long_name": "bin centre"}),
+            "bin_edge": ("bin_edge", edges, {"units": "s", "long_name": "bin edges"}),
+            "quantile": ("quantile", qs, {"units": "1", "long_name": "quantile"}),
+        },
+        attrs={"solver": ",".join(sorted(solvers_used))},
+    )
+
+
+def route_latency_max(s: xr.Dataset) -> float:
+    from greenaolo.greenllm.model import route_latency
+
+    return float(route_latency(s).max())

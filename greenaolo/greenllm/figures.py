@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from greenaolo.plotting import FIGSIZE, METHOD_COLORS, register
+from greenaolo.plotting import FIGSIZE, METHOD_COLORS, MODEL_LABELS, register
 
 __all__ = ["model_comparison_frame", "scenario_frame"]
 
@@ -90,5 +90,170 @@ def draw_table2(ds: xr.Dataset) -> plt.Figure:
     right.tick_params(axis="x", rotation=45)
     solver = ", ".join(sorted(set(map(str, ds.solver.values))))
     fig.suptitle(f"Green-LLM models on the paper instance (solver: {solver})", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _lines(ax, ds: xr.Dataset, var: str, x: str, models=None, marker="o") -> None:
+    for m in models if models is not None else ds.model.values:
+        ax.plot(ds[x], ds[var].sel(model=m), marker=marker, ms=3, lw=1.2, color=METHOD_COLORS[str(m)],
+                label=MODEL_LABELS.get(str(m), str(m)))
+
+
+def _label(ax, ds: xr.Dataset, x: str, y: str, xlabel: str | None = None) -> None:
+    ax.set_xlabel(xlabel or ds[x].attrs.get("long_name", x))
+    ax.set_ylabel(f"{ds[y].attrs['long_name']} ({ds[y].attrs['units']})")
+
+
+def _panel_letters(axes) -> None:
+    for letter, ax in zip("abcdefgh", np.ravel(axes)):
+        ax.set_title(f"({letter})", loc="left", fontsize=8, fontweight="bold")
+
+
+@register("greenllm_fig1")
+def draw_fig1(ds: xr.Dataset) -> plt.Figure:
+    """Fig. 1: Psi_theta and Psi_Pw against total cost and emissions; hourly cost and emissions."""
+    fig, axes = plt.subplots(2, 3, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.9))
+    _lines(axes[0, 0], ds, "theta_total_cost", "psi_theta")
+    _label(axes[0, 0], ds, "psi_theta", "theta_total_cost", r"$\Psi_\theta$")
+    _lines(axes[0, 1], ds, "theta_emissions", "psi_theta")
+    _label(axes[0, 1], ds, "psi_theta", "theta_emissions", r"$\Psi_\theta$")
+    _lines(axes[0, 2], ds, "theta_hourly_cost", "time", marker=None)
+    _label(axes[0, 2], ds, "time", "theta_hourly_cost", rf"hour ($\Psi_\theta$ = {ds.attrs['hourly_psi_theta']:g})")
+    _lines(axes[1, 0], ds, "pw_total_cost", "psi_pw")
+    _label(axes[1, 0], ds, "psi_pw", "pw_total_cost", r"$\Psi_{P_w}$")
+    _lines(axes[1, 1], ds, "pw_emissions", "psi_pw")
+    _label(axes[1, 1], ds, "psi_pw", "pw_emissions", r"$\Psi_{P_w}$")
+    _lines(axes[1, 2], ds, "pw_hourly_emissions", "time", marker=None)
+    _label(axes[1, 2], ds, "time", "pw_hourly_emissions", rf"hour ($\Psi_{{P_w}}$ = {ds.attrs['hourly_psi_pw']:g})")
+    axes[0, 0].legend(fontsize=6)
+    _panel_letters(axes)
+    fig.tight_layout()
+    return fig
+
+
+@register("greenllm_fig2")
+def draw_fig2(ds: xr.Dataset) -> plt.Figure:
+    """Fig. 2: Psi_tau against cost and emissions; M0's cost over tau x rho; Psi_rho against delay and cost;
+    M0's saving over the better of M1 and M2 on the tau x rho grid."""
+    fig, axes = plt.subplots(2, 3, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.9))
+    _lines(axes[0, 0], ds, "tau_total_cost", "psi_tau")
+    _label(axes[0, 0], ds, "psi_tau", "tau_total_cost", r"$\Psi_\tau$")
+    _lines(axes[0, 1], ds, "tau_emissions", "psi_tau")
+    _label(axes[0, 1], ds, "psi_tau", "tau_emissions", r"$\Psi_\tau$")
+    palette = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, ds.sizes["grid_rho"]))
+    for color, rho in zip(palette, ds.grid_rho.values):
+        axes[0, 2].plot(ds.grid_tau, ds.grid_total_cost.sel(model="M0", grid_rho=rho), marker="o", ms=3,
+                        color=color, label=rf"$\Psi_\rho$={rho:g}")
+    _label(axes[0, 2], ds, "grid_tau", "grid_total_cost", r"$\Psi_\tau$ (M0)")
+    axes[0, 2].legend(fontsize=5)
+    _lines(axes[1, 0], ds, "rho_delay", "psi_rho")
+    _label(axes[1, 0], ds, "psi_rho", "rho_delay", r"$\Psi_\rho$")
+    _lines(axes[1, 1], ds, "rho_total_cost", "psi_rho")
+    _label(axes[1, 1], ds, "psi_rho", "rho_total_cost", r"$\Psi_\rho$")
+    adv = ds.m0_advantage.transpose("grid_rho", "grid_tau")
+    mesh = axes[1, 2].imshow(adv.values, origin="lower", aspect="auto", cmap="Blues",
+                             extent=[0, adv.sizes["grid_tau"], 0, adv.sizes["grid_rho"]])
+    axes[1, 2].set_xticks(np.arange(adv.sizes["grid_tau"]) + 0.5, [f"{v:g}" for v in adv.grid_tau.values], fontsize=5)
+    axes[1, 2].set_yticks(np.arange(adv.sizes["grid_rho"]) + 0.5, [f"{v:g}" for v in adv.grid_rho.values], fontsize=6)
+    axes[1, 2].grid(False)
+    axes[1, 2].set_xlabel(r"$\Psi_\tau$")
+    axes[1, 2].set_ylabel(r"$\Psi_\rho$")
+    fig.colorbar(mesh, ax=axes[1, 2], label="M0 saving vs best of M1, M2 (%)")
+    axes[0, 0].legend(fontsize=6)
+    _panel_letters(axes)
+    fig.tight_layout()
+    return fig
+
+
+@register("greenllm_pareto")
+def draw_pareto(ds: xr.Dataset) -> plt.Figure:
+    """Cost against emissions, one curve per water limit (epsilon-constraint), with M0-M3 marked."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.2))
+    colors = plt.get_cmap("viridis")(np.linspace(0.05, 0.95, ds.sizes["water_limit"]))
+    for color, w in zip(colors, ds.water_limit.values):
+        sel = ds.sel(water_limit=w)
+        left.plot(sel.emissions, sel.total_cost, marker="o", ms=2.5, lw=1, color=color, label=f"water <= {w:,.0f} L")
+    for m in ds.model.values:
+        left.scatter(ds.model_emissions.sel(model=m), ds.model_total_cost.sel(model=m), s=40, marker="*",
+                     color=METHOD_COLORS[str(m)], edgecolor="k", lw=0.4, zorder=5, label=MODEL_LABELS[str(m)])
+    left.set_xlabel("emissions (kgCO2/day)")
+    left.set_ylabel("total cost ($/day)")
+    left.legend(fontsize=5, ncol=2)
+    for m in ds.model.values:
+        right.scatter(ds.model_water.sel(model=m), ds.model_total_cost.sel(model=m), s=40, marker="*",
+                      color=METHOD_COLORS[str(m)], edgecolor="k", lw=0.4, zorder=5)
+    points = right.scatter(ds.water.values.ravel(), ds.total_cost.values.ravel(), c=ds.emissions.values.ravel(), s=8,
+                           cmap="magma")
+    fig.colorbar(points, ax=right, label="emissions (kgCO2/day)")
+    right.axvline(ds.attrs["min_water"], color="0.4", ls="--", lw=0.8)
+    right.set_xlabel("water (L/day)")
+    right.set_ylabel("total cost ($/day)")
+    right.set_title(f"{ds.attrs['infeasible_points']} infeasible limit pairs omitted", fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+@register("greenllm_water")
+def draw_water(ds: xr.Dataset) -> plt.Figure:
+    """Total cost, shadow price of water and emissions against the water budget Z."""
+    fig, axes = plt.subplots(1, 3, figsize=FIGSIZE)
+    color = METHOD_COLORS["M0"]
+    for ax, var in zip(axes, ("total_cost", "water_shadow_price", "emissions")):
+        ax.plot(ds.water_budget, ds[var], marker="o", ms=3, color=color)
+        ax.axvline(ds.attrs["paper_water_budget"], color="0.3", ls=":", lw=0.8)
+        ax.axvline(ds.attrs["unconstrained_water"], color="0.5", ls="--", lw=0.8)
+        _label(ax, ds, "water_budget", var, "water budget Z (L)")
+    axes[1].set_yscale("symlog", linthresh=1e-3)
+    axes[0].text(ds.attrs["paper_water_budget"], float(ds.total_cost.max()), " paper's Z", fontsize=6, va="top")
+    axes[0].text(ds.attrs["unconstrained_water"], float(ds.total_cost.max()), "M0 use ", fontsize=6, va="top", ha="right")
+    _panel_letters(axes)
+    fig.tight_layout()
+    return fig
+
+
+@register("greenllm_milp")
+def draw_milp(ds: xr.Dataset) -> plt.Figure:
+    """LP vs MILP variants: stacked cost terms, and solve time with the MIP gap reached."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [3, 2]})
+    names = [str(v) for v in ds.variant.values]
+    bottom = np.zeros(len(names))
+    for term, hatch in (("energy_cost", ""), ("carbon_cost", "xx"), ("delay_cost", "//")):
+        left.barh(names, ds[term].values, left=bottom, hatch=hatch, color=METHOD_COLORS["M0"], edgecolor="white",
+                  label=ds[term].attrs["long_name"])
+        bottom += ds[term].values
+    left.set_xlabel("cost ($/day), M0 weights")
+    left.legend(fontsize=6, loc="lower right")
+    left.invert_yaxis()
+    right.barh(names, ds.solve_seconds.values, color="0.6")
+    for y, (t, gap, opt) in enumerate(zip(ds.solve_seconds.values, ds.mip_gap.values, ds.optimal.values)):
+        right.text(t, y, f" gap {gap:.2%}" + ("" if opt else " (time limit)"), va="center", fontsize=6)
+    right.set_xlabel(f"solve time (s), limit {ds.attrs['time_limit']:g} s")
+    right.set_yticks([])
+    right.invert_yaxis()
+    right.set_xlim(0, max(ds.solve_seconds.values) * 1.8)
+    fig.tight_layout()
+    return fig
+
+
+@register("greenllm_latency")
+def draw_latency(ds: xr.Dataset) -> plt.Figure:
+    """Per-query latency CDF of each model, beside the paper's aggregate delay per (i, k, t)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [3, 2]})
+    for m in ds.model.values:
+        counts = ds.queries.sel(model=m).values
+        cdf = np.concatenate([[0.0], np.cumsum(counts) / counts.sum()])
+        left.step(ds.bin_edge.values, cdf, where="post", color=METHOD_COLORS[str(m)], label=MODEL_LABELS[str(m)])
+    left.set_xlabel("per-query latency (s)")
+    left.set_ylabel("fraction of queries")
+    left.legend(fontsize=6)
+    x = np.arange(ds.sizes["model"])
+    right.bar(x - 0.2, ds.mean_latency, width=0.4, color=[METHOD_COLORS[str(m)] for m in ds.model.values],
+              label="per-query latency, mean")
+    right.bar(x + 0.2, ds.mean_aggregate_delay, width=0.4, color="0.7", label='paper\'s "delay" D, mean')
+    right.set_xticks(x, [str(m) for m in ds.model.values])
+    right.set_ylabel("seconds")
+    right.set_yscale("log")
+    right.legend(fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import linopy
@@ -35,6 +35,7 @@ from greenaolo.greenllm.scenario import validate_scenario
 
 __all__ = [
     "MODELS",
+    "METRICS",
     "OBJECTIVES",
     "Extensions",
     "build_model",
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 OBJECTIVES = ("energy", "carbon", "delay")
+#: Physical quantities that can be minimised or limited too: grid emissions (kgCO2) and water (L).
+METRICS = ("emissions", "water")
 #: The compared models of F10: weights on (C_E, C_C, C_D).
 MODELS: dict[str, tuple[float, float, float]] = {
     "M0": (1.0, 1.0, 1.0),
@@ -121,6 +124,7 @@ class GreenLLMModel:
     scenario: xr.Dataset
     extensions: Extensions
     costs: dict[str, linopy.LinearExpression] = field(default_factory=dict)
+    metrics: dict[str, linopy.LinearExpression] = field(default_factory=dict)
     defined: dict[str, linopy.LinearExpression] = field(default_factory=dict)
 
     @property
@@ -304,12 +308,14 @@ def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> G
         costs["unmet"] = (ext.unmet_penalty * s.demand * unmet).sum()
     if ext.download_cost is not None:
         costs["download"] = add_model_placement(m, s, x, ext.download_cost)
+    metrics = {"emissions": (s.carbon_intensity * p_g).sum(), "water": w.sum()}
     defined = {"it_energy": p_c, "facility_energy": p_d, "water": w, **delays(s, x)}
-    return GreenLLMModel(model=m, scenario=s, extensions=ext, costs=costs, defined=defined)
+    return GreenLLMModel(model=m, scenario=s, extensions=ext, costs=costs, metrics=metrics, defined=defined)
 
 
-def _weighted(built: GreenLLMModel, weights: Sequence[float]) -> linopy.LinearExpression:
-    expr = sum(w * built.costs[o] for w, o in zip(weights, OBJECTIVES) if w != 0)
+def _weighted(built: GreenLLMModel, weights: Mapping[str, float]) -> linopy.LinearExpression:
+    terms = {**built.costs, **built.metrics}
+    expr = sum(w * terms[name] for name, w in weights.items() if w != 0)
     # Extension costs (unmet demand, downloads) are always priced in full.
     for extra in ("unmet", "download"):
         if extra in built.costs:
@@ -318,18 +324,34 @@ def _weighted(built: GreenLLMModel, weights: Sequence[float]) -> linopy.LinearEx
 
 
 def _total(built: GreenLLMModel) -> linopy.LinearExpression:
-    return _weighted(built, (1.0, 1.0, 1.0))
+    return _weighted(built, dict.fromkeys(OBJECTIVES, 1.0))
 
 
-def _check_weights(weights: Sequence[float]) -> tuple[float, float, float]:
-    if len(weights) != 3:
-        raise ValueError(f"weights={tuple(weights)!r} must have 3 entries (energy, carbon, delay)")
-    for name, w in zip(OBJECTIVES, weights):
+def _check_weights(weights: Sequence[float] | Mapping[str, float]) -> dict[str, float]:
+    """Weights as ``{name: w}`` over :data:`OBJECTIVES` and :data:`METRICS`, checked."""
+    if not isinstance(weights, Mapping):
+        if len(weights) != 3:
+            raise ValueError(f"weights={tuple(weights)!r} must have 3 entries (energy, carbon, delay)")
+        weights = dict(zip(OBJECTIVES, weights))
+    for name, w in weights.items():
+        if name not in OBJECTIVES + METRICS:
+            raise ValueError(f"weight for {name!r} is unknown: expected names in {OBJECTIVES + METRICS}")
         if not np.isfinite(w) or w < 0:
             raise ValueError(f"weight for {name}={w!r} is out of range: expected a finite number >= 0")
-    if sum(weights) == 0:
-        raise ValueError(f"weights={tuple(weights)!r} are all zero: at least one must be positive")
-    return tuple(float(w) for w in weights)  # type: ignore[return-value]
+    if sum(weights.values()) == 0:
+        raise ValueError(f"weights={dict(weights)!r} are all zero: at least one must be positive")
+    return {name: float(w) for name, w in weights.items()}
+
+
+def _add_limits(built: GreenLLMModel, limits: Mapping[str, float] | None) -> None:
+    """Upper limits on cost terms or metrics (the epsilon-constraint method): ``f <= limit``."""
+    terms = {**built.costs, **built.metrics}
+    for name, value in (limits or {}).items():
+        if name not in OBJECTIVES + METRICS:
+            raise ValueError(f"limit on {name!r} is unknown: expected names in {OBJECTIVES + METRICS}")
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"limit on {name}={value!r} is out of range: expected a finite number >= 0")
+        built.model.add_constraints(terms[name] <= float(value), name=f"limit_{name}")
 
 
 def _bound(built: GreenLLMModel, expr: linopy.LinearExpression, value: float, tolerance: float, name: str) -> None:
@@ -339,8 +361,9 @@ def _bound(built: GreenLLMModel, expr: linopy.LinearExpression, value: float, to
 
 def solve(
     scenario: xr.Dataset,
-    model: str | Sequence[float] = "M0",
+    model: str | Sequence[float] | Mapping[str, float] = "M0",
     *,
+    limits: Mapping[str, float] | None = None,
     extensions: Extensions | None = None,
     solver: str = "auto",
     tie_break: bool = True,
@@ -348,11 +371,16 @@ def solve(
     threads: int | None = None,
     seed: int = 0,
     mip_gap: float = 1e-4,
+    allow_suboptimal: bool = False,
 ) -> xr.Dataset:
     """Solve a weighted Green-LLM model and return the result Dataset (see :func:`results`).
 
     :param scenario: the scenario Dataset.
-    :param model: ``"M0"``, ``"M1"``, ``"M2"``, ``"M3"`` or weights ``(w_energy, w_carbon, w_delay)``.
+    :param model: ``"M0"``, ``"M1"``, ``"M2"``, ``"M3"``, weights ``(w_energy, w_carbon, w_delay)``, or a
+        mapping of weights over the cost terms and the metrics ``emissions`` and ``water``
+        (``{"emissions": 1}`` minimises emissions).
+    :param limits: upper limits ``{name: value}`` on cost terms ($) or metrics (kgCO2, L), as in the
+        epsilon-constraint method.
     :param extensions: optional MILP extension (section 2.B); off by default.
     :param solver: ``"auto"``, ``"highs"`` or ``"gurobi"`` (:func:`greenaolo.solvers.solve`).
     :param tie_break: resolve alternative optima (A8) by minimising the total cost among them; only
@@ -361,25 +389,33 @@ def solve(
     :param threads: solver threads; ``None`` for the solver's default.
     :param seed: solver random seed.
     :param mip_gap: relative MIP gap (MILP extension only).
+    :param allow_suboptimal: return a time-limited MILP's incumbent, marked ``optimal = 0`` in the
+        attributes, instead of raising :class:`greenaolo.solvers.SolveError`.
     """
     if isinstance(model, str):
         if model not in MODELS:
             raise ValueError(f"model={model!r} is unknown: expected one of {sorted(MODELS)} or 3 weights")
-        weights, label = MODELS[model], model
+        weights, label = dict(zip(OBJECTIVES, MODELS[model])), model
     else:
         weights, label = _check_weights(model), "weighted"
     started = time.perf_counter()
     built = build_model(scenario, extensions)
+    _add_limits(built, limits)
     build_seconds = time.perf_counter() - started
     objective = _weighted(built, weights)
     built.model.add_objective(objective)
-    options = dict(solver=solver, time_limit=time_limit, threads=threads, seed=seed, mip_gap=mip_gap)
+    options = dict(
+        solver=solver, time_limit=time_limit, threads=threads, seed=seed, mip_gap=mip_gap,
+        allow_suboptimal=allow_suboptimal,
+    )
     info = solvers.solve(built.model, **options)
-    if tie_break and min(weights) == 0:
+    if tie_break and any(weights.get(o, 0.0) == 0 for o in OBJECTIVES):
         _bound(built, objective, info.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
         built.model.add_objective(_total(built), overwrite=True)
         info = info.merge(solvers.solve(built.model, **{**options, "solver": info.solver}))
-    return results(built, info, model=label, weights=weights, build_seconds=build_seconds, tie_break=tie_break)
+    ds = results(built, info, model=label, weights=weights, build_seconds=build_seconds, tie_break=tie_break)
+    ds.attrs["limits"] = json.dumps(dict(limits or {}))
+    return ds
 
 
 def solve_lexicographic(
@@ -435,6 +471,16 @@ def solve_lexicographic(
     return ds
 
 
+def _water_shadow_price(built: GreenLLMModel) -> float:
+    """-dual of the water budget of the last LP solved ($/L); 0 when the budget is slack."""
+    if built.model.variables.integers or built.model.variables.binaries:
+        return float("nan")
+    try:
+        return float(-np.asarray(built.model.constraints["water_budget"].dual).sum()) + 0.0  # no -0.0
+    except (KeyError, AttributeError, TypeError):
+        return float("nan")
+
+
 def _value(expr: linopy.LinearExpression) -> float:
     return float(np.asarray(expr.solution.sum()))
 
@@ -444,7 +490,7 @@ def results(
     info: solvers.SolveInfo,
     *,
     model: str,
-    weights: Sequence[float] | None,
+    weights: Mapping[str, float] | None,
     build_seconds: float,
     tie_break: bool,
 ) -> xr.Dataset:
@@ -508,6 +554,10 @@ def results(
         "$",
         "total cost C_E + C_C + C_D (+ extension costs)",
     )
+    totals["water_shadow_price"] = (
+        _water_shadow_price(built), "$/L", "marginal cost of one litre less water budget (dual of constraint 6; "
+        "NaN for a MILP)",
+    )
     for name, (value, units, long_name) in totals.items():
         ds[name] = xr.DataArray(value, attrs={"units": units, "long_name": long_name})
     if "unmet" in sol:
@@ -519,7 +569,7 @@ def results(
     ds.attrs.update(info.attrs())
     ds.attrs.update(
         model=model,
-        weights=json.dumps(list(weights) if weights is not None else None),
+        weights=json.dumps(weights),
         extensions=built.extensions.to_json(),
         scaling=s.attrs.get("scaling", "{}"),
         tie_break=int(tie_break),

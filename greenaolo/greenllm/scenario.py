@@ -293,7 +293,7 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset
     return apply_scaling(ds, scaling or Scaling())
 
 
-#: name -> (dims, units, long_name, paper symbol). The single source of the scenario's schema.
+#: name -> (dims, units, long_name with the paper's symbol). The single source of the scenario's schema.
 SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
     "demand": (("area", "query", "time"), "queries/slot", "number of queries lambda[i,k,t]"),
     "input_tokens": (("query",), "tokens", "average input tokens per query h[k]"),
@@ -323,12 +323,21 @@ SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
 def scenario_from_arrays(*, area, dc, query, n_time: int, **values) -> xr.Dataset:
     """Build a scenario from plain arrays, one keyword per :data:`SCHEMA` variable (dims as listed there).
 
-    :param area: names of the user areas; :param dc: names of the DCs; :param query: names of the query
-        types; :param n_time: number of hourly slots.
+    :param area: names of the user areas (i).
+    :param dc: names of the data centres (j).
+    :param query: names of the query types (k).
+    :param n_time: number of hourly slots (t).
+    :param values: every variable of :data:`SCHEMA`, as arrays of its dims.
+    :raises ValueError: a variable is missing, unknown or of the wrong shape (then named).
     """
-    missing = set(SCHEMA) - set(values)
-    if missing:
-        raise ValueError(f"scenario is missing variables: {sorted(missing)}")
+    missing, unknown = set(SCHEMA) - set(values), set(values) - set(SCHEMA)
+    if missing or unknown:
+        raise ValueError(f"scenario variables missing: {sorted(missing)}; unknown: {sorted(unknown)}")
+    sizes = {"area": len(area), "dc": len(dc), "query": len(query), "time": n_time, "resource": len(RESOURCES)}
+    for name, (dims, _, _) in SCHEMA.items():
+        shape, expected = np.shape(values[name]), tuple(sizes[d] for d in dims)
+        if shape != expected:
+            raise ValueError(f"scenario variable {name!r} has shape {shape}, expected {expected} for dims {dims}")
     data_vars = {
         name: (dims, np.asarray(values[name], dtype=float), {"units": units, "long_name": long_name})
         for name, (dims, units, long_name) in SCHEMA.items()
