@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import papermill
 import pytest
 from typer.testing import CliRunner
@@ -110,3 +111,70 @@ def test_cli_greenllm_solve_json_and_python_m():
     assert bad.exit_code == 2 and "must be a permutation" in bad.output
     help_text = subprocess.run([sys.executable, "-m", "greenaolo", "--help"], capture_output=True, text=True, check=True)
     assert "greenllm" in help_text.stdout
+
+
+# --- what each Green-LLM study's dataset must satisfy (checked on the quick run) -------------------------
+
+def test_fig1_sweeps_match_direct_solves_and_order_the_models(executed):
+    from greenaolo.greenllm.model import solve
+    from greenaolo.greenllm.scenario import Scaling, paper_scenario
+
+    ds = read_dataset(executed / "data" / "greenllm_fig1.nc")
+    psi = float(ds.psi_theta[-1])
+    direct = solve(paper_scenario(42, Scaling(theta=psi)), "M0", solver="highs")
+    assert float(ds.theta_total_cost.sel(model="M0", psi_theta=psi)) == pytest.approx(float(direct.total_cost), rel=1e-7)
+    # M0 minimises exactly the reported total, so it is never beaten; M2 minimises the carbon tax.
+    for prefix, dim in (("theta", "psi_theta"), ("pw", "psi_pw")):
+        total = ds[f"{prefix}_total_cost"]
+        assert bool((total.sel(model="M0") <= total.min("model") + 1e-6).all())
+    # Emissions grow with carbon intensity only through routing: M1 ignores theta, so its emissions scale with Psi.
+    m1 = ds.theta_emissions.sel(model="M1")
+    np.testing.assert_allclose(m1 / ds.psi_theta, m1.isel(psi_theta=0) / ds.psi_theta[0], rtol=1e-6)
+
+
+def test_fig2_m0_advantage_is_never_negative(executed):
+    ds = read_dataset(executed / "data" / "greenllm_fig2.nc")
+    assert float(ds.m0_advantage.min()) >= -1e-6
+    # Delay does not enter M1 or M2, so their delay moves with Psi_rho only inside the tie-break's band
+    # (the primary objective may give up a relative 1e-6, which buys at most a little delay).
+    for m in ("M1", "M2"):
+        delay = ds.rho_delay.sel(model=m)
+        np.testing.assert_allclose(delay, delay.isel(psi_rho=0), rtol=1e-4)
+    m0 = ds.rho_delay.sel(model="M0")
+    assert float(m0.isel(psi_rho=-1)) < float(m0.isel(psi_rho=0))  # M0 buys delay down as it gets dearer
+
+
+def test_pareto_points_respect_their_limits_and_cost_at_least_m0(executed):
+    ds = read_dataset(executed / "data" / "greenllm_pareto.nc")
+    feasible = ds.total_cost.notnull()
+    assert int(feasible.sum()) + ds.attrs["infeasible_points"] == ds.total_cost.size
+    assert bool((ds.emissions <= ds.emissions_limit * (1 + 1e-6) + 1e-6).where(feasible, True).all())
+    assert bool((ds.water <= ds.water_limit * (1 + 1e-6) + 1e-6).where(feasible, True).all())
+    m0 = float(ds.model_total_cost.sel(model="M0"))
+    assert bool((ds.total_cost >= m0 - 1e-6).where(feasible, True).all())
+    # The loosest corner is M0 itself.
+    assert float(ds.total_cost.isel(emissions_limit=-1, water_limit=-1)) == pytest.approx(m0, rel=1e-6)
+
+
+def test_water_budget_binds_below_unconstrained_use_only(executed):
+    ds = read_dataset(executed / "data" / "greenllm_water.nc")
+    slack = ds.water_budget > ds.attrs["unconstrained_water"] + 1e-6
+    assert bool((ds.water_shadow_price.where(slack) == 0).where(slack, True).all())
+    assert bool((ds.water_shadow_price.where(~slack, 1.0) > 0).all())
+    assert bool((ds.total_cost.diff("water_budget") <= 1e-6).all())  # more water never costs more
+    assert bool((ds.water <= ds.water_budget + 1e-6).all())
+
+
+def test_milp_variants_cost_at_least_the_lp(executed):
+    ds = read_dataset(executed / "data" / "greenllm_milp.nc")
+    lp = float(ds.total_cost.sel(variant="LP (paper)"))
+    assert round(lp, 2) == 392.08 and int(ds.optimal.sel(variant="LP (paper)")) == 1
+    assert bool((ds.total_cost >= lp - 1e-6).all())
+
+
+def test_latency_quantiles_are_ordered(executed):
+    ds = read_dataset(executed / "data" / "greenllm_latency.nc")
+    assert bool((ds.latency_quantile.diff("quantile") >= 0).all())
+    assert bool((ds.mean_latency < ds.mean_aggregate_delay).all())  # the aggregate "delay" is not a latency
+    total = ds.queries.sum("latency_bin")
+    np.testing.assert_allclose(total, 692_248, rtol=1e-6)
