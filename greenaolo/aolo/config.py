@@ -1,0 +1,170 @@
+"""AOLO's parameters: one frozen, validated configuration (``papers/aolo.md`` section 1.2).
+
+The paper's simulation table could not be read, so every value is the project's reconstruction, marked
+``[reconstructed]`` with its rationale, or carries the source it was taken from. Each field states its unit
+and its valid range; a wrong value raises :class:`ConfigError` naming the parameter, the value and the
+range. Configurations load from and save to YAML, and travel in dataset attributes as JSON.
+
+Ambiguity A5 (``papers/aolo.md`` section 9), which decides whether the transmit power matters at all, is
+settled here by combining its three options, each a field you can switch back:
+
+* (i) a narrow per-user channel: one LTE resource block, ``bandwidth = 180 kHz``, users up to 500 m away;
+* (ii) streaming delivery (``streaming = True``): the base station holds the user's radio link from the
+  first generated word to the last bit sent, so its static power P_0 is charged for ``t_I + t_C``, the
+  load-dependent part ``Delta_p P_trans`` only while transmitting;
+* (iii) a spoken answer: ``bits_per_word = 6400`` (a 16 kbit/s speech codec at 0.4 s per word) instead of
+  48 bits of text.
+
+Why: with text over a wide channel the transmission takes milliseconds and C_C is far below 1% of the
+total, so P_trans cannot matter (A5). With (ii) the communication share of the optimal policy is about a
+quarter to a third (tested to lie in 10-60%); with (i) and (iii) the transmission lasts a large fraction of
+a second to seconds, so a poor P_trans costs real carbon, and the energy-per-bit optimum P_ee moves with
+the channel (from about 1 W near the base station to the maximum at the cell edge in a fade).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["AoloConfig", "ConfigError"]
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of its valid range (the message names parameter, value and range)."""
+
+
+def _p(default: Any, unit: str, low: float, high: float, source: str, *, integer: bool = False):
+    """A field with its unit, valid closed range [low, high] and source."""
+    return field(default=default, metadata={"unit": unit, "low": low, "high": high, "source": source,
+                                            "integer": integer})
+
+
+R = "[reconstructed]"
+
+
+@dataclass(frozen=True)
+class AoloConfig:
+    """Every parameter of the AOLO carbon model and environment (``papers/aolo.md`` section 1.2).
+
+    Units are in each field's metadata (``AoloConfig.describe()`` lists them). Carbon comes out in gCO2e.
+    """
+
+    # Decisions (section 1.2): output length kappa (words) and BS transmit power P_trans (W).
+    kappa_min: int = _p(20, "words", 1, 10_000, f"{R} table 1.2", integer=True)
+    kappa_max: int = _p(600, "words", 1, 10_000, f"{R} table 1.2", integer=True)
+    p_min: float = _p(0.1, "W", 1e-6, 1e3, f"{R} table 1.2")
+    p_max: float = _p(20.0, "W", 1e-6, 1e3, f"{R} table 1.2: EARTH macro-BS maximum")
+    # Inference (eqs. 1-5, LLMCarbon-style).
+    tokens_per_word: float = _p(1.33, "tokens/word", 0.1, 10.0, f"{R} 0.75 words per token")
+    n_gpus: int = _p(1, "GPUs", 1, 1024, f"{R} an edge-sized model (7B-13B)", integer=True)
+    gpu_power: float = _p(400.0, "W", 1.0, 5000.0, "A100-SXM TDP")
+    gpu_utilisation: float = _p(0.7, "1", 0.01, 1.0, f"{R} mean utilisation during decoding")
+    prefill_time: float = _p(0.2, "s", 0.0, 60.0, f"{R} time to first token")
+    time_per_token: float = _p(0.02, "s/token", 1e-5, 10.0, f"{R} 50 tokens/s, an edge model on one A100")
+    pue: float = _p(1.2, "1", 1.0, 3.0, f"{R} data-centre PUE")
+    gpu_die_area: float = _p(8.26, "cm^2", 0.01, 100.0, "A100 die, 826 mm^2 (LLMCarbon)")
+    carbon_per_area: float = _p(1500.0, "gCO2e/cm^2", 0.0, 1e5, "LLMCarbon carbon per chip area (CPA)")
+    gpu_lifetime: float = _p(1.577e8, "s", 1.0, 1e10, "5 years (LLMCarbon)")
+    # Radio (eqs. 6-15).
+    bandwidth: float = _p(180e3, "Hz", 1.0, 1e10, f"{R} A5 (i): one LTE resource block per user")
+    noise_psd_dbm: float = _p(-174.0, "dBm/Hz", -250.0, 0.0, "thermal noise at 290 K")
+    distance_min: float = _p(50.0, "m", 1.0, 1e5, f"{R} table 1.2")
+    distance_max: float = _p(500.0, "m", 1.0, 1e5, f"{R} table 1.2")
+    bits_per_word: float = _p(6400.0, "bit/word", 1.0, 1e7, f"{R} A5 (iii): spoken answer, 16 kbit/s x 0.4 s/word")
+    streaming: bool = field(default=True, metadata={"unit": "-", "source": f"{R} A5 (ii): link held for t_I + t_C"})
+    bs_static_power: float = _p(130.0, "W", 0.0, 1e4, "EARTH macro BS P_0 (Auer et al. 2011)")
+    bs_power_slope: float = _p(4.7, "1", 0.0, 100.0, "EARTH macro BS Delta_p (Auer et al. 2011)")
+    bs_embodied: float = _p(1.5e6, "gCO2e", 0.0, 1e9, f"{R} about 1.5 tCO2e per radio unit (LCA order)")
+    bs_lifetime: float = _p(3.154e8, "s", 1.0, 1e10, f"{R} 10 years")
+    # Carbon intensity of electricity (A11): drawn per request in [low, high]; equal bounds fix it.
+    carbon_intensity_low: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (A11)")
+    carbon_intensity_high: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (A11)")
+    # QoE (eq. 17) and requests (section 3).
+    qoe_scale: float = _p(150.0, "words", 1e-3, 1e5, f"{R} kappa_0 of Q = 1 - exp(-kappa/kappa_0)")
+    qoe_threshold_low: float = _p(0.6, "1", 0.0, 0.9999, f"{R} table 1.2")
+    qoe_threshold_high: float = _p(0.9, "1", 0.0, 0.9999, f"{R} table 1.2")
+    latency_budget_low: float = _p(10.0, "s", 0.01, 1e4, f"{R} table 1.2 gives 8-20 s; from 10 s every request is feasible at 50 tokens/s")
+    latency_budget_high: float = _p(20.0, "s", 0.01, 1e4, f"{R} table 1.2")
+    # Environment (section 4).
+    episode_length: int = _p(50, "requests", 1, 1_000_000, f"{R} A8: 50 requests per episode", integer=True)
+    qoe_penalty: float = _p(1.0, "1", 0.0, 1e6, f"{R} reward penalty per QoE shortfall (normalised)")
+    latency_penalty: float = _p(1.0, "1", 0.0, 1e6, f"{R} reward penalty per relative latency excess")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if "low" not in meta:  # booleans
+                if not isinstance(value, bool):
+                    raise ConfigError(f"AoloConfig.{f.name}={value!r} is invalid: expected True or False")
+                continue
+            integer = meta["integer"]
+            ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+            if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not meta["low"] <= value <= meta["high"]:
+                kind = "an integer" if integer else "a number"
+                raise ConfigError(
+                    f"AoloConfig.{f.name}={value!r} is out of range: expected {kind} in "
+                    f"[{meta['low']:g}, {meta['high']:g}] {meta['unit']}"
+                )
+        for low, high in (("kappa_min", "kappa_max"), ("p_min", "p_max"), ("distance_min", "distance_max"),
+                          ("carbon_intensity_low", "carbon_intensity_high"),
+                          ("qoe_threshold_low", "qoe_threshold_high"), ("latency_budget_low", "latency_budget_high")):
+            if getattr(self, low) > getattr(self, high):
+                raise ConfigError(
+                    f"AoloConfig.{low}={getattr(self, low)!r} is above {high}={getattr(self, high)!r}: "
+                    f"expected {low} <= {high}"
+                )
+
+    # --- derived quantities -----------------------------------------------------------------------
+    @property
+    def noise_power(self) -> float:
+        """N_0 B in W (eq. 7)."""
+        return 10 ** ((self.noise_psd_dbm - 30) / 10) * self.bandwidth
+
+    @property
+    def gpu_embodied(self) -> float:
+        """C_g,emb = A_die x CPA, gCO2e per GPU (eq. 4)."""
+        return self.gpu_die_area * self.carbon_per_area
+
+    # --- I/O ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> AoloConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown AoloConfig parameters {unknown}; valid: {sorted(known)}")
+        return cls(**values)
+
+    def to_yaml(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return path
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> AoloConfig:
+        values = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: expected a mapping of parameter names to values")
+        return cls.from_dict(values)
+
+    def replace(self, **changes: Any) -> AoloConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, str, str]]:
+        """(name, default, unit, source) for every parameter: the table of ``papers/aolo.md`` section 1.2."""
+        return [(f.name, f.default, f.metadata.get("unit", ""), f.metadata.get("source", ""))
+                for f in dataclasses.fields(cls)]

@@ -1,0 +1,251 @@
+"""AOLO: each carbon term by hand, the configuration's checks, the oracle against brute force, the env."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import greenaolo.aolo  # noqa: F401  (registers greenaolo/Aolo-v0)
+from greenaolo.aolo import carbon as cm
+from greenaolo.aolo.config import AoloConfig, ConfigError
+from greenaolo.aolo.env import AoloEnv, action_for, decision, observation
+from greenaolo.aolo.oracle import (
+    POLICIES,
+    energy_efficient_power,
+    evaluate,
+    latency_power,
+    oracle,
+    qoe_length,
+    sample_requests,
+)
+
+CFG = AoloConfig()
+
+
+# --- each term against a value computed by hand (kappa = 100 words, P = 1 W, d = 100 m, |h|^2 = 1) -----
+
+def test_every_carbon_term_by_hand():
+    kappa, p, intensity = 100, 1.0, 475.0
+    gain = float(cm.channel_gain(100.0, 1.0))
+    assert gain == pytest.approx(10 ** (-(128.1 - 37.6) / 10))  # PL(100 m) = 90.5 dB
+    t_i = 0.2 + 1.33 * 100 * 0.02  # 2.86 s
+    e_i = 400 * 0.7 * t_i  # 800.8 J
+    noise = 10 ** ((-174 - 30) / 10) * 180e3  # W
+    r = 180e3 * math.log2(1 + 1.0 * gain / noise)
+    t_c = 6400 * 100 / r
+    e_c = 130 * (t_i + t_c) + 4.7 * 1.0 * t_c  # streaming: P_0 over the whole link, Delta_p P while sending
+    assert float(cm.inference_time(kappa, CFG)) == pytest.approx(2.86)
+    assert float(cm.inference_energy(kappa, CFG)) == pytest.approx(800.8)
+    assert float(cm.inference_operational_carbon(kappa, intensity, CFG)) == pytest.approx(475 * 1.2 * 800.8 / 3.6e6)
+    assert float(cm.inference_embodied_carbon(kappa, CFG)) == pytest.approx(t_i / 1.577e8 * 8.26 * 1500)
+    assert float(cm.rate(p, gain, CFG)) == pytest.approx(r)
+    assert float(cm.transmission_time(kappa, p, gain, CFG)) == pytest.approx(t_c)
+    assert float(cm.bs_power(p, CFG)) == pytest.approx(134.7)
+    assert float(cm.communication_energy(kappa, p, gain, CFG)) == pytest.approx(e_c)
+    assert float(cm.communication_operational_carbon(kappa, p, gain, intensity, CFG)) == pytest.approx(475 * e_c / 3.6e6)
+    assert float(cm.communication_embodied_carbon(kappa, p, gain, CFG)) == pytest.approx((t_i + t_c) / 3.154e8 * 1.5e6)
+    assert float(cm.qoe(kappa, CFG)) == pytest.approx(1 - math.exp(-100 / 150))
+    assert float(cm.latency(kappa, p, gain, CFG)) == pytest.approx(t_i + t_c)
+    total = cm.carbon(kappa, p, gain, intensity, CFG)
+    assert float(total.total) == pytest.approx(
+        475 * 1.2 * e_i / 3.6e6 + t_i / 1.577e8 * 12390 + 475 * e_c / 3.6e6 + (t_i + t_c) / 3.154e8 * 1.5e6
+    )
+
+
+def test_without_streaming_the_bs_is_charged_only_while_sending():
+    cfg = CFG.replace(streaming=False)
+    gain = float(cm.channel_gain(100.0, 1.0))
+    t_c = float(cm.transmission_time(100, 2.0, gain, cfg))
+    assert float(cm.communication_energy(100, 2.0, gain, cfg)) == pytest.approx((130 + 4.7 * 2.0) * t_c)
+
+
+def test_functions_broadcast_over_arrays():
+    kappa = np.array([20, 100, 600])
+    gains = cm.channel_gain(np.array([50.0, 200.0, 500.0]), np.ones(3))
+    c = cm.carbon(kappa[:, None], np.array([0.1, 1.0, 20.0])[None, :], gains[:, None], 475.0, CFG)
+    assert c.total.shape == (3, 3)
+    assert np.all(np.diff(c.inference, axis=0) > 0)  # longer answers cost more inference carbon
+
+
+def test_energy_per_bit_has_an_interior_minimum():
+    gain = float(cm.channel_gain(300.0, 1.0))
+    p_ee = float(energy_efficient_power(gain, 475.0, CFG))
+    assert CFG.p_min < p_ee < CFG.p_max
+    grid = np.geomspace(CFG.p_min, CFG.p_max, 20_001)
+    c0 = 475 * 130 / 3.6e6 + 1.5e6 / 3.154e8
+    per_bit = (c0 + 475 * 4.7 / 3.6e6 * grid) / cm.rate(grid, gain, CFG)
+    assert p_ee == pytest.approx(grid[np.argmin(per_bit)], rel=1e-3)
+
+
+# --- configuration ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "changes,pattern",
+    [
+        ({"pue": 0.5}, r"AoloConfig.pue=0.5 is out of range: expected a number in \[1, 3\] 1"),
+        ({"bandwidth": -1.0}, r"AoloConfig.bandwidth=-1.0 is out of range: expected a number in \[1, 1e\+10\] Hz"),
+        ({"kappa_min": 2.5}, r"AoloConfig.kappa_min=2.5 is out of range: expected an integer in \[1, 10000\] words"),
+        ({"gpu_power": float("nan")}, r"AoloConfig.gpu_power=nan is out of range"),
+        ({"gpu_power": "400"}, r"AoloConfig.gpu_power='400' is out of range"),
+        ({"streaming": "yes"}, r"AoloConfig.streaming='yes' is invalid: expected True or False"),
+        ({"p_min": 30.0}, r"AoloConfig.p_min=30.0 is above p_max=20.0: expected p_min <= p_max"),
+        ({"qoe_threshold_low": 0.95}, r"qoe_threshold_low=0.95 is above qoe_threshold_high=0.9"),
+    ],
+)
+def test_every_config_error_names_parameter_value_and_range(changes, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        CFG.replace(**changes)
+
+
+def test_config_yaml_round_trip_and_unknown_keys(tmp_path):
+    cfg = CFG.replace(bandwidth=1e6, streaming=False, episode_length=1)
+    assert AoloConfig.from_yaml(cfg.to_yaml(tmp_path / "c.yaml")) == cfg
+    (tmp_path / "bad.yaml").write_text("bandwith: 1.0e6\n")
+    with pytest.raises(ConfigError, match=r"unknown AoloConfig parameters \['bandwith'\]"):
+        AoloConfig.from_yaml(tmp_path / "bad.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        AoloConfig.from_yaml(tmp_path / "list.yaml")
+    assert AoloConfig.from_dict(__import__("json").loads(cfg.to_json())) == cfg
+    assert all(unit for _, _, unit, _ in AoloConfig.describe())
+
+
+# --- the oracle ------------------------------------------------------------------------------------------
+
+def test_oracle_matches_brute_force_on_random_requests():
+    cfg = CFG
+    req = sample_requests(np.random.default_rng(1), 60, cfg)
+    # Tighten every other budget to 90% of the transmission time at P_ee, so the latency branch binds
+    # (at these SNRs the rate grows only logarithmically with P: P_max buys about 20% more).
+    kappa0 = qoe_length(req["qoe_threshold"], cfg)
+    t_ee = cm.transmission_time(kappa0, energy_efficient_power(req["gain"], req["intensity"], cfg), req["gain"], cfg)
+    tight = np.arange(60) % 2 == 0
+    req["latency_budget"] = np.where(tight, cm.inference_time(kappa0, cfg) + 0.9 * t_ee, req["latency_budget"])
+    kappa_star, p_star = oracle(req, cfg)
+    best_oracle = cm.carbon(kappa_star, p_star, req["gain"], req["intensity"], cfg).total
+    kappas = np.arange(cfg.kappa_min, cfg.kappa_max + 1, dtype=float)
+    powers = np.geomspace(cfg.p_min, cfg.p_max, 600)
+    k, p = np.meshgrid(kappas, powers, indexing="ij")
+    binding = infeasible = 0
+    for n in range(60):
+        g, i = req["gain"][n], req["intensity"][n]
+        total = cm.carbon(k, p, g, i, cfg).total
+        ok = (cm.qoe(k, cfg) >= req["qoe_threshold"][n]) & (cm.latency(k, p, g, cfg) <= req["latency_budget"][n])
+        if not ok.any():  # infeasible: the oracle keeps the QoE and sends at P_max
+            assert p_star[n] == cfg.p_max
+            infeasible += 1
+            continue
+        brute = total[ok].min()
+        assert best_oracle[n] <= brute * (1 + 1e-9)  # exact: never beaten by the grid
+        assert best_oracle[n] >= brute * (1 - 2e-3)  # and within the grid's resolution of it
+        binding += p_star[n] > float(energy_efficient_power(g, i, cfg)) * (1 + 1e-6)
+    assert binding >= 10 and infeasible < 10  # both branches were exercised
+
+
+def test_default_scenario_communication_share_and_power_moving_with_the_channel():
+    req = sample_requests(np.random.default_rng(0), 5000, CFG)
+    kappa, p = oracle(req, CFG)
+    ds = evaluate(kappa, p, req, CFG, method="oracle")
+    assert 0.10 <= float(ds.communication_share) <= 0.60
+    assert float(ds.qoe_violation_rate) == 0
+    # The oracle misses a latency budget only where no power can meet it (a deep fade at the cell edge).
+    missed = ds.latency_ok.values == 0
+    assert missed.mean() < 1e-3
+    assert np.all(latency_power(kappa, req["gain"], req["latency_budget"], CFG)[missed] > CFG.p_max)
+    near, far = req["distance"] < 150, req["distance"] > 400
+    assert np.median(p[far]) > 1.2 * np.median(p[near])
+    # P_ee falls as the channel improves.
+    gains = cm.channel_gain(np.linspace(50, 500, 10), 1.0)
+    assert np.all(np.diff(energy_efficient_power(gains, 475.0, CFG)) > 0)
+
+
+def test_oracle_beats_every_heuristic():
+    req = sample_requests(np.random.default_rng(3), 2000, CFG)
+    results = {name: evaluate(*policy(req, CFG), req, CFG, method=name) for name, policy in POLICIES.items()}
+    best = float(results["oracle"].carbon_g)
+    for name, ds in results.items():
+        feasible = float(ds.qoe_violation_rate) == 0 and float(ds.latency_violation_rate) == 0
+        if feasible:
+            assert float(ds.carbon_g) >= best * (1 - 1e-12), name
+    assert float(results["random"].qoe_violation_rate) > 0.1
+
+
+def test_qoe_length_is_the_shortest_that_meets_qoe():
+    thresholds = np.linspace(0.05, 0.98, 500)
+    kappa = qoe_length(thresholds, CFG)
+    assert np.all(cm.qoe(kappa, CFG) >= thresholds)
+    shorter = np.maximum(kappa - 1, CFG.kappa_min)
+    assert np.all((cm.qoe(shorter, CFG) < thresholds) | (kappa == CFG.kappa_min))
+
+
+# --- the environment -------------------------------------------------------------------------------------
+
+def test_env_passes_gymnasium_checks_and_is_registered():
+    env = gymnasium.make("greenaolo/Aolo-v0")
+    check_env(env.unwrapped)
+    assert isinstance(env.unwrapped, AoloEnv)
+    with pytest.raises(ValueError, match="render_mode='human' is not supported"):
+        AoloEnv(render_mode="human")
+
+
+def test_same_seed_same_trajectory():
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(120, 2)).astype(np.float32)
+
+    def run(seed):
+        env = AoloEnv()
+        obs, _ = env.reset(seed=seed)
+        rows = [obs]
+        for action in actions:
+            obs, reward, _, truncated, info = env.step(action)
+            rows.append(np.r_[obs, reward, info["carbon"]])
+            if truncated:
+                obs, _ = env.reset()
+                rows.append(obs)
+        return np.concatenate(rows)
+
+    np.testing.assert_array_equal(run(7), run(7))
+    assert not np.array_equal(run(7), run(8))
+
+
+def test_step_reports_the_carbon_model_and_truncates():
+    env = AoloEnv(CFG.replace(episode_length=3))
+    env.reset(seed=0)
+    req = env._requests
+    action = np.array([0.0, 0.5], dtype=np.float32)
+    kappa, p = decision(action, CFG)
+    _, reward, terminated, truncated, info = env.step(action)
+    c = cm.carbon(kappa, p, req["gain"][0], req["intensity"][0], CFG)
+    assert info["carbon"] == pytest.approx(float(c.total))
+    assert info["carbon_communication_operational"] == pytest.approx(float(c.communication_operational))
+    assert info["kappa"] == float(kappa) and info["p_trans"] == pytest.approx(float(p))
+    assert not terminated and not truncated
+    env.step(action)
+    assert env.step(action)[3] is True
+    with pytest.raises(RuntimeError, match="episode is over"):
+        env.step(action)
+
+
+def test_a_violation_never_pays():
+    env = AoloEnv()
+    env.reset(seed=4)
+    req = {k: v[:1] for k, v in env._requests.items()}
+    kappa, p = oracle(req, env.config)
+    good = env.step(action_for(kappa, p, env.config)[0])[1]
+    env.reset(seed=4)
+    short = env.step(np.array([-1.0, float(action_for(kappa, p, env.config)[0, 1])], dtype=np.float32))
+    assert short[4]["qoe_ok"] is False and short[1] < good
+
+
+def test_observation_and_decision_maps():
+    req = sample_requests(np.random.default_rng(0), 1000, CFG)
+    obs = observation(req, CFG)
+    assert obs.dtype == np.float32 and obs.shape == (1000, 5) and np.all(np.abs(obs) <= 1)
+    kappa, p = decision(np.array([[-1, -1], [1, 1], [5, -5]]), CFG)
+    np.testing.assert_allclose(kappa, [20, 600, 600])
+    np.testing.assert_allclose(p, [0.1, 20, 0.1])
+    k2, p2 = decision(action_for(np.array([137.0]), np.array([3.3]), CFG), CFG)
+    assert k2[0] == 137 and p2[0] == pytest.approx(3.3, rel=1e-5)
