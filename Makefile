@@ -14,7 +14,7 @@ FIGURES := figures
 INSTALLED := $(VENV)/.installed
 
 # Every figure and table notebook (notebooks/NAME.ipynb -> figures/NAME.png + figures/data/NAME.nc).
-FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency
+FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency aolo_carbon_model
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
 LIBRARY := $(shell find greenaolo -name '*.py' -o -name '*.csv' -o -name '*.yaml' 2>/dev/null)
 

@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 greenllm_app = typer.Typer(help="Green-LLM: allocate LLM queries to edge data centres.", no_args_is_help=True)
 app.add_typer(greenllm_app, name="greenllm")
+aolo_app = typer.Typer(help="AOLO: the carbon of a wireless LLM service.", no_args_is_help=True)
+app.add_typer(aolo_app, name="aolo")
 
 
 class Profile(str, Enum):
@@ -179,6 +181,54 @@ def greenllm_solve(
             solver=ds.attrs["solver"],
         )
         typer.echo(f"  wrote {output}")
+    if as_json:
+        typer.echo(json.dumps(summary))
+
+
+@aolo_app.command("evaluate")
+def aolo_evaluate(
+    policy: Annotated[str, typer.Option(help="oracle, random, max-length-max-power, qoe-fixed-power, min-energy-per-bit")] = "oracle",
+    n_requests: Annotated[int, typer.Option(help="size of the fixed evaluation set")] = 1000,
+    seed: Annotated[int, typer.Option(help="seed of the evaluation set")] = 20250306,
+    config: Annotated[Optional[Path], typer.Option(help="an AoloConfig YAML file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the results")] = False,
+) -> None:
+    """Mean carbon per request (with its four terms) and violation rates of a policy on the evaluation set."""
+    from greenaolo.aolo.config import AoloConfig, ConfigError
+    from greenaolo.aolo.oracle import evaluate_policy
+
+    if n_requests < 1:
+        _fail(f"--n-requests={n_requests} is out of range: expected an integer >= 1")
+    try:
+        cfg = AoloConfig.from_yaml(config) if config is not None else AoloConfig()
+        ds = evaluate_policy(policy, cfg, n_requests, seed)
+    except (ValueError, ConfigError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    terms = {
+        "carbon_inference_operational_g": float(ds.carbon_inference_operational.mean()),
+        "carbon_inference_embodied_g": float(ds.carbon_inference_embodied.mean()),
+        "carbon_communication_operational_g": float(ds.carbon_communication_operational.mean()),
+        "carbon_communication_embodied_g": float(ds.carbon_communication_embodied.mean()),
+    }
+    summary = {
+        "policy": policy,
+        "n_requests": n_requests,
+        "carbon_g": float(ds.carbon_g),
+        **terms,
+        "communication_share": float(ds.communication_share),
+        "qoe_violation_rate": float(ds.qoe_violation_rate),
+        "latency_violation_rate": float(ds.latency_violation_rate),
+        "mean_kappa": float(ds.kappa.mean()),
+        "mean_p_trans_w": float(ds.p_trans.mean()),
+    }
+    typer.echo(f"AOLO policy {policy} on {n_requests} evaluation requests (seed {seed})")
+    typer.echo(f"  carbon per request      {summary['carbon_g']:.5f} gCO2e")
+    for name, value in terms.items():
+        typer.echo(f"    {name[7:-2]:<28} {value:.5f} gCO2e")
+    typer.echo(f"  communication share     {summary['communication_share']:.1%}")
+    typer.echo(f"  QoE violations          {summary['qoe_violation_rate']:.2%}")
+    typer.echo(f"  latency violations      {summary['latency_violation_rate']:.2%}")
+    typer.echo(f"  mean kappa, P_trans     {summary['mean_kappa']:.1f} words, {summary['mean_p_trans_w']:.2f} W")
     if as_json:
         typer.echo(json.dumps(summary))
 

@@ -178,6 +178,14 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             (SEED, SOLVER, Param("bins", int, 60, "histogram bins", low=5, high=1000)),
         ),
         NotebookSpec(
+            "aolo_carbon_model",
+            "AOLO: the carbon model of one wireless LLM request, and the exact per-request optimum",
+            "Carbon spans inference and wireless delivery, operational and embodied; both the output length "
+            "and the transmit power matter.",
+            (Param("seed", int, 20250306, "seed of the fixed evaluation set", low=0, high=2**32 - 1),
+             Param("n_requests", int, 1000, "evaluation requests", low=10, high=1_000_000, quick=200)),
+        ),
+        NotebookSpec(
             "greenllm_table2",
             "Green-LLM Table 2: the compared models M0-M3 and the lexicographic orders",
             "M0 (Green-LLM) has the lowest total cost; lexicographic orders trade the three costs "

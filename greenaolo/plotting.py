@@ -63,6 +63,7 @@ def register(name: str) -> Callable:
 
 def _load_figure_modules() -> None:
     # Figure functions live beside the packages they draw; importing registers them.
+    import greenaolo.aolo.figures  # noqa: F401
     import greenaolo.greenllm.figures  # noqa: F401
 
 

@@ -4,8 +4,10 @@ Green-LLM:
   1. build and solve time of the paper instance (M0) per solver (Gurobi only where its licence allows the
      model; the reason is printed otherwise), and on a small instance both solvers can take, their ratio;
   2. HiGHS solve time against instance size, up to at least a million variables (``--max-variables``).
+AOLO:
+  3. environment steps per second, raw and through ``gymnasium.make`` (target: over 20,000 raw).
 
-Results are printed and written to ``build/bench/greenllm.json``.
+Results are printed and written to ``build/bench/bench.json``.
 """
 
 from __future__ import annotations
@@ -85,13 +87,46 @@ def scaling(max_variables: int, repeats: int) -> list[dict]:
     return rows
 
 
+def env_speed(repeats: int, steps: int = 20_000) -> dict:
+    import gymnasium
+    import numpy as np
+
+    import greenaolo.aolo  # noqa: F401
+    from greenaolo.aolo.env import AoloEnv
+
+    def rate(env) -> float:
+        env.reset(seed=0)
+        actions = np.random.default_rng(0).uniform(-1, 1, size=(steps, 2)).astype(np.float32)
+        start = time.perf_counter()
+        for action in actions:
+            if env.step(action)[3]:
+                env.reset()
+        return steps / (time.perf_counter() - start)
+
+    raw = [rate(AoloEnv()) for _ in range(repeats)]
+    made = [rate(gymnasium.make("greenaolo/Aolo-v0")) for _ in range(repeats)]
+    return {"raw_steps_per_s": statistics.median(raw), "make_steps_per_s": statistics.median(made),
+            "wrapper_overhead_ratio": statistics.median(raw) / statistics.median(made)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (median reported)")
     parser.add_argument("--max-variables", type=int, default=1_000_000, help="largest scaling instance")
-    parser.add_argument("--output", type=Path, default=Path("build/bench/greenllm.json"))
+    parser.add_argument("--output", type=Path, default=Path("build/bench/bench.json"))
+    parser.add_argument("--only", choices=("greenllm", "aolo"), help="run one paper's benchmarks")
     args = parser.parse_args()
-    report = {"paper_instance": paper_instance(args.repeats), "highs_scaling": scaling(args.max_variables, 1)}
+    report = {}
+    if args.only in (None, "aolo"):
+        report["aolo_env"] = env_speed(args.repeats)
+        e = report["aolo_env"]
+        print(f"AOLO env: {e['raw_steps_per_s']:,.0f} steps/s raw, {e['make_steps_per_s']:,.0f} through gymnasium.make "
+              f"(median of {args.repeats}; wrappers cost x{e['wrapper_overhead_ratio']:.2f})")
+    if args.only == "aolo":
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2))
+        return
+    report.update(paper_instance=paper_instance(args.repeats), highs_scaling=scaling(args.max_variables, 1))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2))
     p = report["paper_instance"]

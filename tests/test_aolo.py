@@ -17,6 +17,7 @@ from greenaolo.aolo.oracle import (
     POLICIES,
     energy_efficient_power,
     evaluate,
+    evaluation_requests,
     latency_power,
     oracle,
     qoe_length,
@@ -249,3 +250,39 @@ def test_observation_and_decision_maps():
     np.testing.assert_allclose(p, [0.1, 20, 0.1])
     k2, p2 = decision(action_for(np.array([137.0]), np.array([3.3]), CFG), CFG)
     assert k2[0] == 137 and p2[0] == pytest.approx(3.3, rel=1e-5)
+
+
+def test_cli_evaluate_prints_a_json_summary():
+    import json
+
+    from typer.testing import CliRunner
+
+    from greenaolo.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["aolo", "evaluate", "--policy", "oracle", "--n-requests", "300", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert {"carbon_g", "qoe_violation_rate", "latency_violation_rate"} <= set(summary)
+    direct = evaluate(*oracle(evaluation_requests(CFG, 300), CFG), evaluation_requests(CFG, 300), CFG, method="o")
+    assert summary["carbon_g"] == pytest.approx(float(direct.carbon_g))
+    random = json.loads(runner.invoke(app, ["aolo", "evaluate", "--policy", "random", "--json"]).output.splitlines()[-1])
+    assert random["carbon_g"] > summary["carbon_g"] and random["qoe_violation_rate"] > 0.1
+    bad = runner.invoke(app, ["aolo", "evaluate", "--policy", "sdrl"])
+    assert bad.exit_code == 2 and "policy='sdrl' is unknown" in bad.output
+    bad = runner.invoke(app, ["aolo", "evaluate", "--n-requests", "0"])
+    assert bad.exit_code == 2 and "--n-requests=0 is out of range" in bad.output
+
+
+def test_cli_evaluate_reads_a_yaml_config(tmp_path):
+    from typer.testing import CliRunner
+
+    from greenaolo.cli import app
+
+    path = CFG.replace(streaming=False).to_yaml(tmp_path / "c.yaml")
+    result = CliRunner().invoke(app, ["aolo", "evaluate", "--config", str(path), "--json"])
+    assert result.exit_code == 0
+    assert __import__("json").loads(result.output.splitlines()[-1])["communication_share"] < 0.05
+    (tmp_path / "bad.yaml").write_text("pue: 9\n")
+    bad = CliRunner().invoke(app, ["aolo", "evaluate", "--config", str(tmp_path / "bad.yaml")])
+    assert bad.exit_code == 2 and "AoloConfig.pue=9 is out of range" in bad.output

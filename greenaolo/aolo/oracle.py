@@ -26,6 +26,8 @@ __all__ = [
     "Requests",
     "energy_efficient_power",
     "evaluate",
+    "evaluate_policy",
+    "evaluation_requests",
     "latency_power",
     "oracle",
     "sample_requests",
@@ -138,6 +140,25 @@ HEURISTICS: dict[str, Policy] = {
     "min-energy-per-bit": min_energy_per_bit,
 }
 POLICIES: dict[str, Policy] = {"oracle": lambda requests, cfg, rng=None: oracle(requests, cfg), **HEURISTICS}
+
+
+#: Seed of the fixed evaluation set every method is measured on.
+EVALUATION_SEED = 20250306
+
+
+def evaluation_requests(cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_SEED) -> Requests:
+    """The fixed, seeded set of evaluation requests shared by every method (A10: 1000 requests)."""
+    return sample_requests(np.random.default_rng(seed), n, cfg)
+
+
+def evaluate_policy(name: str, cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_SEED) -> xr.Dataset:
+    """Evaluate a named policy of :data:`POLICIES` on the evaluation set (the random policy draws its actions
+    from a generator seeded with ``seed``)."""
+    if name not in POLICIES:
+        raise ValueError(f"policy={name!r} is unknown: expected one of {sorted(POLICIES)}")
+    requests = evaluation_requests(cfg, n, seed)
+    kappa, p = POLICIES[name](requests, cfg, np.random.default_rng(seed))
+    return evaluate(kappa, p, requests, cfg, method=name)
 
 
 def evaluate(kappa, p, requests: Requests, cfg: AoloConfig, *, method: str) -> xr.Dataset:
