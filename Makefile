@@ -16,9 +16,14 @@ INSTALLED := $(VENV)/.installed
 # Every figure and table notebook (notebooks/NAME.ipynb -> figures/NAME.png + figures/data/NAME.nc).
 FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency aolo_carbon_model
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
-LIBRARY := $(shell find greenaolo -name '*.py' -o -name '*.csv' -o -name '*.yaml' 2>/dev/null)
+# What each notebook's output depends on: its paper's package and the shared modules (not the other paper).
+SHARED := $(wildcard greenaolo/*.py)
+GREENLLM_LIB := $(SHARED) $(shell find greenaolo/greenllm -name '*.py' -o -name '*.csv' 2>/dev/null)
+AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml' 2>/dev/null)
 
 .PHONY: help setup reproduce figures test bench lab clean FORCE
+# A notebook that fails after saving its figure must not leave that figure looking up to date.
+.DELETE_ON_ERROR:
 
 help:
 	@echo "make setup       create .venv (torch==2.13.0 first, then greenaolo[dev]); a no-op when up to date"
@@ -49,8 +54,12 @@ reproduce: $(INSTALLED)
 
 figures: $(FIGURE_PNGS)
 
-$(FIGURES)/%.png: notebooks/%.ipynb $(LIBRARY) build/profile $(INSTALLED)
-	$(PY) -m greenaolo run $* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
+# Setup is order-only: reinstalling (pyproject.toml changed) does not by itself re-run every notebook.
+$(FIGURES)/greenllm_%.png: notebooks/greenllm_%.ipynb $(GREENLLM_LIB) build/profile | $(INSTALLED)
+	$(PY) -m greenaolo run greenllm_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
+
+$(FIGURES)/aolo_%.png: notebooks/aolo_%.ipynb $(AOLO_LIB) build/profile | $(INSTALLED)
+	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
 
 test: $(INSTALLED)
 	@$(PY) -m pytest; status=$$?; \

@@ -101,7 +101,11 @@ def plot(
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     out = output_dir if output_dir is not None else dataset.resolve().parent.parent
-    for path in save_figure(draw(ds), ds.attrs["figure"], out):
+    try:
+        fig = draw(ds)
+    except KeyError as exc:
+        _fail(f"{dataset}: {exc.args[0]}")
+    for path in save_figure(fig, ds.attrs["figure"], out):
         typer.echo(f"wrote {path}")
 
 
@@ -127,7 +131,7 @@ def greenllm_solve(
     """Solve the Green-LLM model on the paper instance and print its cost terms."""
     from greenaolo.greenllm.model import solve, solve_lexicographic
     from greenaolo.greenllm.scenario import Scaling, paper_scenario
-    from greenaolo.solvers import SolverFallbackWarning, SolverUnavailableError
+    from greenaolo.solvers import SolveError, SolverFallbackWarning, SolverUnavailableError
 
     try:
         scaling = Scaling(
@@ -143,7 +147,7 @@ def greenllm_solve(
                 ds = solve(scenario, model, solver=solver.value)
         for w in caught:
             typer.secho(f"warning: {w.message}", fg=typer.colors.YELLOW, err=True)
-    except (ValueError, SolverUnavailableError) as exc:
+    except (ValueError, SolverUnavailableError, SolveError) as exc:
         _fail(str(exc))
     summary = {
         "energy_cost": float(ds.energy_cost),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import functools
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -160,9 +161,11 @@ class SolveInfo:
     n_solves: int = 1
 
     def merge(self, later: SolveInfo) -> SolveInfo:
-        """Combine with a later solve of the same model: its outcome, the summed time."""
+        """Combine with a later solve of the same model (a tie-break or a lexicographic phase): the later
+        solve's termination and gap, this one's objective (the primary optimum), the summed time."""
         return dataclasses.replace(
             later,
+            objective=self.objective,
             optimal=self.optimal and later.optimal,
             solve_seconds=self.solve_seconds + later.solve_seconds,
             n_solves=self.n_solves + later.n_solves,
@@ -188,6 +191,22 @@ def _options(solver: str, time_limit, threads, seed, mip_gap) -> dict:
         if threads is not None:
             opts["Threads"] = int(threads)
     return opts
+
+
+#: Terminations whose incumbent may be returned (marked non-optimal) when the caller allows it.
+SUBOPTIMAL_OK = ("time_limit", "iteration_limit", "suboptimal")
+
+
+def _has_solution(model: linopy.Model, solver: str) -> bool:
+    """Whether the solver holds a primal solution (an incumbent) with a finite objective."""
+    value = model.objective.value
+    if value is None or not math.isfinite(value):
+        return False
+    sm = model.solver_model
+    try:
+        return int(sm.getInfo().primal_solution_status) == 2 if solver == "highs" else int(sm.SolCount) > 0
+    except Exception:  # no solver model to ask (should not happen with io_api="direct")
+        return True
 
 
 def _mip_gap(model: linopy.Model, solver: str) -> float:
@@ -234,10 +253,13 @@ def solve(
         solver_name=name, io_api="direct", progress=False, **extra, **_options(name, time_limit, threads, seed, mip_gap)
     )
     seconds = time.perf_counter() - started
-    optimal = status == "ok" and condition == "optimal"
-    has_solution = model.objective.value is not None and status in ("ok", "warning")
-    if not optimal and not (allow_suboptimal and has_solution):
-        raise SolveError(f"{name} ended with status {status!r}, termination {condition!r}: no optimal solution")
+    optimal = status == "ok" and condition == "optimal" and _has_solution(model, name)
+    if not optimal:
+        if not (allow_suboptimal and condition in SUBOPTIMAL_OK and _has_solution(model, name)):
+            raise SolveError(
+                f"{name} ended with status {status!r}, termination {condition!r}: no optimal solution"
+                + ("" if condition not in SUBOPTIMAL_OK or _has_solution(model, name) else " and no incumbent")
+            )
     return SolveInfo(
         solver=name,
         solver_version=version,

@@ -95,6 +95,7 @@ def test_energy_per_bit_has_an_interior_minimum():
         ({"streaming": "yes"}, r"AoloConfig.streaming='yes' is invalid: expected True or False"),
         ({"p_min": 30.0}, r"AoloConfig.p_min=30.0 is above p_max=20.0: expected p_min <= p_max"),
         ({"qoe_threshold_low": 0.95}, r"qoe_threshold_low=0.95 is above qoe_threshold_high=0.9"),
+        ({"qoe_threshold_high": 0.99}, r"qoe_threshold_high=0.99 is unreachable: the longest answer \(kappa_max=600\) gives QoE 0.9817"),
     ],
 )
 def test_every_config_error_names_parameter_value_and_range(changes, pattern):
@@ -239,6 +240,20 @@ def test_a_violation_never_pays():
     env.reset(seed=4)
     short = env.step(np.array([-1.0, float(action_for(kappa, p, env.config)[0, 1])], dtype=np.float32))
     assert short[4]["qoe_ok"] is False and short[1] < good
+
+
+def test_zero_carbon_scale_is_refused():
+    cfg = CFG.replace(carbon_intensity_low=0.0, carbon_intensity_high=0.0, carbon_per_area=0.0)
+    with pytest.raises(ValueError, match="carbon scale is 0.0"):
+        AoloEnv(cfg)
+
+
+def test_random_policy_is_independent_of_the_requests():
+    from greenaolo.aolo.oracle import evaluate_policy
+
+    ds = evaluate_policy("random", CFG, n=2000)
+    req = evaluation_requests(CFG, 2000)
+    assert abs(np.corrcoef(ds.kappa.values, req["distance"])[0, 1]) < 0.1
 
 
 def test_observation_and_decision_maps():

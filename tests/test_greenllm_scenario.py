@@ -71,6 +71,20 @@ def test_bad_scaling_names_itself(field, value):
         Scaling(**{field: value})
 
 
+@pytest.mark.parametrize("name,value,pattern", [
+    ("pue", 0.5, r"'pue' is out of range \(0.5\) at dc='us-central1'; valid range is >= 1"),
+    ("bandwidth", 0.0, r"'bandwidth' is out of range \(0.0\) at area='Des Moines', dc='us-central1'; valid range is > 0"),
+    ("price", -1.0, r"'price' is out of range \(-1.0\) at dc='us-central1', time=0; valid range is >= 0"),
+])
+def test_scenario_validation_names_variable_value_and_place(paper, name, value, pattern):
+    from greenaolo.greenllm.scenario import validate_scenario
+
+    bad = paper.copy(deep=True)
+    bad[name].values[(0,) * bad[name].ndim] = value
+    with pytest.raises(ValueError, match=pattern):
+        validate_scenario(bad)
+
+
 def test_synthetic_instance_sizes_and_determinism():
     a = synthetic_scenario(12, 7, 30, seed=3)
     b = synthetic_scenario(12, 7, 30, seed=3)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import numpy as np
 import pytest
@@ -32,7 +34,7 @@ def test_round_trip_keeps_values_and_attributes(tmp_path):
     assert json.loads(ds.attrs["parameters"]) == {"seed": 3, "psi": 0.5}
     for key in io.PROVENANCE_KEYS:
         assert key in ds.attrs
-    assert ds.attrs["git_commit"] != ""
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?|unknown", ds.attrs["git_commit"])
 
 
 def test_interrupted_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch):
@@ -80,5 +82,13 @@ def test_bad_profile_is_refused_before_writing(tmp_path):
 
 
 def test_written_files_have_ordinary_permissions(tmp_path):
-    path = io.write_dataset(sample(), tmp_path / "x.nc", profile="quick", figure="f")
-    assert path.stat().st_mode & 0o044  # readable by group/others under a usual umask
+    old = os.umask(0o022)
+    try:
+        path = io.write_dataset(sample(), tmp_path / "x.nc", profile="quick", figure="f")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # as open() would make it, not mkstemp's 0600
+
+
+def test_git_commit_outside_a_repository_is_unknown(tmp_path):
+    assert io.git_commit(tmp_path) == "unknown"

@@ -121,6 +121,12 @@ class AoloConfig:
                     f"AoloConfig.{low}={getattr(self, low)!r} is above {high}={getattr(self, high)!r}: "
                     f"expected {low} <= {high}"
                 )
+        best_qoe = 1.0 - math.exp(-self.kappa_max / self.qoe_scale)
+        if self.qoe_threshold_high > best_qoe:
+            raise ConfigError(
+                f"AoloConfig.qoe_threshold_high={self.qoe_threshold_high!r} is unreachable: the longest answer "
+                f"(kappa_max={self.kappa_max}) gives QoE {best_qoe:.4f}; expected qoe_threshold_high <= {best_qoe:.4f}"
+            )
 
     # --- derived quantities -----------------------------------------------------------------------
     @property

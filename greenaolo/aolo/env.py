@@ -134,6 +134,11 @@ class AoloEnv(gym.Env):
             cm.inference_operational_carbon(cfg.kappa_max, mean_intensity, cfg)
             + cm.inference_embodied_carbon(cfg.kappa_max, cfg)
         )
+        if not self.carbon_scale > 0:
+            raise ValueError(
+                f"the reward's carbon scale is {self.carbon_scale!r}: the configuration gives a kappa_max answer no "
+                "inference carbon (carbon intensity and embodied carbon all zero); expected > 0"
+            )
         self._requests: Requests | None = None
         self._obs: np.ndarray | None = None
         self._t = 0

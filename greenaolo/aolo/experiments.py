@@ -7,7 +7,7 @@ import xarray as xr
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.oracle import POLICIES, energy_efficient_power, evaluation_requests
+from greenaolo.aolo.oracle import POLICIES, energy_efficient_power, evaluation_requests, policy_rng
 
 __all__ = ["TERMS", "carbon_model_study"]
 
@@ -64,7 +64,7 @@ def carbon_model_study(
     requests = evaluation_requests(cfg, n_requests, seed)
     rows = {name: [] for name in (*TERMS, "qoe_violation_rate", "latency_violation_rate")}
     for name, policy in POLICIES.items():
-        k, p = policy(requests, cfg, np.random.default_rng(seed))
+        k, p = policy(requests, cfg, policy_rng(seed))
         c = cm.carbon(k, p, requests["gain"], requests["intensity"], cfg)
         for term, value in zip(TERMS, c):
             rows[term].append(float(np.mean(value)))

@@ -29,6 +29,7 @@ __all__ = [
     "evaluate_policy",
     "evaluation_requests",
     "latency_power",
+    "policy_rng",
     "oracle",
     "sample_requests",
 ]
@@ -151,13 +152,19 @@ def evaluation_requests(cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_S
     return sample_requests(np.random.default_rng(seed), n, cfg)
 
 
+def policy_rng(seed: int) -> np.random.Generator:
+    """The random policy's generator for evaluation seed ``seed``: a child stream, independent of the
+    requests' (the same seed would make the random lengths a function of the distances)."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+
+
 def evaluate_policy(name: str, cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_SEED) -> xr.Dataset:
-    """Evaluate a named policy of :data:`POLICIES` on the evaluation set (the random policy draws its actions
-    from a generator seeded with ``seed``)."""
+    """Evaluate a named policy of :data:`POLICIES` on the evaluation set (randomised policies draw from
+    :func:`policy_rng`)."""
     if name not in POLICIES:
         raise ValueError(f"policy={name!r} is unknown: expected one of {sorted(POLICIES)}")
     requests = evaluation_requests(cfg, n, seed)
-    kappa, p = POLICIES[name](requests, cfg, np.random.default_rng(seed))
+    kappa, p = POLICIES[name](requests, cfg, policy_rng(seed))
     return evaluate(kappa, p, requests, cfg, method=name)
 
 

@@ -37,15 +37,8 @@ __all__ = [
 #: The six priority orders of the notebook's lexicographic runs (F11).
 LEXICOGRAPHIC_ORDERS: tuple[tuple[str, str, str], ...] = tuple(itertools.permutations(OBJECTIVES))
 _ABBREV = {"energy": "E", "carbon": "C", "delay": "D"}
-REPORTED = {
-    "energy_cost": ("$", "energy cost C_E"),
-    "carbon_cost": ("$", "carbon tax C_C"),
-    "delay_cost": ("$", "delay penalty C_D"),
-    "total_cost": ("$", "total cost C_E + C_C + C_D"),
-    "emissions": ("kgCO2", "grid emissions"),
-    "water": ("L", "water use"),
-    "delay": ("s", "aggregate delay (sum of D)"),
-}
+REPORTED = {name: SUMMARY[name] for name in
+            ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water", "delay")}
 
 
 def order_label(order: Sequence[str]) -> str:
@@ -133,6 +126,16 @@ SWEEP_VARS = ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissio
               "grid_energy", "mean_latency")
 
 
+def _solvers(results: Sequence[dict]) -> str:
+    """The solvers that ran, comma-separated (``none`` for a point that failed)."""
+    return ",".join(sorted({r["solver"] for r in results}))
+
+
+def _errors(results: Sequence[dict]) -> str:
+    """Every failed point's message, as a JSON list of ``[index, message]``."""
+    return json.dumps([[i, r["error"]] for i, r in enumerate(results) if r["error"]])
+
+
 def _summary_var(name: str, dims: tuple[str, ...], values) -> tuple:
     units, long_name = {**SUMMARY, **HOURLY}[name]
     return dims, np.asarray(values, dtype=float), {"units": units, "long_name": long_name}
@@ -164,7 +167,10 @@ def psi_sweep(
         coords={"model": list(models), f"psi_{factor}": (f"psi_{factor}", np.asarray(values, float),
                                                          {"units": "1", "long_name": f"scaling factor Psi_{factor}"})},
     )
-    ds.attrs[f"{factor}_solvers"] = ",".join(sorted({r["solver"] for r in results}))
+    ds[f"{factor}_optimal"] = (dims, np.array([r["optimal"] for r in results]).reshape(shape),
+                               {"units": "1", "long_name": "point solved to optimality"})
+    ds.attrs[f"{factor}_solvers"] = _solvers(results)
+    ds.attrs[f"{factor}_errors"] = _errors(results)
     return ds
 
 
@@ -180,6 +186,7 @@ def hourly_profile(
         coords={"model": list(models), "time": np.arange(len(results[0]["hourly_cost"]))},
     )
     ds.attrs[f"{label}_scaling"] = scaling.to_json()
+    ds.attrs[f"hourly_{label}_solvers"] = _solvers(results)
     return ds
 
 
@@ -228,6 +235,8 @@ def figure2(
                 "grid_tau": ("grid_tau", np.asarray(grid_tau, float), {"units": "1", "long_name": "Psi_tau"}),
                 "grid_rho": ("grid_rho", np.asarray(grid_rho, float), {"units": "1", "long_name": "Psi_rho"})},
     )
+    grid.attrs["grid_solvers"] = _solvers(results)
+    grid.attrs["grid_errors"] = _errors(results)
     m0 = grid.grid_total_cost.sel(model="M0")
     best_other = grid.grid_total_cost.sel(model=["M1", "M2"]).min("model")
     grid["m0_advantage"] = (100 * (best_other - m0) / best_other).assign_attrs(
@@ -272,8 +281,11 @@ def pareto_front(
     )
     for name in ("total_cost", "emissions", "water"):
         ds[f"model_{name}"] = _summary_var(name, ("model",), [models[m][name] for m in MODELS])
+    ds["optimal"] = (dims, np.array([r["optimal"] for r in results]).reshape(shape),
+                     {"units": "1", "long_name": "point solved to optimality (0: infeasible limits)"})
     ds.attrs.update(min_emissions=e_min, min_water=w_min, water_budget=float(s.water_budget),
-                    infeasible_points=int(sum(r["error"] != "" for r in results)))
+                    infeasible_points=int(sum(r["error"] != "" for r in results)),
+                    solvers=_solvers(anchors + results), errors=_errors(results))
     return ds
 
 
@@ -298,7 +310,9 @@ def water_study(
         {name: _summary_var(name, dims, stack(results, {name: None})[name]) for name in names},
         coords={"water_budget": ("water_budget", budgets, {"units": "L", "long_name": "water budget Z"})},
     )
-    ds.attrs.update(paper_water_budget=paper_z, unconstrained_water=w_free, min_water=w_min)
+    ds["optimal"] = (dims, np.array([r["optimal"] for r in results]), {"units": "1", "long_name": "point solved to optimality"})
+    ds.attrs.update(paper_water_budget=paper_z, unconstrained_water=w_free, min_water=w_min,
+                    solvers=_solvers(anchors + results), errors=_errors(results))
     return ds
 
 

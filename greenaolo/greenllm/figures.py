@@ -257,3 +257,20 @@ def draw_latency(ds: xr.Dataset) -> plt.Figure:
     right.legend(fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig
+
+
+@register("greenllm_solution")
+def draw_solution(ds: xr.Dataset) -> plt.Figure:
+    """One solved model (``greenaolo greenllm solve -o``): grid power per DC and hour, and its cost terms."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [3, 1]})
+    mesh = left.imshow(ds.grid_power.transpose("dc", "time").values, aspect="auto", cmap="magma_r")
+    left.set_yticks(range(ds.sizes["dc"]), [str(d) for d in ds.dc.values], fontsize=6)
+    left.set_xlabel("hour (t)")
+    left.grid(False)
+    fig.colorbar(mesh, ax=left, label="grid energy (kWh)")
+    terms = ["energy_cost", "carbon_cost", "delay_cost"]
+    right.bar(["energy", "carbon", "delay"], [float(ds[t]) for t in terms], color=METHOD_COLORS["M0"])
+    right.set_ylabel("cost ($)")
+    right.set_title(f"{ds.attrs.get('model', '')}: total {float(ds.total_cost):.2f} $", fontsize=7)
+    fig.tight_layout()
+    return fig

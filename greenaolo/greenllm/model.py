@@ -409,11 +409,13 @@ def solve(
         allow_suboptimal=allow_suboptimal,
     )
     info = solvers.solve(built.model, **options)
+    shadow = _water_shadow_price(built)  # the dual of this model's own objective, before any tie-break
     if tie_break and any(weights.get(o, 0.0) == 0 for o in OBJECTIVES):
         _bound(built, objective, info.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
         built.model.add_objective(_total(built), overwrite=True)
         info = info.merge(solvers.solve(built.model, **{**options, "solver": info.solver}))
-    ds = results(built, info, model=label, weights=weights, build_seconds=build_seconds, tie_break=tie_break)
+    ds = results(built, info, model=label, weights=weights, build_seconds=build_seconds, tie_break=tie_break,
+                 water_shadow_price=shadow)
     ds.attrs["limits"] = json.dumps(dict(limits or {}))
     return ds
 
@@ -460,11 +462,14 @@ def solve_lexicographic(
         is_last = phase == len(order) - 1
         if not is_last:
             _bound(built, built.costs[name], step.objective, tolerance, f"lexicographic_{name}")
-        elif tie_break:
+            continue
+        shadow = _water_shadow_price(built)  # the last phase's dual, before the tie-break
+        if tie_break:
             _bound(built, built.costs[name], step.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
             built.model.add_objective(_total(built), overwrite=True)
             info = info.merge(solvers.solve(built.model, **options))
-    ds = results(built, info, model="lexicographic", weights=None, build_seconds=build_seconds, tie_break=tie_break)
+    ds = results(built, info, model="lexicographic", weights=None, build_seconds=build_seconds, tie_break=tie_break,
+                 water_shadow_price=shadow)
     ds.attrs["lexicographic_order"] = ",".join(order)
     ds.attrs["lexicographic_tolerance"] = tolerance
     ds.attrs["phase_optima"] = json.dumps(phase_optima)
@@ -482,7 +487,10 @@ def _water_shadow_price(built: GreenLLMModel) -> float:
 
 
 def _value(expr: linopy.LinearExpression) -> float:
-    return float(np.asarray(expr.solution.sum()))
+    value = float(expr.solution.sum(skipna=False))
+    if not np.isfinite(value):
+        raise solvers.SolveError("the solution has missing values: no solution to report")
+    return value
 
 
 def results(
@@ -493,6 +501,7 @@ def results(
     weights: Mapping[str, float] | None,
     build_seconds: float,
     tie_break: bool,
+    water_shadow_price: float = float("nan"),
 ) -> xr.Dataset:
     """The solved model as a Dataset: the decisions, every cost term and the derived metrics.
 
@@ -539,12 +548,12 @@ def results(
         "energy_cost": (_value(built.costs["energy"]), "$", "energy cost C_E"),
         "carbon_cost": (_value(built.costs["carbon"]), "$", "carbon tax C_C"),
         "delay_cost": (_value(built.costs["delay"]), "$", "delay penalty C_D"),
-        "emissions": (float((s.carbon_intensity * p_g).sum()), "kgCO2", "grid emissions"),
-        "water": (float(sol["water"].sum()), "L", "water use"),
-        "delay": (float(delay.sum()), "s", "aggregate delay (the paper's sum of D)"),
-        "grid_energy": (float(p_g.sum()), "kWh", "grid energy"),
-        "facility_energy": (float(p_d.sum()), "kWh", "facility energy"),
-        "renewable_energy_used": (float(np.maximum(p_d - p_g, 0).sum()), "kWh", "renewable energy used"),
+        "emissions": (float((s.carbon_intensity * p_g).sum(skipna=False)), "kgCO2", "grid emissions"),
+        "water": (float(sol["water"].sum(skipna=False)), "L", "water use"),
+        "delay": (float(delay.sum(skipna=False)), "s", "aggregate delay (the paper's sum of D)"),
+        "grid_energy": (float(p_g.sum(skipna=False)), "kWh", "grid energy"),
+        "facility_energy": (float(p_d.sum(skipna=False)), "kWh", "facility energy"),
+        "renewable_energy_used": (float(np.maximum(p_d - p_g, 0).sum(skipna=False)), "kWh", "renewable energy used"),
     }
     for extra in ("unmet", "download"):
         if extra in built.costs:
@@ -555,8 +564,8 @@ def results(
         "total cost C_E + C_C + C_D (+ extension costs)",
     )
     totals["water_shadow_price"] = (
-        _water_shadow_price(built), "$/L", "marginal cost of one litre less water budget (dual of constraint 6; "
-        "NaN for a MILP)",
+        water_shadow_price, "$/L", "marginal cost of one litre less water budget (dual of constraint 6 in the "
+        "model's own objective; NaN for a MILP)",
     )
     for name, (value, units, long_name) in totals.items():
         ds[name] = xr.DataArray(value, attrs={"units": units, "long_name": long_name})

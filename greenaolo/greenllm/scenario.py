@@ -384,10 +384,16 @@ def apply_scaling(ds: xr.Dataset, scaling: Scaling) -> xr.Dataset:
     return out
 
 
-def validate_scenario(ds: xr.Dataset) -> xr.Dataset:
-    """Check that ``ds`` has every variable of :data:`SCHEMA` on the right dimensions, finite and >= 0.
+#: Lower bounds tighter than >= 0: (bound, strict). PUE is at least 1; bandwidth and tokens divide or count.
+LOWER_BOUNDS = {"pue": (1.0, False), "bandwidth": (0.0, True), "input_tokens": (0.0, False),
+                "output_tokens": (0.0, False)}
 
-    :raises ValueError: naming the first variable that is missing, mis-shaped, non-finite or negative.
+
+def validate_scenario(ds: xr.Dataset) -> xr.Dataset:
+    """Check that ``ds`` has every variable of :data:`SCHEMA` on the right dimensions, finite and >= 0
+    (PUE >= 1, bandwidth > 0).
+
+    :raises ValueError: naming the first variable that is missing, mis-shaped, non-finite or out of range.
     """
     for name, (dims, _, long_name) in SCHEMA.items():
         if name not in ds:
@@ -397,12 +403,14 @@ def validate_scenario(ds: xr.Dataset) -> xr.Dataset:
         values = ds[name].values
         if not np.all(np.isfinite(values)):
             raise ValueError(f"scenario variable {name!r} has non-finite values")
-        if np.any(values < 0):
-            where = np.argwhere(values < 0)[0]
+        low, strict = LOWER_BOUNDS.get(name, (0.0, False))
+        bad = values <= low if strict else values < low
+        if np.any(bad):
+            where = np.argwhere(bad)[0]
             raise ValueError(
-                f"scenario variable {name!r} is negative ({values[tuple(where)]!r}) at "
-                + ", ".join(f"{d}={ds[d].values[w]!r}" for d, w in zip(dims, where))
-                + "; valid range is >= 0"
+                f"scenario variable {name!r} is out of range ({float(values[tuple(where)])!r}) at "
+                + ", ".join(f"{d}={ds[d].values[w].item()!r}" for d, w in zip(dims, where))
+                + f"; valid range is {'>' if strict else '>='} {low:g}"
             )
     return ds
 
