@@ -49,6 +49,10 @@ def test_paper_instance_is_deterministic_and_seeded(paper):
         np.testing.assert_array_equal(again[name].values, paper[name].values)
     other = paper_scenario(7)
     assert not np.array_equal(other.demand.values, paper.demand.values)
+    # The instance is generated once per seed; a caller changing its copy changes nobody else's.
+    mine = paper_scenario(42)
+    mine["demand"].values[:] = 0
+    assert paper_scenario(42).demand.sum() == 692_248
 
 
 def test_scaling_multiplies_and_does_not_compound(paper):

@@ -17,6 +17,7 @@ are the same number), prices in $/kWh, carbon intensity in kgCO2/kWh, water in L
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -166,11 +167,18 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset
     seed -> demand noise (i, k, t) -> re-seed -> RTT diagonal -> prices (j, t) -> tau_in, tau_out ->
     per DC base renewable capacity and 24 draws -> P^max -> PUE -> C (r, j) -> alpha (k, r) -> z_prev
     -> f_download -> beta (i, k, t) -> B (i, j) -> v (j, k) -> Delta (i, k) -> WUE -> EWIF -> Z), so that
-    ``paper_scenario(42)`` is the authors' instance bit for bit.
+    ``paper_scenario(42)`` is the authors' instance bit for bit. The unscaled instance is generated once per
+    seed and process (it depends on nothing else); every call returns its own deep copy.
 
     :param seed: seed of the generator; 42 is the paper's.
     :param scaling: Psi factors applied after generation (:func:`apply_scaling`); ``None`` means all 1.
     """
+    return apply_scaling(_paper_instance(int(seed)).copy(deep=True), scaling or Scaling())
+
+
+@functools.lru_cache(maxsize=8)
+def _paper_instance(seed: int) -> xr.Dataset:
+    """Generate the unscaled paper instance (see :func:`paper_scenario`)."""
     n_area = n_dc = len(DC_TABLE)
     n_query, n_time = len(QUERY_TABLE), HOURS
     rng = np.random.RandomState(seed)
@@ -290,7 +298,7 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset
         source="Green-LLM (Cheng & Nguyen, arXiv 2507.09942): paper instance, authors' generator (section 3)",
         seed=int(seed),
     )
-    return apply_scaling(ds, scaling or Scaling())
+    return ds
 
 
 #: name -> (dims, units, long_name with the paper's symbol). The single source of the scenario's schema.
