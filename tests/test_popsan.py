@@ -1,0 +1,101 @@
+"""PopSAN inside SB3's SAC: spikes, surrogate gradients, a hand-built forward pass, learning, saving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import SAC
+
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.env import AoloEnv
+from greenaolo.aolo.popsan import PopSAN, PopSANActor, PopSANPolicy, PopSpikeEncoderRegularSpike, ScaledAdam
+
+SMALL = {"hidden_sizes": (32, 16)}
+
+
+def test_encoder_spikes_are_binary_and_regular():
+    enc = PopSpikeEncoderRegularSpike(obs_dim=3, pop_dim=10, spike_ts=5)
+    spikes = enc(torch.tensor([[0.0, 1.0, -2.5], [3.0, -3.0, 0.3]]))
+    assert spikes.shape == (2, 30, 5)
+    assert set(torch.unique(spikes).tolist()) <= {0.0, 1.0}
+    # A neuron at its mean gets stimulus 1 and fires at every step (deterministic "regular" spikes).
+    assert spikes[1, 9].sum() == 5  # obs 3.0 sits on the last mean of dimension 0
+
+
+def _hand_forward(net: PopSAN, obs: torch.Tensor) -> torch.Tensor:
+    """Section 8.2-8.4 written out with explicit loops, on the network's own weights."""
+    enc, snn, dec = net.encoder, net.snn, net.decoder
+    mean, std = enc.mean.detach()[0], enc.std.detach()[0]
+    out = []
+    for x in obs:
+        a = torch.exp(-0.5 * (x[:, None] - mean) ** 2 / std**2).reshape(-1)
+        v_enc = torch.zeros_like(a)
+        states = [[torch.zeros(layer.out_features) for _ in range(3)] for layer in snn.layers]
+        rate = torch.zeros(snn.layers[-1].out_features)
+        for _ in range(snn.spike_ts):
+            v_enc = v_enc + a
+            pre = (v_enc > 0.999).float()
+            v_enc = v_enc - pre * 0.999
+            for i, layer in enumerate(snn.layers):
+                c, v, o = states[i]
+                c = 0.5 * c + layer.weight.detach() @ pre + layer.bias.detach()
+                v = 0.75 * v * (1 - o) + c
+                o = (v > 0.5).float()
+                states[i] = [c, v, o]
+                pre = o
+            rate = rate + pre
+        rate = (rate / snn.spike_ts).reshape(dec.act_dim, dec.pop_dim)
+        w, b = dec.decoder.weight.detach()[:, 0, :], dec.decoder.bias.detach()
+        out.append((w * rate).sum(-1) + b)
+    return torch.stack(out)
+
+
+def test_actor_mean_matches_a_hand_built_forward_pass():
+    torch.manual_seed(0)
+    net = PopSAN(obs_dim=5, act_dim=2, **SMALL)
+    obs = torch.rand(16, 5) * 2 - 1
+    torch.testing.assert_close(net(obs), _hand_forward(net, obs), rtol=1e-5, atol=1e-6)
+
+
+def test_surrogate_gradient_reaches_the_encoder_means_and_widths():
+    torch.manual_seed(1)
+    net = PopSAN(obs_dim=5, act_dim=2, **SMALL)
+    obs = torch.rand(64, 5) * 2 - 1
+    net(obs).pow(2).sum().backward()
+    for p in (net.encoder.mean, net.encoder.std, net.snn.layers[0].weight, net.decoder.decoder.weight):
+        assert p.grad is not None and p.grad.abs().sum() > 0
+
+
+def test_scaled_adam_keeps_the_group_ratio_after_sb3_resets_lr():
+    a, b = torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(3))
+    opt = ScaledAdam([{"params": [a], "lr_scale": 0.1}, {"params": [b], "lr_scale": 1.0}], lr=1.0)
+    for group in opt.param_groups:  # what SB3's update_learning_rate does at every train()
+        group["lr"] = 1e-3
+    a.grad, b.grad = torch.ones(3), torch.ones(3)
+    opt.step()  # Adam's first step moves each element by lr (sign of the gradient)
+    torch.testing.assert_close(a.detach(), torch.full((3,), -1e-4))
+    torch.testing.assert_close(b.detach(), torch.full((3,), -1e-3))
+    assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-3]
+
+
+def test_sdrl_learns_saves_and_loads_identically(tmp_path):
+    env = AoloEnv(AoloConfig(episode_length=20))
+    model = SAC(PopSANPolicy, env, learning_rate=1e-3, learning_starts=20, batch_size=16, seed=0,
+                policy_kwargs={"popsan_kwargs": SMALL, "net_arch": [32, 32]})
+    actor = model.policy.actor
+    assert isinstance(actor, PopSANActor) and not hasattr(actor.mu, "weight")  # SB3's mu head is gone
+    before = [p.detach().clone() for p in actor.mu.parameters()]
+    model.learn(60)
+    assert any(not torch.equal(b, p) for b, p in zip(before, actor.mu.parameters()))  # the PopSAN learned
+    assert [g["lr_scale"] for g in actor.optimizer.param_groups] == [0.1, 1.0]
+    path = model.save(tmp_path / "sdrl") or tmp_path / "sdrl.zip"
+    loaded = SAC.load(path, env=env)
+    obs = np.random.default_rng(0).uniform(-1, 1, (32, 5)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
+    assert tuple(loaded.policy.popsan_kwargs["hidden_sizes"]) == (32, 16)
+
+
+def test_bad_policy_arguments():
+    with pytest.raises(ValueError, match="snn_lr_scale=0 is out of range"):
+        SAC(PopSANPolicy, AoloEnv(), policy_kwargs={"snn_lr_scale": 0})
