@@ -12,7 +12,7 @@ from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.oracle import REQUEST_FIELDS, Requests, sample_requests
 
-__all__ = ["AoloEnv", "decision", "observation"]
+__all__ = ["AoloEnv", "decision", "observation", "reward"]
 
 
 def _unit(value, low: float, high: float):
@@ -51,6 +51,18 @@ def decision(action, cfg: AoloConfig) -> tuple[np.ndarray, np.ndarray]:
     v = (a[..., 1] + 1.0) / 2.0
     kappa = np.rint(cfg.kappa_min + u * (cfg.kappa_max - cfg.kappa_min))
     return kappa, cfg.p_min * (cfg.p_max / cfg.p_min) ** v
+
+
+def reward(carbon, qoe, qoe_threshold, latency, latency_budget, cfg: AoloConfig, carbon_scale: float):
+    """The reward of :class:`AoloEnv` (its docstring), for floats or arrays: ``-C_all / C_ref`` minus, per
+    violated constraint, its weight times ``1 + relative shortfall``."""
+    qoe_miss = qoe < qoe_threshold - 1e-12
+    late = latency > latency_budget + 1e-9
+    return (
+        -carbon / carbon_scale
+        - cfg.qoe_penalty * qoe_miss * (1.0 + np.maximum(qoe_threshold - qoe, 0.0) / qoe_threshold)
+        - cfg.latency_penalty * late * (1.0 + np.maximum(latency - latency_budget, 0.0) / latency_budget)
+    )
 
 
 def action_for(kappa, p, cfg: AoloConfig) -> np.ndarray:
@@ -165,11 +177,7 @@ class AoloEnv(gym.Env):
         q = float(cm.qoe(kappa, cfg))
         lat = float(cm.latency(kappa, p, gain, cfg))
         qoe_ok, latency_ok = q >= threshold - 1e-12, lat <= budget + 1e-9
-        reward = -total / self.carbon_scale
-        if not qoe_ok:
-            reward -= cfg.qoe_penalty * (1.0 + (threshold - q) / threshold)
-        if not latency_ok:
-            reward -= cfg.latency_penalty * (1.0 + (lat - budget) / budget)
+        r = float(reward(total, q, threshold, lat, budget, cfg, self.carbon_scale))
         info = {
             "carbon_inference_operational": float(c.inference_operational),
             "carbon_inference_embodied": float(c.inference_embodied),
@@ -187,4 +195,4 @@ class AoloEnv(gym.Env):
         self._t += 1
         truncated = self._t >= cfg.episode_length
         obs = self._obs[min(self._t, cfg.episode_length - 1)]
-        return obs, float(reward), False, truncated, info
+        return obs, r, False, truncated, info

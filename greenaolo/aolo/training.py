@@ -1,0 +1,169 @@
+"""Training SAC and SDRL on AOLO, as data (rl-baselines3-zoo style).
+
+Hyperparameters live in ``hyperparams/agents.yaml``: SAC and SDRL share every ``common`` entry (critic,
+gamma, tau, batch, buffer, entropy mode) and differ only in the actor (SDRL: :class:`PopSANPolicy`).
+:func:`train` runs one (algorithm, seed, configuration) and returns its learning curve and final
+evaluation as one Dataset, with the exact hyperparameters, configuration and seed in its attributes.
+Every evaluation uses the same fixed, seeded requests (:func:`greenaolo.aolo.oracle.evaluation_requests`)
+with deterministic actions, and reports gCO2e, never rewards alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import yaml
+from stable_baselines3 import SAC
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
+
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.env import AoloEnv, decision, observation, reward
+from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
+from greenaolo.aolo.popsan import PopSANPolicy
+
+__all__ = ["ALGORITHMS", "agent", "evaluate_model", "load_hyperparams", "train"]
+
+ALGORITHMS = ("sac", "sdrl")
+
+
+def load_hyperparams(path: str | None = None) -> dict[str, Any]:
+    """The hyperparameter file (default: the package's ``hyperparams/agents.yaml``)."""
+    if path is None:
+        text = resources.files("greenaolo.aolo").joinpath("hyperparams/agents.yaml").read_text()
+    else:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    hp = yaml.safe_load(text)
+    for key in ("common", *ALGORITHMS, "profiles"):
+        if key not in hp:
+            raise ValueError(f"hyperparameter file lacks the section {key!r}")
+    return hp
+
+
+def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> SAC:
+    """An SB3 ``SAC`` for ``algorithm`` (``"sac"``: MLP actor; ``"sdrl"``: PopSAN actor), seeded."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
+    common = copy.deepcopy(hyperparams["common"])
+    policy_kwargs = {"net_arch": common.pop("net_arch")}
+    policy: Any = "MlpPolicy"
+    if algorithm == "sdrl":
+        policy = PopSANPolicy
+        extra = copy.deepcopy(hyperparams["sdrl"])
+        popsan = extra.get("popsan_kwargs", {})
+        for key in ("hidden_sizes", "mean_range"):
+            if key in popsan:
+                popsan[key] = tuple(popsan[key])
+        policy_kwargs.update(popsan_kwargs=popsan, snn_lr_scale=extra.get("snn_lr_scale", 0.1))
+    return SAC(policy, env, seed=seed, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **common)
+
+
+def evaluate_model(model: SAC, cfg: AoloConfig, requests: dict, *, method: str) -> xr.Dataset:
+    """Deterministic actions of ``model`` on ``requests``: :func:`greenaolo.aolo.oracle.evaluate` plus the
+    mean reward."""
+    actions, _ = model.predict(observation(requests, cfg), deterministic=True)
+    kappa, p = decision(actions, cfg)
+    ds = evaluate(kappa, p, requests, cfg, method=method)
+    env_scale = AoloEnv(cfg).carbon_scale
+    r = reward(ds.carbon.values, ds.qoe.values, requests["qoe_threshold"], ds.latency.values,
+               requests["latency_budget"], cfg, env_scale)
+    ds["mean_reward"] = xr.DataArray(float(np.mean(r)), attrs={"units": "1", "long_name": "mean reward"})
+    return ds
+
+
+class _EvalAndProgress(BaseCallback):
+    """Evaluates every ``every`` steps on the fixed requests; drives a tqdm bar."""
+
+    def __init__(self, cfg: AoloConfig, requests: dict, every: int, total: int, desc: str, progress: bool):
+        super().__init__()
+        self.cfg, self.requests, self.every = cfg, requests, every
+        self.rows: list[dict[str, float]] = []
+        self.bar = tqdm(total=total, desc=desc, unit="step", disable=not progress)
+
+    def _record(self) -> None:
+        ds = evaluate_model(self.model, self.cfg, self.requests, method="eval")
+        self.rows.append({"step": self.num_timesteps, "reward": float(ds.mean_reward), "carbon_g": float(ds.carbon_g),
+                          "qoe_violation_rate": float(ds.qoe_violation_rate),
+                          "latency_violation_rate": float(ds.latency_violation_rate)})
+
+    def _on_training_start(self) -> None:
+        self._record()
+
+    def _on_step(self) -> bool:
+        self.bar.update(1)
+        if self.num_timesteps % self.every == 0:
+            self._record()
+        return True
+
+    def _on_training_end(self) -> None:
+        self.bar.close()
+
+
+CURVE = {
+    "reward": ("1", "evaluation mean reward"),
+    "carbon_g": ("gCO2e", "evaluation mean carbon per request"),
+    "qoe_violation_rate": ("1", "evaluation QoE violation rate"),
+    "latency_violation_rate": ("1", "evaluation latency violation rate"),
+}
+
+
+def train(
+    algorithm: str,
+    seed: int,
+    *,
+    config: AoloConfig | None = None,
+    profile: str = "quick",
+    hyperparams: dict[str, Any] | None = None,
+    total_timesteps: int | None = None,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Train one agent and return its learning curve (``curve_*`` on ``step``) and final evaluation
+    (per ``request``, with ``carbon_g``, violation rates and ``gap_to_oracle``), exact settings in attrs.
+
+    :param algorithm: ``"sac"`` or ``"sdrl"``.
+    :param seed: seeds the agent, the environment and its requests (the evaluation set is fixed).
+    :param profile: which ``profiles`` entry of the hyperparameter file sets the budget.
+    :param total_timesteps: overrides the profile's budget.
+    """
+    cfg = config or AoloConfig()
+    hp = hyperparams or load_hyperparams()
+    if profile not in hp["profiles"]:
+        raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
+    budget = dict(hp["profiles"][profile])
+    steps = int(total_timesteps or budget["total_timesteps"])
+    if steps < 1:
+        raise ValueError(f"total_timesteps={steps!r} is out of range: expected an integer >= 1")
+    requests = evaluation_requests(cfg, int(budget["n_eval"]))
+    env = AoloEnv(cfg)
+    env.reset(seed=seed)
+    model = agent(algorithm, env, seed, hp)
+    callback = _EvalAndProgress(cfg, requests, int(budget["eval_every"]), steps, f"{algorithm} seed {seed}", progress)
+    started = time.perf_counter()
+    model.learn(total_timesteps=steps, callback=callback)
+    seconds = time.perf_counter() - started
+    # SB3 trains after the callback has seen a step, so the last point is re-evaluated on the final model.
+    if callback.rows[-1]["step"] == model.num_timesteps:
+        callback.rows.pop()
+    callback._record()
+    final = evaluate_model(model, cfg, requests, method=algorithm)
+    best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+    final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "gCO2e", "long_name": "oracle mean carbon"})
+    final["gap_to_oracle"] = xr.DataArray(float(final.carbon_g) / float(best.carbon_g) - 1.0,
+                                          attrs={"units": "1", "long_name": "relative carbon gap to the oracle"})
+    steps_axis = [row["step"] for row in callback.rows]
+    for name, (units, long_name) in CURVE.items():
+        final[f"curve_{name}"] = xr.DataArray([row[name] for row in callback.rows], dims="step",
+                                              attrs={"units": units, "long_name": long_name})
+    final = final.assign_coords(step=("step", steps_axis, {"units": "env steps", "long_name": "training steps"}))
+    final.attrs.update(
+        algorithm=algorithm, seed=int(seed), config=cfg.to_json(), hyperparams=json.dumps(hp, sort_keys=True),
+        total_timesteps=steps, train_seconds=seconds, steps_per_second=steps / seconds,
+    )
+    return final

@@ -1,0 +1,55 @@
+"""Training as data: one (algorithm, seed, config) -> a dataset with its curve, evaluation and settings."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from greenaolo.aolo.training import agent, load_hyperparams, train
+from greenaolo.aolo.env import AoloEnv
+
+
+def tiny_hyperparams():
+    hp = copy.deepcopy(load_hyperparams())
+    hp["common"].update(learning_starts=50, batch_size=32, net_arch=[32, 32])
+    hp["sdrl"]["popsan_kwargs"]["hidden_sizes"] = [32, 16]
+    hp["profiles"]["quick"] = {"total_timesteps": 150, "eval_every": 50, "n_eval": 50, "seeds": [0]}
+    return hp
+
+
+def test_sac_and_sdrl_share_everything_but_the_actor():
+    hp = load_hyperparams()
+    sac, sdrl = agent("sac", AoloEnv(), 0, hp), agent("sdrl", AoloEnv(), 0, hp)
+    for name in ("gamma", "tau", "batch_size", "buffer_size", "learning_starts", "train_freq", "gradient_steps"):
+        assert getattr(sac, name) == getattr(sdrl, name), name
+    assert str(sac.ent_coef) == str(sdrl.ent_coef) == "auto"
+    assert type(sac.policy.critic) is type(sdrl.policy.critic)
+    assert [p.shape for p in sac.policy.critic.parameters()] == [p.shape for p in sdrl.policy.critic.parameters()]
+    assert type(sac.policy.actor).__name__ == "Actor" and type(sdrl.policy.actor).__name__ == "PopSANActor"
+    with pytest.raises(ValueError, match="algorithm='ppo' is unknown"):
+        agent("ppo", AoloEnv(), 0, hp)
+
+
+@pytest.mark.parametrize("algorithm", ["sac", "sdrl"])
+def test_train_returns_curve_evaluation_and_exact_settings(algorithm):
+    hp = tiny_hyperparams()
+    ds = train(algorithm, 3, hyperparams=hp, progress=False)
+    assert list(ds.step.values) == [0, 50, 100, 150]
+    assert ds.curve_carbon_g.sizes["step"] == 4 and ds.carbon.sizes["request"] == 50
+    assert float(ds.carbon_g) == pytest.approx(float(ds.curve_carbon_g[-1]))
+    assert float(ds.gap_to_oracle) == pytest.approx(float(ds.carbon_g) / float(ds.oracle_carbon_g) - 1)
+    assert float(ds.gap_to_oracle) > -1e-9  # nothing beats the oracle
+    assert ds.attrs["algorithm"] == algorithm and ds.attrs["seed"] == 3
+    assert json.loads(ds.attrs["hyperparams"]) == hp
+    again = train(algorithm, 3, hyperparams=hp, progress=False)
+    np.testing.assert_array_equal(ds.curve_carbon_g.values, again.curve_carbon_g.values)  # deterministic
+
+
+def test_bad_training_arguments():
+    with pytest.raises(ValueError, match="profile='huge' is unknown"):
+        train("sac", 0, profile="huge", progress=False)
+    with pytest.raises(ValueError, match="total_timesteps=-5 is out of range"):
+        train("sac", 0, total_timesteps=-5, progress=False)
