@@ -5,7 +5,8 @@ Green-LLM:
      model; the reason is printed otherwise), and on a small instance both solvers can take, their ratio;
   2. HiGHS solve time against instance size, up to at least a million variables (``--max-variables``).
 AOLO:
-  3. environment steps per second, raw and through ``gymnasium.make`` (target: over 20,000 raw).
+  3. environment steps per second, raw and through ``gymnasium.make`` (target: over 20,000 raw);
+  4. SAC and SDRL training steps per second (gradient phase) and their ratio, measured in one run.
 
 Results are printed and written to ``build/bench/bench.json``.
 """
@@ -109,6 +110,22 @@ def env_speed(repeats: int, steps: int = 20_000) -> dict:
             "wrapper_overhead_ratio": statistics.median(raw) / statistics.median(made)}
 
 
+def training_speed(repeats: int, steps: int = 400) -> dict:
+    import copy
+
+    from greenaolo.aolo.training import load_hyperparams, train
+
+    hp = copy.deepcopy(load_hyperparams())
+    hp["common"]["learning_starts"] = 50  # time the gradient phase, not the random warm-up
+    rates = {"sac": [], "sdrl": []}
+    for _ in range(repeats):
+        for algorithm in rates:  # interleaved, so load on the machine hits both alike
+            ds = train(algorithm, 0, hyperparams=hp, total_timesteps=steps, progress=False)
+            rates[algorithm].append(ds.attrs["steps_per_second"])
+    sac, sdrl = statistics.median(rates["sac"]), statistics.median(rates["sdrl"])
+    return {"sac_steps_per_s": sac, "sdrl_steps_per_s": sdrl, "sdrl_over_sac": sdrl / sac}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (median reported)")
@@ -122,6 +139,9 @@ def main() -> None:
         e = report["aolo_env"]
         print(f"AOLO env: {e['raw_steps_per_s']:,.0f} steps/s raw, {e['make_steps_per_s']:,.0f} through gymnasium.make "
               f"(median of {args.repeats}; wrappers cost x{e['wrapper_overhead_ratio']:.2f})")
+        report["aolo_training"] = t = training_speed(min(args.repeats, 3))
+        print(f"AOLO training: SAC {t['sac_steps_per_s']:.1f} steps/s, SDRL {t['sdrl_steps_per_s']:.1f} steps/s, "
+              f"SDRL/SAC = {t['sdrl_over_sac']:.2f} (median of {min(args.repeats, 3)}, batch 256)")
     if args.only == "aolo":
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2))
