@@ -14,14 +14,24 @@ FIGURES := figures
 INSTALLED := $(VENV)/.installed
 
 # Every figure and table notebook (notebooks/NAME.ipynb -> figures/NAME.png + figures/data/NAME.nc).
-FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency aolo_carbon_model
+AOLO_AGENT_NOTEBOOKS := aolo_convergence aolo_carbon_comparison aolo_sweeps aolo_actor_energy
+FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency aolo_carbon_model $(AOLO_AGENT_NOTEBOOKS)
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
 # What each notebook's output depends on: its paper's package and the shared modules (not the other paper).
 SHARED := $(wildcard greenaolo/*.py)
 GREENLLM_LIB := $(SHARED) $(shell find greenaolo/greenllm -name '*.py' -o -name '*.csv' 2>/dev/null)
 AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml' 2>/dev/null)
+# What a trained run depends on (not the figure code: redrawing never retrains).
+AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py oracle.py popsan.py training.py runs.py hyperparams/agents.yaml)
 
-.PHONY: help setup reproduce figures test bench lab clean FORCE
+# AOLO training runs: one Make rule per (algorithm, seed), so `make -j2` trains two side by side, each on
+# one thread. The seeds are the profiles' `seeds` in hyperparams/agents.yaml (a test keeps them equal).
+AOLO_RUNS := $(FIGURES)/data/aolo_runs
+AOLO_SEEDS_quick := 0 1
+AOLO_SEEDS_full := 0 1 2 3 4
+AOLO_RUN_FILES := $(foreach a,sac sdrl,$(foreach s,$(AOLO_SEEDS_$(PROFILE)),$(AOLO_RUNS)/$(a)_seed$(s).nc))
+
+.PHONY: help setup reproduce figures runs test bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
@@ -54,12 +64,23 @@ reproduce: $(INSTALLED)
 
 figures: $(FIGURE_PNGS)
 
+runs: $(AOLO_RUN_FILES)
+
 # Setup is order-only: reinstalling (pyproject.toml changed) does not by itself re-run every notebook.
 $(FIGURES)/greenllm_%.png: notebooks/greenllm_%.ipynb $(GREENLLM_LIB) build/profile | $(INSTALLED)
 	$(PY) -m greenaolo run greenllm_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
 
 $(FIGURES)/aolo_%.png: notebooks/aolo_%.ipynb $(AOLO_LIB) build/profile | $(INSTALLED)
 	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
+
+$(AOLO_RUNS)/sac_seed%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
+	$(PY) -m greenaolo aolo train sac $* --profile $(PROFILE) --runs-dir $(AOLO_RUNS) --threads 1 --no-progress
+
+$(AOLO_RUNS)/sdrl_seed%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
+	$(PY) -m greenaolo aolo train sdrl $* --profile $(PROFILE) --runs-dir $(AOLO_RUNS) --threads 1 --no-progress
+
+# The agent figures read the trained runs.
+$(patsubst %,$(FIGURES)/%.png,$(AOLO_AGENT_NOTEBOOKS)): $(AOLO_RUN_FILES)
 
 test: $(INSTALLED)
 	@$(PY) -m pytest; status=$$?; \

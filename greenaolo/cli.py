@@ -237,5 +237,45 @@ def aolo_evaluate(
         typer.echo(json.dumps(summary))
 
 
+class Algorithm(str, Enum):
+    sac = "sac"
+    sdrl = "sdrl"
+
+
+@aolo_app.command("train")
+def aolo_train(
+    algorithm: Annotated[Algorithm, typer.Argument(help="sac (MLP actor) or sdrl (PopSAN actor)")],
+    seed: Annotated[int, typer.Argument(help="seed of the agent and its environment", min=0)],
+    profile: Annotated[Profile, typer.Option(help="training budget from hyperparams/agents.yaml")] = Profile.full,
+    runs_dir: Annotated[Path, typer.Option(help="where the run's .nc and .zip go")] = Path("figures/data/aolo_runs"),
+    threads: Annotated[int, typer.Option(help="torch threads (1 when runs go side by side)", min=1)] = 1,
+    config: Annotated[Optional[Path], typer.Option(help="an AoloConfig YAML file")] = None,
+    hyperparams: Annotated[Optional[Path], typer.Option(help="a hyperparameter YAML like hyperparams/agents.yaml")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Train one agent on AOLO and write its learning curve, final evaluation and model to RUNS_DIR."""
+    import torch
+
+    from greenaolo.aolo.config import AoloConfig, ConfigError
+    from greenaolo.aolo.runs import train_run
+    from greenaolo.aolo.training import load_hyperparams
+
+    torch.set_num_threads(threads)
+    try:
+        cfg = AoloConfig.from_yaml(config) if config is not None else AoloConfig()
+        hp = load_hyperparams(None if hyperparams is None else str(hyperparams))
+    except (ValueError, ConfigError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    path = train_run(algorithm.value, seed, runs_dir, profile=profile.value, config=cfg, hyperparams=hp,
+                     progress=progress)
+    from greenaolo.io import read_dataset
+
+    ds = read_dataset(path)
+    typer.echo(f"{algorithm.value} seed {seed}: {float(ds.carbon_g):.4f} gCO2e per request "
+               f"({float(ds.gap_to_oracle):+.1%} vs oracle), QoE violations {float(ds.qoe_violation_rate):.1%}, "
+               f"latency violations {float(ds.latency_violation_rate):.1%}, "
+               f"{ds.attrs['steps_per_second']:.1f} steps/s; wrote {path}")
+
+
 def main() -> None:
     app()

@@ -96,6 +96,8 @@ COMMON = (
 )
 SOLVER = Param("solver", str, "auto", "linear-programming solver", choices=("auto", "highs", "gurobi"))
 SEED = Param("seed", int, 42, "seed of the scenario generator (42 is the paper's)", low=0, high=2**32 - 1)
+RUNS_DIR = Param("runs_dir", str, "", "folder of the trained AOLO runs ('' means OUTPUT_DIR/data/aolo_runs)")
+N_SEEDS = Param("n_seeds", int, 5, "training seeds per algorithm (seeds 0 .. n_seeds-1)", low=2, high=20, quick=2)
 PROCESSES = Param("processes", int, 0, "worker processes for sweeps (0: every core)", low=0, high=256)
 
 
@@ -184,6 +186,33 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "and the transmit power matter.",
             (Param("seed", int, 20250306, "seed of the fixed evaluation set", low=0, high=2**32 - 1),
              Param("n_requests", int, 1000, "evaluation requests", low=10, high=1_000_000, quick=200)),
+        ),
+        NotebookSpec(
+            "aolo_convergence",
+            "AOLO: SDRL and SAC learning curves (evaluation reward and carbon per request against steps)",
+            "SDRL (PopSAN actor) converges to a lower-carbon policy than the benchmark SAC.",
+            (RUNS_DIR, N_SEEDS),
+        ),
+        NotebookSpec(
+            "aolo_carbon_comparison",
+            "AOLO: overall carbon per request by method, in four terms, and SDRL's reduction against SAC",
+            "SDRL has an 18.77% lower overall carbon footprint than SAC.",
+            (RUNS_DIR, N_SEEDS),
+        ),
+        NotebookSpec(
+            "aolo_sweeps",
+            "AOLO: carbon per request against QoE threshold, latency budget, grid carbon intensity and P_max",
+            "Not a published figure: how the learned policies and the oracle move with the setting.",
+            (RUNS_DIR, N_SEEDS,
+             Param("n_requests", int, 1000, "evaluation requests per sweep point", low=10, high=100_000, quick=200)),
+        ),
+        NotebookSpec(
+            "aolo_actor_energy",
+            "AOLO: estimated energy per actor inference, ANN (MACs) against SNN (spike-driven accumulates)",
+            "The spiking actor is the energy-efficient choice (the paper's motivation for SDRL).",
+            (RUNS_DIR, N_SEEDS,
+             Param("n_requests", int, 1000, "evaluation requests the spike rates are counted on", low=10,
+                   high=100_000, quick=200)),
         ),
         NotebookSpec(
             "greenllm_table2",

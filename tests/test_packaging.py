@@ -58,4 +58,9 @@ def test_parameters_cell_matches_the_spec(name):
 def test_makefile_builds_every_figure_notebook():
     makefile = (ROOT / "Makefile").read_text()
     listed = re.search(r"^FIGURE_NOTEBOOKS := (.*)$", makefile, re.M).group(1).split()
+    agents = re.search(r"^AOLO_AGENT_NOTEBOOKS := (.*)$", makefile, re.M).group(1).split()
+    assert "$(AOLO_AGENT_NOTEBOOKS)" in listed
+    listed = [n for n in listed if n != "$(AOLO_AGENT_NOTEBOOKS)"] + agents
     assert sorted(listed) == sorted(NOTEBOOKS)
+    # Every notebook that reads trained runs is in the list that depends on them.
+    assert sorted(agents) == sorted(n for n in NOTEBOOKS if "runs_dir" in {p.name for p in NOTEBOOKS[n].params})

@@ -68,3 +68,155 @@ def draw_carbon_model(ds: xr.Dataset) -> plt.Figure:
     ax.set_title(f"(d) {ds.sizes['request']} evaluation requests", loc="left", fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# --- learned agents (issue 7) ----------------------------------------------------------------------------
+
+AGENT_COLORS = {"sac": METHOD_COLORS["SAC"], "sdrl": METHOD_COLORS["SDRL"]}
+AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL"}
+REFERENCE_STYLE = {"oracle": ("-", METHOD_COLORS["oracle"]), "qoe-fixed-power": ("--", METHOD_COLORS["heuristic"]),
+                   "min-energy-per-bit": (":", METHOD_COLORS["heuristic"]), "random": ("-.", METHOD_COLORS["random"])}
+
+
+def _n_seeds(ds: xr.Dataset) -> int:
+    return int(ds.sizes.get("seed", 1))
+
+
+@register("aolo_run")
+def draw_run(ds: xr.Dataset) -> plt.Figure:
+    """One training run: evaluation carbon and reward against steps."""
+    fig, axes = plt.subplots(1, 2, figsize=FIGSIZE)
+    color = AGENT_COLORS.get(ds.attrs.get("algorithm"), "k")
+    axes[0].plot(ds.step, ds.curve_carbon_g, color=color)
+    axes[0].axhline(float(ds.oracle_carbon_g), color=METHOD_COLORS["oracle"], ls="-", lw=0.8, label="oracle")
+    axes[0].set_ylabel("carbon per request (gCO2e)")
+    axes[0].legend(fontsize=6)
+    axes[1].plot(ds.step, ds.curve_reward, color=color)
+    axes[1].set_ylabel("evaluation reward")
+    for ax in axes:
+        ax.set_xlabel("environment steps")
+    fig.suptitle(f"{AGENT_LABELS.get(ds.attrs.get('algorithm'), '?')} seed {ds.attrs.get('seed')}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+@register("aolo_convergence")
+def draw_convergence(ds: xr.Dataset) -> plt.Figure:
+    """Evaluation reward and carbon per request against steps: mean and 95% t-band over seeds, with the
+    oracle and two heuristics as reference lines."""
+    fig, axes = plt.subplots(1, 2, figsize=FIGSIZE)
+    steps = ds.step.values
+    for ax, name, label in ((axes[0], "curve_reward", "evaluation reward"),
+                            (axes[1], "curve_carbon_g", "carbon per request (gCO2e)")):
+        for a in ds.algorithm.values:
+            mean = ds[f"{name}_mean"].sel(algorithm=a).values
+            half = np.nan_to_num(ds[f"{name}_ci95"].sel(algorithm=a).values)
+            ax.plot(steps, mean, color=AGENT_COLORS[str(a)], label=AGENT_LABELS[str(a)])
+            ax.fill_between(steps, mean - half, mean + half, color=AGENT_COLORS[str(a)], alpha=0.2, lw=0)
+        ref = "ref_reward" if name == "curve_reward" else "ref_carbon_g"
+        for policy in ("oracle", "qoe-fixed-power"):
+            ls, color = REFERENCE_STYLE[policy]
+            ax.axhline(float(ds[ref].sel(policy=policy)), ls=ls, color=color, lw=0.8, label=policy)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel(label)
+    lo = float(ds.ref_carbon_g.sel(policy="oracle"))
+    axes[1].set_ylim(lo * 0.95, max(lo * 1.6, float(ds.ref_carbon_g.sel(policy="qoe-fixed-power")) * 1.1))
+    axes[0].set_ylim(bottom=max(float(np.nanmin(ds.curve_reward_mean)) - 0.5, float(ds.ref_reward.min()) - 0.5))
+    axes[0].legend(fontsize=6, loc="lower right")
+    fig.suptitle(f"mean and 95% t-band over {_n_seeds(ds)} seeds; {ds.attrs.get('evaluation_requests')} fixed "
+                 f"evaluation requests", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@register("aolo_carbon_comparison")
+def draw_carbon_comparison(ds: xr.Dataset) -> plt.Figure:
+    """Final carbon per request by method, stacked in its four terms; the agents' 95% intervals over seeds;
+    SDRL's reduction against SAC beside the published 18.77%."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [3, 1.2]})
+    names, stacks, errors = [], [], []
+    for a in ds.algorithm.values:
+        names.append(AGENT_LABELS[str(a)])
+        stacks.append([float(ds[f"final_{t}_mean"].sel(algorithm=a)) for t in TERMS])
+        errors.append(float(ds.final_carbon_g_ci95.sel(algorithm=a)))
+    for p in ("oracle", "min-energy-per-bit", "qoe-fixed-power", "max-length-max-power"):
+        names.append(p)
+        stacks.append([float(ds[f"ref_{t}"].sel(policy=p)) for t in TERMS])
+        errors.append(np.nan)
+    stacks = np.asarray(stacks)
+    left = np.zeros(len(names))
+    for k, (term, symbol) in enumerate(TERMS.items()):
+        ax.barh(names, stacks[:, k], left=left, color=TERM_COLORS[term], label=symbol)
+        left += stacks[:, k]
+    ax.errorbar(left, np.arange(len(names)), xerr=np.nan_to_num(errors), fmt="none", ecolor="k", capsize=2, lw=0.8)
+    for y, (total, err) in enumerate(zip(left, np.nan_to_num(errors))):
+        ax.text((total + err) * 1.03, y, f"{total:.3f}", va="center", fontsize=6)
+    ax.set_xscale("log")
+    ax.set_xlim(right=left.max() * 2.0)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean carbon per request (gCO2e, log scale)")
+    ax.legend(fontsize=5, loc="upper right", ncol=2)
+    ax.set_title(f"final policies, {_n_seeds(ds)} seeds (bars: 95% t-interval)", loc="left", fontsize=7)
+    if "reduction_mean" in ds:
+        mean, half = float(ds.reduction_mean) * 100, float(ds.reduction_ci95) * 100
+        ax2.bar(["ours"], [mean], yerr=[0 if np.isnan(half) else half], color=METHOD_COLORS["SDRL"], capsize=3)
+        ax2.bar(["paper"], [float(ds.attrs["paper_reduction"]) * 100], color="0.6")
+        ax2.scatter(np.zeros(ds.sizes["seed"]), ds.reduction_per_seed * 100, color="k", s=6, zorder=3)
+        ax2.axhline(0, color="k", lw=0.6)
+        ax2.set_ylabel("SDRL's carbon reduction vs SAC (%)")
+        ax2.set_title(f"{mean:+.1f}% +/- {half:.1f} vs 18.77%", loc="left", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@register("aolo_sweeps")
+def draw_sweeps(ds: xr.Dataset) -> plt.Figure:
+    """Carbon per request against the QoE threshold, the latency budget, the grid carbon intensity and P_max:
+    oracle and heuristics as lines, agents as mean with 95% t-band over seeds."""
+    sweeps = [s.strip() for s in ds.attrs["sweeps"].split(",")]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(FIGSIZE[0], FIGSIZE[1] * 1.05))
+    for ax, name in zip(np.atleast_1d(axes), sweeps):
+        x = ds[f"{name}_value"]
+        for policy in ("oracle", "qoe-fixed-power", "min-energy-per-bit"):
+            ls, color = REFERENCE_STYLE[policy]
+            ax.plot(x, ds[f"{name}_ref_carbon_g"].sel(policy=policy), ls=ls, color=color, lw=1, label=policy)
+        for a in ds.algorithm.values:
+            mean = ds[f"{name}_agent_carbon_g_mean"].sel(algorithm=a).values
+            half = np.nan_to_num(ds[f"{name}_agent_carbon_g_ci95"].sel(algorithm=a).values)
+            ax.plot(x, mean, "o-", ms=3, color=AGENT_COLORS[str(a)], label=AGENT_LABELS[str(a)])
+            ax.fill_between(x, mean - half, mean + half, color=AGENT_COLORS[str(a)], alpha=0.2, lw=0)
+        ax.set_xlabel(f"{x.attrs['long_name']} ({x.attrs['units']})", fontsize=7)
+        if name == "p_max":
+            ax.set_xscale("log")
+    np.atleast_1d(axes)[0].set_ylabel("carbon per request (gCO2e)")
+    np.atleast_1d(axes)[0].legend(fontsize=5)
+    fig.suptitle("agents trained once at the default setting; oracle and heuristics re-optimised per point", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@register("aolo_actor_energy")
+def draw_actor_energy(ds: xr.Dataset) -> plt.Figure:
+    """Energy per actor inference (arithmetic only): SAC's MACs against SDRL's MACs and spike-driven ACs,
+    and SDRL's firing rate per layer."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=FIGSIZE)
+    labels = [AGENT_LABELS[str(a)] for a in ds.algorithm.values]
+    mac_e = ds.macs_mean.values * ds.attrs["e_mac_pj"]
+    ac_e = ds.acs_mean.values * ds.attrs["e_ac_pj"]
+    ax.bar(labels, mac_e, color="#0173b2", label=f"MAC x {ds.attrs['e_mac_pj']} pJ")
+    ax.bar(labels, ac_e, bottom=mac_e, color="#de8f05", label=f"AC x {ds.attrs['e_ac_pj']} pJ")
+    ax.errorbar(np.arange(len(labels)), mac_e + ac_e, yerr=np.nan_to_num(ds.energy_pj_ci95.values), fmt="none",
+                ecolor="k", capsize=3)
+    for i, total in enumerate(mac_e + ac_e):
+        ax.text(i, total, f"{total / 1e3:.0f} nJ", ha="center", va="bottom", fontsize=6)
+    ax.set_ylabel("energy per actor inference (pJ)")
+    ax.legend(fontsize=6)
+    ax.set_title("45 nm, 32-bit float (Horowitz 2014)", loc="left", fontsize=7)
+    rates = ds.spike_rate
+    ax2.errorbar(np.arange(ds.sizes["layer"]), rates.mean("seed"), yerr=rates.std("seed").fillna(0), fmt="o-",
+                 color=METHOD_COLORS["SDRL"], capsize=2)
+    ax2.set_xticks(np.arange(ds.sizes["layer"]), [str(v) for v in ds.layer.values], fontsize=6)
+    ax2.set_ylabel("SDRL firing rate (spikes / neuron / step)")
+    ax2.set_title(f"trained PopSANs, {_n_seeds(ds)} seeds", loc="left", fontsize=7)
+    fig.tight_layout()
+    return fig

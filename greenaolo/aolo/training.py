@@ -123,7 +123,8 @@ def train(
     hyperparams: dict[str, Any] | None = None,
     total_timesteps: int | None = None,
     progress: bool = True,
-) -> xr.Dataset:
+    return_model: bool = False,
+) -> xr.Dataset | tuple[xr.Dataset, SAC]:
     """Train one agent and return its learning curve (``curve_*`` on ``step``) and final evaluation
     (per ``request``, with ``carbon_g``, violation rates and ``gap_to_oracle``), exact settings in attrs.
 
@@ -131,6 +132,7 @@ def train(
     :param seed: seeds the agent, the environment and its requests (the evaluation set is fixed).
     :param profile: which ``profiles`` entry of the hyperparameter file sets the budget.
     :param total_timesteps: overrides the profile's budget.
+    :param return_model: also return the trained model (``(dataset, model)``).
     """
     cfg = config or AoloConfig()
     hp = hyperparams or load_hyperparams()
@@ -164,6 +166,6 @@ def train(
     final = final.assign_coords(step=("step", steps_axis, {"units": "env steps", "long_name": "training steps"}))
     final.attrs.update(
         algorithm=algorithm, seed=int(seed), config=cfg.to_json(), hyperparams=json.dumps(hp, sort_keys=True),
-        total_timesteps=steps, train_seconds=seconds, steps_per_second=steps / seconds,
+        total_timesteps=steps, train_seconds=seconds, steps_per_second=steps / seconds, profile=profile,
     )
-    return final
+    return (final, model) if return_model else final

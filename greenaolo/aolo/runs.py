@@ -1,0 +1,160 @@
+"""Training runs on disk: one (algorithm, seed) per file pair, trained once and shared by every AOLO figure.
+
+A run is ``RUNS_DIR/{algorithm}_seed{seed}.nc`` (the dataset of :func:`greenaolo.aolo.training.train`:
+learning curve, final evaluation, exact settings) beside ``{algorithm}_seed{seed}.zip`` (the SB3 model, so
+the sweeps can evaluate the trained policy again). Both are written atomically, the model first, so a
+dataset on disk always has its model. ``make reproduce`` trains the runs as independent processes, one
+Make rule each (``make -j2`` runs two seeds side by side); a notebook run on its own trains whatever is
+missing or stale through :func:`ensure_runs`. A run is stale when its profile, budget, hyperparameters or
+environment configuration differ from what is asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import xarray as xr
+from stable_baselines3 import SAC
+from tqdm.auto import tqdm
+
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.training import ALGORITHMS, load_hyperparams, train
+from greenaolo.io import atomic_path, read_dataset, write_dataset
+
+__all__ = ["RUN_FIGURE", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run"]
+
+#: Per-request outcomes whose means :func:`load_runs` keeps.
+PER_REQUEST_MEANS = ("carbon_inference_operational", "carbon_inference_embodied", "carbon_communication_operational",
+                     "carbon_communication_embodied", "kappa", "p_trans", "qoe", "latency")
+
+#: The ``figure`` attribute of a run's dataset (``greenaolo plot`` draws its learning curve).
+RUN_FIGURE = "aolo_run"
+
+
+def run_paths(runs_dir: str | Path, algorithm: str, seed: int) -> tuple[Path, Path]:
+    """The dataset and the model file of one run."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
+    stem = Path(runs_dir) / f"{algorithm}_seed{int(seed)}"
+    return stem.with_suffix(".nc"), stem.with_suffix(".zip")
+
+
+def profile_seeds(profile: str, hyperparams: dict | None = None) -> list[int]:
+    """The seeds a profile trains (the ``seeds`` of its entry in the hyperparameter file)."""
+    hp = hyperparams or load_hyperparams()
+    if profile not in hp["profiles"]:
+        raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
+    return [int(s) for s in hp["profiles"][profile]["seeds"]]
+
+
+def _expected(profile: str, hp: dict, cfg: AoloConfig) -> dict[str, object]:
+    return {
+        "profile": profile,
+        "total_timesteps": int(hp["profiles"][profile]["total_timesteps"]),
+        "hyperparams": json.dumps(hp, sort_keys=True),
+        "config": cfg.to_json(),
+    }
+
+
+def _is_current(path: Path, model: Path, expected: dict[str, object]) -> bool:
+    if not (path.is_file() and model.is_file()):
+        return False
+    try:
+        attrs = read_dataset(path).attrs
+    except (OSError, ValueError):
+        return False
+    return all(attrs.get(k) == v for k, v in expected.items())
+
+
+def train_run(
+    algorithm: str,
+    seed: int,
+    runs_dir: str | Path,
+    *,
+    profile: str = "full",
+    config: AoloConfig | None = None,
+    hyperparams: dict | None = None,
+    progress: bool = True,
+) -> Path:
+    """Train one run and write its model and dataset into ``runs_dir``; return the dataset's path."""
+    cfg = config or AoloConfig()
+    hp = hyperparams or load_hyperparams()
+    path, model_path = run_paths(runs_dir, algorithm, seed)
+    ds, model = train(algorithm, seed, config=cfg, profile=profile, hyperparams=hp, progress=progress,
+                      return_model=True)
+    with atomic_path(model_path) as tmp:
+        model.save(tmp.with_suffix(".zip"))  # SB3 appends ".zip" to names without it
+        tmp.with_suffix(".zip").replace(tmp)
+    write_dataset(ds, path, profile=profile, figure=RUN_FIGURE, seeds=[seed],
+                  parameters={"algorithm": algorithm, "seed": int(seed), "profile": profile})
+    return path
+
+
+def ensure_runs(
+    runs_dir: str | Path,
+    *,
+    profile: str,
+    seeds: Sequence[int],
+    algorithms: Sequence[str] = ALGORITHMS,
+    config: AoloConfig | None = None,
+    hyperparams: dict | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """Train every (algorithm, seed) whose run is missing or stale; return all the runs' dataset paths."""
+    cfg = config or AoloConfig()
+    hp = hyperparams or load_hyperparams()
+    expected = _expected(profile, hp, cfg)
+    jobs = [(a, int(s)) for a in algorithms for s in seeds]
+    todo = [(a, s) for a, s in jobs if not _is_current(*run_paths(runs_dir, a, s), expected)]
+    for algorithm, seed in tqdm(todo, desc="training runs", unit="run", disable=not progress or not todo):
+        train_run(algorithm, seed, runs_dir, profile=profile, config=cfg, hyperparams=hp, progress=progress)
+    return [run_paths(runs_dir, a, s)[0] for a, s in jobs]
+
+
+def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
+    """Stack run datasets on ``algorithm`` x ``seed``: curves on ``step``, final metrics per run.
+
+    Per-request variables are dropped (the run files keep them); attributes common to every run are kept.
+    """
+    rows: dict[str, dict[int, xr.Dataset]] = {}
+    for path in paths:
+        ds = read_dataset(path)
+        for name in PER_REQUEST_MEANS:
+            ds[f"mean_{name}"] = ds[name].mean("request").assign_attrs(
+                units=ds[name].attrs["units"], long_name=f"mean {ds[name].attrs['long_name']}")
+        ds = ds.drop_vars([v for v in ds.data_vars if "request" in ds[v].dims])
+        ds = ds.drop_dims([d for d in ("request",) if d in ds.dims])
+        rows.setdefault(ds.attrs["algorithm"], {})[int(ds.attrs["seed"])] = ds
+    algorithms = [a for a in ALGORITHMS if a in rows]
+    seeds = sorted({s for per in rows.values() for s in per})
+    missing = [(a, s) for a in algorithms for s in seeds if s not in rows[a]]
+    if missing:
+        raise ValueError(f"runs missing for (algorithm, seed) {missing}: every algorithm needs the same seeds")
+    steps = {tuple(ds.step.values) for per in rows.values() for ds in per.values()}
+    if len(steps) != 1:
+        raise ValueError("the runs were evaluated at different steps; retrain them with one profile")
+    keep = ("profile", "total_timesteps", "config", "hyperparams")
+    per_alg = [
+        xr.concat([rows[a][s].drop_attrs() for s in seeds], dim=xr.DataArray(seeds, dims="seed", name="seed"))
+        for a in algorithms
+    ]
+    out = xr.concat(per_alg, dim=xr.DataArray(algorithms, dims="algorithm", name="algorithm"))
+    first = rows[algorithms[0]][seeds[0]].attrs
+    out.attrs = {k: first[k] for k in keep if all(rows[a][s].attrs.get(k) == first[k] for a in algorithms for s in seeds)}
+    out["train_seconds"] = xr.DataArray(
+        [[float(rows[a][s].attrs["train_seconds"]) for s in seeds] for a in algorithms], dims=("algorithm", "seed"),
+        attrs={"units": "s", "long_name": "training wall time"})
+    out["steps_per_second"] = xr.DataArray(
+        [[float(rows[a][s].attrs["steps_per_second"]) for s in seeds] for a in algorithms], dims=("algorithm", "seed"),
+        attrs={"units": "1/s", "long_name": "training steps per second"})
+    return out
+
+
+def load_model(runs_dir: str | Path, algorithm: str, seed: int) -> SAC:
+    """The trained SB3 model of one run (CPU)."""
+    _, model_path = run_paths(runs_dir, algorithm, seed)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"no trained model at {model_path}: train it with `greenaolo aolo train`")
+    return SAC.load(model_path, device="cpu")

@@ -1,0 +1,331 @@
+"""The SDRL-vs-SAC studies behind the four learned-agent figures of AOLO (issue 7).
+
+Each function takes trained runs (:mod:`greenaolo.aolo.runs`) and returns one Dataset a figure is drawn
+from. Every method is measured on the same fixed, seeded evaluation requests
+(:func:`greenaolo.aolo.oracle.evaluation_requests`) with deterministic actions; the oracle and the
+heuristics are computed on the same requests as reference lines. Intervals over seeds are two-sided 95%
+Student-t intervals (:func:`t_interval`): with 5 seeds they are wide, and the figures say so rather than
+hide it.
+
+* :func:`convergence_study`: evaluation reward and carbon against training steps;
+* :func:`carbon_comparison_study`: the final carbon per request in its four terms, and SDRL's reduction
+  against SAC (``papers/aolo.md`` section 7: ``(C_SAC - C_SDRL) / C_SAC``, published 18.77%);
+* :func:`sweep_study`: carbon against the QoE threshold, the latency budget, the grid carbon intensity and
+  the maximum transmit power;
+* :func:`actor_energy_study`: energy per actor inference, ANN multiply-accumulates against SNN
+  accumulates counted from the trained PopSANs' real spikes (section 5, "SNN energy accounting").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from scipy import stats
+
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.env import AoloEnv, decision, observation, reward
+from greenaolo.aolo.experiments import TERMS
+from greenaolo.aolo.oracle import HEURISTICS, POLICIES, evaluate, evaluation_requests, policy_rng
+from greenaolo.aolo.runs import load_model, load_runs
+from greenaolo.aolo.training import ALGORITHMS
+
+__all__ = [
+    "E_AC_PJ",
+    "E_MAC_PJ",
+    "PAPER_REDUCTION",
+    "SWEEPS",
+    "actor_energy_study",
+    "carbon_comparison_study",
+    "convergence_study",
+    "reference_policies",
+    "sweep_study",
+    "t_interval",
+]
+
+#: SDRL's published reduction of the overall carbon against SAC (abstract; ``papers/aolo.md`` F3).
+PAPER_REDUCTION = 0.1877
+#: Energy of one 32-bit floating-point multiply-accumulate and of one accumulate at 45 nm, in pJ:
+#: multiply 3.7 pJ + add 0.9 pJ, and add 0.9 pJ (M. Horowitz, "Computing's energy problem (and what we
+#: can do about it)", ISSCC 2014). The values the SNN literature uses (``papers/aolo.md`` section 5).
+E_MAC_PJ = 4.6
+E_AC_PJ = 0.9
+#: The agents as the figures name them.
+AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL"}
+
+
+def t_interval(values, axis: int = -1, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and half-width of the two-sided Student-t interval along ``axis`` (NaN half-width for n < 2)."""
+    x = np.asarray(values, dtype=float)
+    n = x.shape[axis]
+    mean = x.mean(axis=axis)
+    if n < 2:
+        return mean, np.full_like(mean, np.nan)
+    sem = x.std(axis=axis, ddof=1) / np.sqrt(n)
+    return mean, stats.t.ppf(0.5 + level / 2, n - 1) * sem
+
+
+def _config(runs: xr.Dataset) -> AoloConfig:
+    import json
+
+    if "config" not in runs.attrs:
+        raise ValueError("the runs were trained with different environment configurations")
+    return AoloConfig.from_dict(json.loads(runs.attrs["config"]))
+
+
+def _n_eval(runs: xr.Dataset) -> int:
+    import json
+
+    hp = json.loads(runs.attrs["hyperparams"])
+    return int(hp["profiles"][runs.attrs["profile"]]["n_eval"])
+
+
+def _summary(ds: xr.Dataset, requests, cfg: AoloConfig) -> dict[str, float]:
+    r = reward(ds.carbon.values, ds.qoe.values, requests["qoe_threshold"], ds.latency.values,
+               requests["latency_budget"], cfg, AoloEnv(cfg).carbon_scale)
+    out = {term: float(ds[term].mean()) for term in TERMS}
+    out.update(carbon_g=float(ds.carbon_g), reward=float(np.mean(r)), kappa=float(ds.kappa.mean()),
+               p_trans=float(ds.p_trans.mean()), qoe_violation_rate=float(ds.qoe_violation_rate),
+               latency_violation_rate=float(ds.latency_violation_rate))
+    return out
+
+
+SUMMARY_ATTRS = {
+    **{term: ("gCO2e", f"mean {symbol} per request") for term, symbol in TERMS.items()},
+    "carbon_g": ("gCO2e", "mean carbon per request"),
+    "reward": ("1", "mean reward"),
+    "kappa": ("words", "mean output length kappa"),
+    "p_trans": ("W", "mean transmit power P_trans"),
+    "qoe_violation_rate": ("1", "QoE violation rate"),
+    "latency_violation_rate": ("1", "latency violation rate"),
+}
+
+
+def reference_policies(cfg: AoloConfig, requests, seed: int) -> xr.Dataset:
+    """The oracle's and the heuristics' outcomes on ``requests`` (one row per ``policy``)."""
+    rows = {}
+    for name, policy in POLICIES.items():
+        k, p = policy(requests, cfg, policy_rng(seed))
+        rows[name] = _summary(evaluate(k, p, requests, cfg, method=name), requests, cfg)
+    return xr.Dataset(
+        {f"ref_{key}": ("policy", [rows[n][key] for n in rows], {"units": u, "long_name": ln})
+         for key, (u, ln) in SUMMARY_ATTRS.items()},
+        coords={"policy": list(rows)},
+    )
+
+
+def _agent_outcome(model, requests, cfg: AoloConfig, train_cfg: AoloConfig):
+    """Deterministic actions of ``model`` (observed and decoded as in training, ``train_cfg``) evaluated
+    under ``cfg``; the power is capped at ``cfg.p_max`` when the sweep lowers it."""
+    actions, _ = model.predict(observation(requests, train_cfg), deterministic=True)
+    kappa, p = decision(actions, train_cfg)
+    p = np.clip(p, cfg.p_min, cfg.p_max)
+    return evaluate(kappa, p, requests, cfg, method="agent")
+
+
+def convergence_study(paths: Sequence[str | Path]) -> xr.Dataset:
+    """Evaluation reward, carbon and violation rates against training steps, per algorithm and seed,
+    with the mean and 95% t-interval over seeds, and the oracle's and heuristics' values for reference."""
+    runs = load_runs(paths)
+    cfg = _config(runs)
+    seed = 20250306
+    requests = evaluation_requests(cfg, _n_eval(runs), seed)
+    out = runs[[v for v in runs.data_vars if v.startswith("curve_")] + ["train_seconds", "steps_per_second"]]
+    for name in ("curve_reward", "curve_carbon_g"):
+        mean, half = t_interval(runs[name].transpose("algorithm", "step", "seed").values)
+        out[f"{name}_mean"] = (("algorithm", "step"), mean, runs[name].attrs)
+        out[f"{name}_ci95"] = (("algorithm", "step"), half, {**runs[name].attrs, "long_name": "95% t half-width"})
+    out = out.merge(reference_policies(cfg, requests, seed))
+    out.attrs.update(runs.attrs)
+    out.attrs["evaluation_requests"] = len(requests["gain"])
+    return out
+
+
+def carbon_comparison_study(paths: Sequence[str | Path]) -> xr.Dataset:
+    """Final carbon per request by method in its four terms, and SDRL's reduction against SAC.
+
+    The reduction is computed per seed, ``1 - C_SDRL,s / C_SAC,s`` (seed ``s`` of both agents sees the
+    same environment stream), and summarised by its mean and 95% t-interval; the reduction of the mean
+    carbon, ``1 - mean(C_SDRL) / mean(C_SAC)``, is reported beside it, and the published 18.77% as an
+    attribute for the table.
+    """
+    runs = load_runs(paths)
+    cfg = _config(runs)
+    seed = 20250306
+    requests = evaluation_requests(cfg, _n_eval(runs), seed)
+    finals = {
+        **{term: runs[f"mean_{term}"] for term in TERMS},
+        "carbon_g": runs.carbon_g, "kappa": runs.mean_kappa, "p_trans": runs.mean_p_trans,
+        "qoe_violation_rate": runs.qoe_violation_rate, "latency_violation_rate": runs.latency_violation_rate,
+        "gap_to_oracle": runs.gap_to_oracle,
+    }
+    out = xr.Dataset()
+    for key, da in finals.items():
+        units, long_name = SUMMARY_ATTRS.get(key, ("1", "relative carbon gap to the oracle"))
+        out[f"final_{key}"] = da.transpose("algorithm", "seed").assign_attrs(units=units, long_name=long_name)
+        mean, half = t_interval(out[f"final_{key}"].values, axis=1)
+        out[f"final_{key}_mean"] = ("algorithm", mean, {"units": units, "long_name": f"{long_name}, mean over seeds"})
+        out[f"final_{key}_ci95"] = ("algorithm", half, {"units": units, "long_name": "95% t half-width over seeds"})
+    out = out.merge(reference_policies(cfg, requests, seed))
+    if {"sac", "sdrl"} <= set(runs.algorithm.values):
+        c_sac = runs.carbon_g.sel(algorithm="sac").values
+        c_sdrl = runs.carbon_g.sel(algorithm="sdrl").values
+        per_seed = 1.0 - c_sdrl / c_sac
+        mean, half = t_interval(per_seed)
+        out["reduction_per_seed"] = ("seed", per_seed, {"units": "1", "long_name": "1 - C_SDRL / C_SAC per seed"})
+        out["reduction_mean"] = ((), float(mean), {"units": "1", "long_name": "SDRL's reduction against SAC, mean over seeds"})
+        out["reduction_ci95"] = ((), float(half), {"units": "1", "long_name": "95% t half-width of the reduction"})
+        out["reduction_of_means"] = ((), float(1.0 - c_sdrl.mean() / c_sac.mean()),
+                                     {"units": "1", "long_name": "1 - mean(C_SDRL) / mean(C_SAC)"})
+    out.attrs.update(runs.attrs)
+    out.attrs.update(paper_reduction=PAPER_REDUCTION, evaluation_requests=len(requests["gain"]))
+    return out
+
+
+#: The four sweeps: (name, request field or config field, values, units). QoE threshold and latency
+#: budget are set on the requests (inside the range the agents were trained on, which they observe);
+#: carbon intensity and P_max change the configuration the agents were not trained for (see
+#: :func:`sweep_study`).
+SWEEPS = {
+    "qoe_threshold": ("request", (0.6, 0.675, 0.75, 0.825, 0.9), "1", "QoE threshold Q_th"),
+    "latency_budget": ("request", (10.0, 12.5, 15.0, 17.5, 20.0), "s", "latency budget T_max"),
+    "carbon_intensity": ("config", (100.0, 300.0, 475.0, 700.0, 900.0), "gCO2e/kWh", "grid carbon intensity I"),
+    "p_max": ("config", (1.0, 2.0, 5.0, 10.0, 20.0), "W", "maximum transmit power P_max"),
+}
+
+
+def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests: int | None = None,
+                progress: bool = True) -> xr.Dataset:
+    """Carbon per request against each sweep of :data:`SWEEPS`, for the oracle, the heuristics and every
+    trained agent (per seed; mean and 95% t-interval over seeds).
+
+    The agents are the trained runs, not retrained per point. A swept QoE threshold or latency budget is
+    set on every evaluation request; both lie in the ranges the agents were trained on and observe. A
+    swept carbon intensity or P_max is a setting the agents never saw (the default trains at a constant
+    475 gCO2e/kWh and P_max = 20 W): their actions are decoded as in training and the power capped at the
+    swept P_max, while the oracle and the heuristics re-optimise for it. The gap between the agents and the
+    oracle along those two sweeps is therefore what a policy trained once loses when the setting moves.
+    """
+    from tqdm.auto import tqdm
+
+    runs = load_runs(paths)
+    train_cfg = _config(runs)
+    seed = 20250306
+    n = int(n_requests or _n_eval(runs))
+    algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
+    models = {(a, s): load_model(runs_dir, a, s) for a in algorithms for s in seeds}
+    methods = ["oracle", *HEURISTICS]
+    data: dict[str, tuple] = {}
+    coords: dict[str, tuple] = {}
+    total = sum(len(v[1]) for v in SWEEPS.values())
+    bar = tqdm(total=total, desc="sweep points", unit="point", disable=not progress)
+    for name, (kind, values, units, long_name) in SWEEPS.items():
+        ref = {key: np.empty((len(methods), len(values))) for key in ("carbon_g", "qoe_violation_rate", "latency_violation_rate")}
+        agent = {key: np.empty((len(algorithms), len(seeds), len(values))) for key in ref}
+        for j, value in enumerate(values):
+            if kind == "request":
+                cfg = train_cfg
+                requests = evaluation_requests(cfg, n, seed)
+                requests[name] = np.full(n, float(value))
+            else:
+                changes = ({"carbon_intensity_low": value, "carbon_intensity_high": value}
+                           if name == "carbon_intensity" else {"p_max": value})
+                cfg = train_cfg.replace(**changes)
+                requests = evaluation_requests(cfg, n, seed)
+            for i, method in enumerate(methods):
+                k, p = POLICIES[method](requests, cfg, policy_rng(seed))
+                ds = evaluate(k, p, requests, cfg, method=method)
+                for key in ref:
+                    ref[key][i, j] = float(ds[key])
+            for ia, a in enumerate(algorithms):
+                for js, s in enumerate(seeds):
+                    ds = _agent_outcome(models[a, s], requests, cfg, train_cfg)
+                    for key in agent:
+                        agent[key][ia, js, j] = float(ds[key])
+            bar.update(1)
+        dim = f"{name}_value"
+        coords[dim] = (dim, list(values), {"units": units, "long_name": long_name})
+        for key in ref:
+            u = "gCO2e" if key == "carbon_g" else "1"
+            data[f"{name}_ref_{key}"] = (("policy", dim), ref[key], {"units": u, "long_name": f"reference {key}"})
+            data[f"{name}_agent_{key}"] = (("algorithm", "seed", dim), agent[key], {"units": u, "long_name": f"agent {key}"})
+            mean, half = t_interval(agent[key], axis=1)
+            data[f"{name}_agent_{key}_mean"] = (("algorithm", dim), mean, {"units": u, "long_name": f"agent {key}, mean over seeds"})
+            data[f"{name}_agent_{key}_ci95"] = (("algorithm", dim), half, {"units": u, "long_name": "95% t half-width"})
+    bar.close()
+    out = xr.Dataset(data, coords={**coords, "policy": methods, "algorithm": algorithms, "seed": seeds})
+    out.attrs.update(runs.attrs)
+    out.attrs.update(evaluation_requests=n, sweeps=", ".join(SWEEPS))
+    return out
+
+
+def _ann_macs(model) -> int:
+    """Multiply-accumulates of SAC's deterministic action: the actor's trunk and its mean head."""
+    actor = model.policy.actor
+    layers = [m for m in actor.latent_pi.modules() if isinstance(m, torch.nn.Linear)] + [actor.mu]
+    return int(sum(m.in_features * m.out_features for m in layers))
+
+
+def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests: int | None = None) -> xr.Dataset:
+    """Estimated energy of one deterministic actor inference: SAC's ANN against SDRL's SNN.
+
+    ANN: multiply-accumulates ``sum fan_in * fan_out`` of the trunk and mean head (SB3's deterministic
+    action needs no log-std). SNN, per inference, from the trained PopSAN's spikes on the evaluation
+    requests: synaptic accumulates ``sum_t sum_layers spikes_in * fan_out`` (the encoder's spikes feed the
+    first layer), neuron updates (two multiply-accumulates per LIF neuron and step: the decays of ``c`` and
+    ``v``), the encoder (four operations per receptive field, counted as multiply-accumulates, plus one
+    accumulate per field and step) and the decoder (one multiply-accumulate per output neuron). Energies
+    use :data:`E_MAC_PJ` and :data:`E_AC_PJ`. This counts arithmetic only, on hardware that skips zero
+    inputs; memory access, which dominates on real chips, is left out for both (A3: not part of the
+    service carbon of the 18.77%).
+    """
+    runs = load_runs(paths)
+    cfg = _config(runs)
+    n = int(n_requests or _n_eval(runs))
+    obs = torch.as_tensor(observation(evaluation_requests(cfg, n, 20250306), cfg))
+    seeds = [int(s) for s in runs.seed.values]
+    keys = ("macs", "acs", "energy_pj")
+    values = {k: np.full((len(ALGORITHMS), len(seeds)), np.nan) for k in keys}
+    rates = np.full((len(seeds), 4), np.nan)
+    layer_names = ["encoder", "hidden 1", "hidden 2", "output"]
+    for ia, algorithm in enumerate(ALGORITHMS):
+        if algorithm not in runs.algorithm.values:
+            continue
+        for js, seed in enumerate(seeds):
+            model = load_model(runs_dir, algorithm, seed)
+            if algorithm == "sac":
+                macs, acs = _ann_macs(model), 0.0
+            else:
+                net = model.policy.actor.mu
+                enc, snn = net.encoder, net.snn
+                with torch.no_grad():
+                    spikes = enc.spike_train(obs)
+                    snn.forward_time_major(spikes)
+                counts = [float(spikes.sum()) / n] + [float(c) / n for c in snn.last_spike_counts]
+                sizes = [enc.obs_dim * enc.pop_dim] + [layer.out_features for layer in snn.layers]
+                rates[js] = [c / (size * snn.spike_ts) for c, size in zip(counts, sizes)]
+                fan_outs = [layer.out_features for layer in snn.layers]
+                synaptic = sum(c * f for c, f in zip(counts[:-1], fan_outs))
+                neurons = sum(sizes[1:]) * snn.spike_ts
+                encoder_fields = enc.obs_dim * enc.pop_dim
+                macs = 2 * neurons + 4 * encoder_fields + sizes[-1]
+                acs = synaptic + encoder_fields * snn.spike_ts
+            values["macs"][ia, js] = macs
+            values["acs"][ia, js] = acs
+            values["energy_pj"][ia, js] = macs * E_MAC_PJ + acs * E_AC_PJ
+    units = {"macs": ("1", "multiply-accumulates per inference"), "acs": ("1", "accumulates per inference"),
+             "energy_pj": ("pJ", "estimated energy per actor inference")}
+    data = {k: (("algorithm", "seed"), v, {"units": units[k][0], "long_name": units[k][1]}) for k, v in values.items()}
+    for k, v in values.items():
+        mean, half = t_interval(v, axis=1)
+        data[f"{k}_mean"] = ("algorithm", mean, {"units": units[k][0], "long_name": f"{units[k][1]}, mean over seeds"})
+        data[f"{k}_ci95"] = ("algorithm", half, {"units": units[k][0], "long_name": "95% t half-width"})
+    data["spike_rate"] = (("seed", "layer"), rates, {"units": "spikes/(neuron step)", "long_name": "SDRL firing rate"})
+    out = xr.Dataset(data, coords={"algorithm": list(ALGORITHMS), "seed": seeds, "layer": layer_names})
+    out.attrs.update(runs.attrs)
+    out.attrs.update(e_mac_pj=E_MAC_PJ, e_ac_pj=E_AC_PJ, evaluation_requests=n,
+                     energy_source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm, 32-bit float)")
+    return out
