@@ -111,19 +111,41 @@ def env_speed(repeats: int, steps: int = 20_000) -> dict:
 
 
 def training_speed(repeats: int, steps: int = 400) -> dict:
+    """Training steps per second of SAC, SDRL (fast path) and SDRL on the original loops, interleaved so
+    load on the machine hits all alike; at the configured batch size and at A9's 256. Medians."""
     import copy
 
     from greenaolo.aolo.training import load_hyperparams, train
 
-    hp = copy.deepcopy(load_hyperparams())
-    hp["common"]["learning_starts"] = 50  # time the gradient phase, not the random warm-up
-    rates = {"sac": [], "sdrl": []}
-    for _ in range(repeats):
-        for algorithm in rates:  # interleaved, so load on the machine hits both alike
-            ds = train(algorithm, 0, hyperparams=hp, total_timesteps=steps, progress=False)
-            rates[algorithm].append(ds.attrs["steps_per_second"])
-    sac, sdrl = statistics.median(rates["sac"]), statistics.median(rates["sdrl"])
-    return {"sac_steps_per_s": sac, "sdrl_steps_per_s": sdrl, "sdrl_over_sac": sdrl / sac}
+    base = copy.deepcopy(load_hyperparams())
+    base["common"]["learning_starts"] = 50  # time the gradient phase, not the random warm-up
+    report = {}
+    for batch in sorted({int(base["common"]["batch_size"]), 256}):
+        hp = copy.deepcopy(base)
+        hp["common"]["batch_size"] = batch
+        plain = copy.deepcopy(hp)
+        plain["sdrl"].setdefault("popsan_kwargs", {})["fast"] = False
+        runs = {"sac": ("sac", hp), "sdrl": ("sdrl", hp), "sdrl_plain": ("sdrl", plain)}
+        rates = {name: [] for name in runs}
+        for _ in range(repeats):
+            for name, (algorithm, h) in runs.items():
+                ds = train(algorithm, 0, hyperparams=h, total_timesteps=steps, progress=False)
+                rates[name].append(ds.attrs["steps_per_second"])
+        med = {name: statistics.median(v) for name, v in rates.items()}
+        report[f"batch_{batch}"] = {
+            "sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"], "sdrl_plain_steps_per_s": med["sdrl_plain"],
+            "sdrl_over_sac": med["sdrl"] / med["sac"], "sdrl_plain_over_sac": med["sdrl_plain"] / med["sac"],
+            "fast_over_plain": med["sdrl"] / med["sdrl_plain"],
+        }
+    report["configured_batch"] = int(base["common"]["batch_size"])
+    report["torch_threads"] = torch_threads()
+    return report
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def main() -> None:
@@ -140,8 +162,15 @@ def main() -> None:
         print(f"AOLO env: {e['raw_steps_per_s']:,.0f} steps/s raw, {e['make_steps_per_s']:,.0f} through gymnasium.make "
               f"(median of {args.repeats}; wrappers cost x{e['wrapper_overhead_ratio']:.2f})")
         report["aolo_training"] = t = training_speed(min(args.repeats, 3))
-        print(f"AOLO training: SAC {t['sac_steps_per_s']:.1f} steps/s, SDRL {t['sdrl_steps_per_s']:.1f} steps/s, "
-              f"SDRL/SAC = {t['sdrl_over_sac']:.2f} (median of {min(args.repeats, 3)}, batch 256)")
+        for key, r in t.items():
+            if not key.startswith("batch_"):
+                continue
+            mark = " (configured)" if key == f"batch_{t['configured_batch']}" else ""
+            print(f"AOLO training, {key.replace('_', ' ')}{mark}: SAC {r['sac_steps_per_s']:.1f} steps/s, "
+                  f"SDRL {r['sdrl_steps_per_s']:.1f} (original loops {r['sdrl_plain_steps_per_s']:.1f}); "
+                  f"SDRL/SAC = {r['sdrl_over_sac']:.2f}, original loops/SAC = {r['sdrl_plain_over_sac']:.2f}, "
+                  f"fast/original = {r['fast_over_plain']:.2f} (median of {min(args.repeats, 3)}, "
+                  f"{t['torch_threads']} threads)")
     if args.only == "aolo":
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2))

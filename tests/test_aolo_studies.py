@@ -210,3 +210,13 @@ def test_cli_train_writes_a_run(tmp_path):
     assert "sac seed 3" in result.output and (tmp_path / "sac_seed3.zip").is_file()
     bad = CliRunner().invoke(app, ["aolo", "train", "ppo", "0"])
     assert bad.exit_code == 2 and "ppo" in bad.output
+
+
+def test_a_run_file_redraws_its_learning_curve(runs, tmp_path):
+    runs_dir, _ = runs
+    target = tmp_path / "data" / "sdrl_seed0.nc"
+    target.parent.mkdir()
+    target.write_bytes(run_paths(runs_dir, "sdrl", 0)[0].read_bytes())
+    result = CliRunner().invoke(app, ["plot", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "aolo_run.png").stat().st_size > 10_000  # named by the dataset's figure attribute
