@@ -220,3 +220,12 @@ def test_a_run_file_redraws_its_learning_curve(runs, tmp_path):
     result = CliRunner().invoke(app, ["plot", str(target)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "aolo_run.png").stat().st_size > 10_000  # named by the dataset's figure attribute
+
+
+def test_every_study_variable_has_units_and_a_name(runs):
+    runs_dir, paths = runs
+    for ds in (convergence_study(paths), carbon_comparison_study(paths),
+               sweep_study(runs_dir, paths, n_requests=N_EVAL, progress=False),
+               actor_energy_study(runs_dir, paths, n_requests=N_EVAL)):
+        for var in ds.data_vars.values():
+            assert "units" in var.attrs and "long_name" in var.attrs, var.name

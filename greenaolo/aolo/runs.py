@@ -137,7 +137,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
         raise ValueError("the runs were evaluated at different steps; retrain them with one profile")
     keep = ("profile", "total_timesteps", "config", "hyperparams")
     per_alg = [
-        xr.concat([rows[a][s].drop_attrs() for s in seeds], dim=xr.DataArray(seeds, dims="seed", name="seed"))
+        xr.concat([rows[a][s].drop_attrs(deep=False) for s in seeds], dim=xr.DataArray(seeds, dims="seed", name="seed"))
         for a in algorithms
     ]
     out = xr.concat(per_alg, dim=xr.DataArray(algorithms, dims="algorithm", name="algorithm"))
