@@ -18,6 +18,7 @@ hide it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,11 +28,11 @@ import xarray as xr
 from scipy import stats
 
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.env import AoloEnv, decision, observation, reward
+from greenaolo.aolo.env import decision, observation
 from greenaolo.aolo.experiments import TERMS
-from greenaolo.aolo.oracle import HEURISTICS, POLICIES, evaluate, evaluation_requests, policy_rng
+from greenaolo.aolo.oracle import EVALUATION_SEED, HEURISTICS, POLICIES, evaluate, evaluation_requests, policy_rng
 from greenaolo.aolo.runs import load_model, load_runs
-from greenaolo.aolo.training import ALGORITHMS
+from greenaolo.aolo.training import ALGORITHMS, mean_reward
 
 __all__ = [
     "E_AC_PJ",
@@ -53,8 +54,6 @@ PAPER_REDUCTION = 0.1877
 #: can do about it)", ISSCC 2014). The values the SNN literature uses (``papers/aolo.md`` section 5).
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
-#: The agents as the figures name them.
-AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL"}
 
 
 def t_interval(values, axis: int = -1, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -69,25 +68,19 @@ def t_interval(values, axis: int = -1, level: float = 0.95) -> tuple[np.ndarray,
 
 
 def _config(runs: xr.Dataset) -> AoloConfig:
-    import json
-
     if "config" not in runs.attrs:
         raise ValueError("the runs were trained with different environment configurations")
     return AoloConfig.from_dict(json.loads(runs.attrs["config"]))
 
 
 def _n_eval(runs: xr.Dataset) -> int:
-    import json
-
     hp = json.loads(runs.attrs["hyperparams"])
     return int(hp["profiles"][runs.attrs["profile"]]["n_eval"])
 
 
 def _summary(ds: xr.Dataset, requests, cfg: AoloConfig) -> dict[str, float]:
-    r = reward(ds.carbon.values, ds.qoe.values, requests["qoe_threshold"], ds.latency.values,
-               requests["latency_budget"], cfg, AoloEnv(cfg).carbon_scale)
     out = {term: float(ds[term].mean()) for term in TERMS}
-    out.update(carbon_g=float(ds.carbon_g), reward=float(np.mean(r)), kappa=float(ds.kappa.mean()),
+    out.update(carbon_g=float(ds.carbon_g), reward=mean_reward(ds, requests, cfg), kappa=float(ds.kappa.mean()),
                p_trans=float(ds.p_trans.mean()), qoe_violation_rate=float(ds.qoe_violation_rate),
                latency_violation_rate=float(ds.latency_violation_rate))
     return out
@@ -131,7 +124,7 @@ def convergence_study(paths: Sequence[str | Path]) -> xr.Dataset:
     with the mean and 95% t-interval over seeds, and the oracle's and heuristics' values for reference."""
     runs = load_runs(paths)
     cfg = _config(runs)
-    seed = 20250306
+    seed = EVALUATION_SEED
     requests = evaluation_requests(cfg, _n_eval(runs), seed)
     out = runs[[v for v in runs.data_vars if v.startswith("curve_")] + ["train_seconds", "steps_per_second"]]
     for name in ("curve_reward", "curve_carbon_g"):
@@ -154,7 +147,7 @@ def carbon_comparison_study(paths: Sequence[str | Path]) -> xr.Dataset:
     """
     runs = load_runs(paths)
     cfg = _config(runs)
-    seed = 20250306
+    seed = EVALUATION_SEED
     requests = evaluation_requests(cfg, _n_eval(runs), seed)
     finals = {
         **{term: runs[f"mean_{term}"] for term in TERMS},
@@ -213,7 +206,7 @@ def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests
 
     runs = load_runs(paths)
     train_cfg = _config(runs)
-    seed = 20250306
+    seed = EVALUATION_SEED
     n = int(n_requests or _n_eval(runs))
     algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
     models = {(a, s): load_model(runs_dir, a, s) for a in algorithms for s in seeds}
@@ -285,7 +278,7 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
     runs = load_runs(paths)
     cfg = _config(runs)
     n = int(n_requests or _n_eval(runs))
-    obs = torch.as_tensor(observation(evaluation_requests(cfg, n, 20250306), cfg))
+    obs = torch.as_tensor(observation(evaluation_requests(cfg, n, EVALUATION_SEED), cfg))
     seeds = [int(s) for s in runs.seed.values]
     keys = ("macs", "acs", "energy_pj")
     values = {k: np.full((len(ALGORITHMS), len(seeds)), np.nan) for k in keys}

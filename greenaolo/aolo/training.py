@@ -28,7 +28,7 @@ from greenaolo.aolo.env import AoloEnv, decision, observation, reward
 from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 
-__all__ = ["ALGORITHMS", "agent", "evaluate_model", "load_hyperparams", "train"]
+__all__ = ["ALGORITHMS", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train"]
 
 ALGORITHMS = ("sac", "sdrl")
 
@@ -71,11 +71,16 @@ def evaluate_model(model: SAC, cfg: AoloConfig, requests: dict, *, method: str) 
     actions, _ = model.predict(observation(requests, cfg), deterministic=True)
     kappa, p = decision(actions, cfg)
     ds = evaluate(kappa, p, requests, cfg, method=method)
-    env_scale = AoloEnv(cfg).carbon_scale
-    r = reward(ds.carbon.values, ds.qoe.values, requests["qoe_threshold"], ds.latency.values,
-               requests["latency_budget"], cfg, env_scale)
-    ds["mean_reward"] = xr.DataArray(float(np.mean(r)), attrs={"units": "1", "long_name": "mean reward"})
+    ds["mean_reward"] = xr.DataArray(mean_reward(ds, requests, cfg), attrs={"units": "1", "long_name": "mean reward"})
     return ds
+
+
+def mean_reward(outcome: xr.Dataset, requests: dict, cfg: AoloConfig) -> float:
+    """The environment's mean reward for the per-request ``outcome`` of
+    :func:`greenaolo.aolo.oracle.evaluate` on ``requests``."""
+    r = reward(outcome.carbon.values, outcome.qoe.values, requests["qoe_threshold"], outcome.latency.values,
+               requests["latency_budget"], cfg, AoloEnv(cfg).carbon_scale)
+    return float(np.mean(r))
 
 
 class _EvalAndProgress(BaseCallback):
