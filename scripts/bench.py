@@ -111,10 +111,13 @@ def env_speed(repeats: int, steps: int = 20_000) -> dict:
 
 
 def training_speed(repeats: int, steps: int = 400) -> dict:
-    """Training steps per second of SAC, SDRL (fast path) and SDRL on the original loops, interleaved so
-    load on the machine hits all alike; at the configured batch size and at A9's 256. Medians."""
+    """Training steps per second of SAC, SDRL (compiled fast path, the default where ``torch.compile``
+    works), SDRL on the eager fast path and SDRL on the original loops, interleaved so load on the machine
+    hits all alike; at the configured batch size and at A9's 256. Medians. One untimed run of each first:
+    compilation (once per process and batch size, cached on disk) is not training speed."""
     import copy
 
+    from greenaolo.aolo.popsan import compile_available
     from greenaolo.aolo.training import load_hyperparams, train
 
     base = copy.deepcopy(load_hyperparams())
@@ -123,22 +126,27 @@ def training_speed(repeats: int, steps: int = 400) -> dict:
     for batch in sorted({int(base["common"]["batch_size"]), 256}):
         hp = copy.deepcopy(base)
         hp["common"]["batch_size"] = batch
-        plain = copy.deepcopy(hp)
+        plain, eager = copy.deepcopy(hp), copy.deepcopy(hp)
         plain["sdrl"].setdefault("popsan_kwargs", {})["fast"] = False
-        runs = {"sac": ("sac", hp), "sdrl": ("sdrl", hp), "sdrl_plain": ("sdrl", plain)}
+        eager["sdrl"].setdefault("popsan_kwargs", {})["compile"] = False
+        runs = {"sac": ("sac", hp), "sdrl": ("sdrl", hp), "sdrl_eager": ("sdrl", eager), "sdrl_plain": ("sdrl", plain)}
         rates = {name: [] for name in runs}
+        for algorithm, h in runs.values():
+            train(algorithm, 0, hyperparams=h, total_timesteps=100, progress=False)
         for _ in range(repeats):
             for name, (algorithm, h) in runs.items():
                 ds = train(algorithm, 0, hyperparams=h, total_timesteps=steps, progress=False)
                 rates[name].append(ds.attrs["steps_per_second"])
         med = {name: statistics.median(v) for name, v in rates.items()}
         report[f"batch_{batch}"] = {
-            "sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"], "sdrl_plain_steps_per_s": med["sdrl_plain"],
-            "sdrl_over_sac": med["sdrl"] / med["sac"], "sdrl_plain_over_sac": med["sdrl_plain"] / med["sac"],
-            "fast_over_plain": med["sdrl"] / med["sdrl_plain"],
+            "sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"], "sdrl_eager_steps_per_s": med["sdrl_eager"],
+            "sdrl_plain_steps_per_s": med["sdrl_plain"],
+            "sdrl_over_sac": med["sdrl"] / med["sac"], "sdrl_eager_over_sac": med["sdrl_eager"] / med["sac"],
+            "sdrl_plain_over_sac": med["sdrl_plain"] / med["sac"], "fast_over_plain": med["sdrl"] / med["sdrl_plain"],
         }
     report["configured_batch"] = int(base["common"]["batch_size"])
     report["torch_threads"] = torch_threads()
+    report["compiled"] = compile_available()
     return report
 
 
@@ -167,10 +175,11 @@ def main() -> None:
                 continue
             mark = " (configured)" if key == f"batch_{t['configured_batch']}" else ""
             print(f"AOLO training, {key.replace('_', ' ')}{mark}: SAC {r['sac_steps_per_s']:.1f} steps/s, "
-                  f"SDRL {r['sdrl_steps_per_s']:.1f} (original loops {r['sdrl_plain_steps_per_s']:.1f}); "
-                  f"SDRL/SAC = {r['sdrl_over_sac']:.2f}, original loops/SAC = {r['sdrl_plain_over_sac']:.2f}, "
-                  f"fast/original = {r['fast_over_plain']:.2f} (median of {min(args.repeats, 3)}, "
-                  f"{t['torch_threads']} threads)")
+                  f"SDRL {r['sdrl_steps_per_s']:.1f} ({'compiled' if t['compiled'] else 'torch.compile unavailable'}; "
+                  f"eager fast path {r['sdrl_eager_steps_per_s']:.1f}, original loops {r['sdrl_plain_steps_per_s']:.1f}); "
+                  f"SDRL/SAC = {r['sdrl_over_sac']:.2f} (eager {r['sdrl_eager_over_sac']:.2f}, original loops "
+                  f"{r['sdrl_plain_over_sac']:.2f}); SDRL/original = {r['fast_over_plain']:.2f} "
+                  f"(median of {min(args.repeats, 3)}, {t['torch_threads']} threads)")
     if args.only == "aolo":
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2))

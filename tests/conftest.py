@@ -12,6 +12,9 @@ from greenaolo.greenllm.scenario import paper_scenario, scenario_from_arrays
 from greenaolo.solvers import SolverFallbackWarning
 
 PROFILE = os.environ.get("GREENAOLO_PROFILE", "quick")
+# PopSAN's torch.compile path costs seconds of compilation per network shape: tests run the eager fast path
+# (same spikes and outputs) unless they ask for compile=True (tests/test_popsan.py does).
+os.environ.setdefault("GREENAOLO_TORCH_COMPILE", "0")
 
 
 def pytest_collection_modifyitems(config, items):

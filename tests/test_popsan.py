@@ -11,7 +11,18 @@ from stable_baselines3 import SAC
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv
-from greenaolo.aolo.popsan import PopSAN, PopSANActor, PopSANPolicy, PopSpikeEncoderRegularSpike, ScaledAdam, SpikeMLP
+from greenaolo.aolo import popsan
+from greenaolo.aolo.popsan import (
+    CompileFallbackWarning,
+    PopSAN,
+    PopSANActor,
+    PopSANPolicy,
+    PopSpikeEncoderRegularSpike,
+    ScaledAdam,
+    SpikeMLP,
+    compile_available,
+)
+from greenaolo.aolo.training import agent, load_hyperparams
 
 SMALL = {"hidden_sizes": (32, 16)}
 
@@ -154,3 +165,99 @@ def test_sdrl_learns_saves_and_loads_identically(tmp_path):
 def test_bad_policy_arguments():
     with pytest.raises(ValueError, match="snn_lr_scale=0 is out of range"):
         SAC(PopSANPolicy, AoloEnv(), policy_kwargs={"snn_lr_scale": 0})
+
+
+needs_compile = pytest.mark.skipif("not compile_available()", reason="torch.compile does not work on this machine")
+
+
+@needs_compile
+def test_compiled_path_matches_the_original_loops():
+    """torch.compile'd fast path: the plain loops' spikes and outputs to the bit, at the batch sizes training
+    and evaluation use (1, a batch, a large evaluation set), with and without gradients."""
+    torch.manual_seed(4)
+    net = PopSAN(obs_dim=5, act_dim=2, compile=True)
+    plain = copy.deepcopy(net)
+    plain.set_fast(False)
+    assert net.compiled and not plain.compiled
+    for batch in (1, 100, 1000):
+        obs = torch.rand(batch, 5) * 6 - 3
+        with torch.no_grad():
+            torch.testing.assert_close(net(obs), plain(obs), rtol=0, atol=0)
+        assert [int(c) for c in net.snn.last_spike_counts] == [int(c) for c in plain.snn.last_spike_counts]
+    assert all(int(c) > 0 for c in net.snn.last_spike_counts)
+    obs = torch.rand(100, 5) * 6 - 3
+    out, out_plain = net(obs), plain(obs)
+    torch.testing.assert_close(out, out_plain, rtol=0, atol=0)
+    weights = torch.randn_like(out)
+    (out * weights).sum().backward()
+    (out_plain * weights).sum().backward()
+    for (name, p), q in zip(net.named_parameters(), plain.parameters()):
+        assert p.grad.abs().sum() > 0, name
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@needs_compile
+def test_sdrl_trains_the_same_compiled_and_eager():
+    """A short SDRL run with the hyperparameter file's settings, compiled and eager: (nearly) the same
+    actor (gradients differ by float rounding only)."""
+    def run(compiled: bool):
+        hp = copy.deepcopy(load_hyperparams())
+        hp["common"].update(learning_starts=20, batch_size=16, net_arch=[32, 32])
+        hp["sdrl"]["popsan_kwargs"].update(hidden_sizes=[32, 16], compile=compiled)
+        model = agent("sdrl", AoloEnv(AoloConfig(episode_length=20)), 0, hp)
+        model.learn(50)
+        return model
+    compiled, eager = run(True), run(False)
+    assert compiled.policy.actor.mu.compiled and not eager.policy.actor.mu.compiled
+    for p, q in zip(compiled.policy.actor.parameters(), eager.policy.actor.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_compile_failure_falls_back_to_the_eager_path_with_a_warning(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(popsan, "_compiled", {})
+    monkeypatch.setattr(torch, "compile", broken)
+    torch.manual_seed(5)
+    net = PopSAN(obs_dim=5, act_dim=2, compile=True, **SMALL)
+    eager = copy.deepcopy(net)
+    eager.compile = False
+    obs = torch.rand(16, 5) * 6 - 3
+    with pytest.warns(CompileFallbackWarning, match="no C[+][+] compiler found"):
+        out = net(obs)
+    assert not net.compiled
+    torch.testing.assert_close(out, eager(obs), rtol=0, atol=0)
+
+
+def test_compile_setting_from_the_environment(monkeypatch):
+    monkeypatch.setenv(popsan.COMPILE_ENV, "0")
+    assert PopSAN(obs_dim=2, act_dim=1, **SMALL).compile is False
+    assert PopSAN(obs_dim=2, act_dim=1, compile=True, **SMALL).compile is True  # an explicit choice wins
+    monkeypatch.setenv(popsan.COMPILE_ENV, "1")
+    assert PopSAN(obs_dim=2, act_dim=1, **SMALL).compile is True
+    monkeypatch.setenv(popsan.COMPILE_ENV, "maybe")
+    with pytest.raises(ValueError, match="GREENAOLO_TORCH_COMPILE='maybe' is invalid"):
+        PopSAN(obs_dim=2, act_dim=1, **SMALL)
+    with pytest.raises(ValueError, match="compile='yes' is invalid"):
+        PopSAN(obs_dim=2, act_dim=1, compile="yes", **SMALL)
+    with pytest.raises(ValueError, match="spike_ts=0 is out of range"):
+        PopSAN(obs_dim=2, act_dim=1, spike_ts=0, compile=False)
+
+
+def test_foreach_adam_gives_the_same_agent_as_the_per_tensor_loop():
+    """The hyperparameter file asks every Adam for ``foreach`` (speed); the trained actor and critic are the
+    same bits as with the per-tensor loop."""
+    def run(foreach: bool):
+        hp = copy.deepcopy(load_hyperparams())
+        hp["common"].update(learning_starts=20, batch_size=16, net_arch=[32, 32], optimizer_kwargs={"foreach": foreach})
+        hp["sdrl"]["popsan_kwargs"].update(hidden_sizes=[32, 16], compile=False)
+        model = agent("sdrl", AoloEnv(AoloConfig(episode_length=20)), 0, hp)
+        model.learn(50)
+        return model
+    assert load_hyperparams()["common"]["optimizer_kwargs"] == {"foreach": True}
+    fast, slow = run(True), run(False)
+    assert fast.policy.actor.optimizer.defaults["foreach"] and fast.policy.critic.optimizer.defaults["foreach"]
+    assert not slow.policy.actor.optimizer.defaults["foreach"]
+    for p, q in zip(fast.policy.parameters(), slow.policy.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)

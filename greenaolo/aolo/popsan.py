@@ -18,6 +18,13 @@ pieces below follow the original code (``combra-lab/pop-spiking-deep-rl``, ``pop
 * :class:`PopSANPolicy`: ``SACPolicy`` that makes that actor, so ``SAC(PopSANPolicy, env)`` is SDRL and
   shares every line of SB3's training code with plain SAC.
 
+Three ways to run the same network, the same spikes to the bit (tested): the original loops
+(``fast=False``: time outside, layers inside, one autograd node per operation); the eager fast path
+(layer-major, one matrix product per layer over all timesteps, the recurrences as autograd nodes with
+hand-written backward); and, by default when a C++ compiler works, that layer-major order with the
+original formulas compiled by ``torch.compile`` (one fused kernel per recurrence, backward derived by
+AOTAutograd). Matrix products stay ATen's in every path; the decoder runs eagerly.
+
 Learning rates (8.5): the PopSAN learns at 1e-4 and the log-std net at 1e-3. SB3 sets every parameter
 group's ``lr`` to the schedule's value at each ``train()``; :class:`ScaledAdam` multiplies each group's
 ``lr`` by its ``lr_scale`` at the step, so with ``learning_rate=1e-3`` and ``snn_lr_scale=0.1`` the
@@ -27,6 +34,9 @@ ratio survives every update.
 from __future__ import annotations
 
 import math
+import os
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -35,12 +45,14 @@ from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACP
 from torch import nn
 
 __all__ = [
+    "CompileFallbackWarning",
     "PopSANActor",
     "PopSANPolicy",
     "PopSpikeDecoder",
     "PopSpikeEncoderRegularSpike",
     "ScaledAdam",
     "SpikeMLP",
+    "compile_available",
 ]
 
 # Section 8.1, the original module-level constants.
@@ -155,6 +167,108 @@ class _LIFTrain(torch.autograd.Function):
         return grad_syn
 
 
+def _encoder_loop(stimulus: torch.Tensor, spike_ts: int, spike: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """The original encoder loop (8.2): spikes time-major, shape (spike_ts, batch, fields)."""
+    volt = torch.zeros_like(stimulus)
+    spikes = []
+    for _ in range(spike_ts):
+        volt = volt + stimulus
+        out = spike(volt)
+        volt = volt - out * ENCODER_REGULAR_VTH
+        spikes.append(out)
+    return torch.stack(spikes, dim=0)
+
+
+def _lif_loop(syn: torch.Tensor, spike: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """One LIF layer over all timesteps with the original formulas (8.3); ``syn`` (T, batch, neurons) is
+    the layer's synaptic input."""
+    current = torch.zeros_like(syn[0])
+    volt = torch.zeros_like(syn[0])
+    out = torch.zeros_like(syn[0])
+    spikes = []
+    for t in range(syn.shape[0]):
+        current = current * NEURON_CDECAY + syn[t]
+        volt = volt * NEURON_VDECAY * (1.0 - out) + current
+        out = spike(volt)
+        spikes.append(out)
+    return torch.stack(spikes, dim=0)
+
+
+def _regular_spike_st(volt: torch.Tensor) -> torch.Tensor:
+    """:class:`_RegularSpike` without a custom ``autograd.Function``: the value is ``[v > 0.999]`` exactly
+    (``v - v`` is 0), the gradient 1. Dynamo cannot trace custom Functions on dynamic batch sizes
+    (torch 2.13: "lift_tracked_freevar_to_input should not be called on root SubgraphTracer")."""
+    return volt.gt(ENCODER_REGULAR_VTH).to(volt.dtype) + (volt - volt.detach())
+
+
+def _rect_spike_st(volt: torch.Tensor) -> torch.Tensor:
+    """:class:`_RectSpike` without a custom ``autograd.Function``: value ``[v > 0.5]`` exactly, gradient
+    the rectangle ``1[|v - 0.5| < 0.5]``."""
+    window = ((volt.detach() - NEURON_VTH).abs() < SPIKE_PSEUDO_GRAD_WINDOW).to(volt.dtype)
+    return volt.gt(NEURON_VTH).to(volt.dtype) + (volt - volt.detach()) * window
+
+
+def _layer_major_rates(stimulus: torch.Tensor, spike_ts: int, weights: Sequence[torch.Tensor],
+                       biases: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Encoder spikes, then layer by layer one matrix product and one LIF recurrence over all timesteps:
+    the output population's firing rate and each layer's spike count. What :func:`torch.compile` fuses."""
+    pre = _encoder_loop(stimulus, spike_ts, _regular_spike_st)
+    counts = []
+    for weight, bias in zip(weights, biases):
+        pre = _lif_loop(nn.functional.linear(pre, weight, bias), _rect_spike_st)
+        counts.append(pre.detach().sum())
+    return pre.sum(dim=0) / spike_ts, counts
+
+
+class CompileFallbackWarning(UserWarning):
+    """``torch.compile`` does not work on this machine; PopSAN runs its eager fast path (same results)."""
+
+
+#: ``GREENAOLO_TORCH_COMPILE=0`` turns the compiled path off wherever ``compile`` is left at ``None``.
+COMPILE_ENV = "GREENAOLO_TORCH_COMPILE"
+_compiled: dict[str, Any] = {}
+
+
+def compile_available() -> bool:
+    """Whether ``torch.compile`` works here: compiles and differentiates a one-line probe once per
+    process (a C++ compiler is needed on CPU). On failure, warns once (:class:`CompileFallbackWarning`)
+    with the reason and returns ``False`` ever after."""
+    if "available" not in _compiled:
+        try:
+            probe = torch.compile(lambda x: (x * 2.0 + 1.0).relu().sum(), dynamic=False)
+            with torch.enable_grad():  # the first forward may come under no_grad (SB3's predict)
+                x = torch.ones(3, requires_grad=True)
+                probe(x).backward()
+            if x.grad is None or not torch.equal(x.grad, torch.full((3,), 2.0)):
+                raise RuntimeError("the compiled probe returned a wrong gradient")
+            _compiled["available"] = True
+        except Exception as err:  # no compiler, unsupported platform, broken toolchain: all fall back
+            _compiled["available"] = False
+            warnings.warn(f"torch.compile is unavailable ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+                          "PopSAN uses its eager fast path, with the same results, slower",
+                          CompileFallbackWarning, stacklevel=2)
+    return bool(_compiled["available"])
+
+
+def _compiled_rates(spike_ts: int) -> Callable[..., tuple[torch.Tensor, list[torch.Tensor]]]:
+    """:func:`_layer_major_rates` compiled for ``spike_ts`` steps, dynamic in the batch size. The step
+    count is a closure constant: passed as an argument, ``dynamic=True`` would make it symbolic."""
+    key = f"rates_{spike_ts}"
+    if key not in _compiled:
+        def rates(stimulus, weights, biases):
+            return _layer_major_rates(stimulus, spike_ts, weights, biases)
+
+        _compiled[key] = torch.compile(rates, dynamic=False)
+    return _compiled[key]
+
+
+def _compile_default() -> bool:
+    value = os.environ.get(COMPILE_ENV, "1").strip().lower()
+    if value not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
+        raise ValueError(f"{COMPILE_ENV}={value!r} is invalid: expected 0 or 1")
+    return value in ("1", "true", "yes", "on")
+
+
 class PopSpikeEncoderRegularSpike(nn.Module):
     """Population encoder with learnable Gaussian receptive fields and deterministic spikes (8.2).
 
@@ -179,20 +293,17 @@ class PopSpikeEncoderRegularSpike(nn.Module):
         """Spikes of shape (batch, obs_dim * pop_dim, spike_ts)."""
         return self.spike_train(obs).permute(1, 2, 0)
 
+    def stimulus(self, obs: torch.Tensor) -> torch.Tensor:
+        """The receptive fields' response ``exp(-(obs - mean)^2 / (2 std^2))``, (batch, obs_dim * pop_dim)."""
+        obs = obs.view(-1, self.obs_dim, 1)
+        return torch.exp(-0.5 * (obs - self.mean) ** 2 / self.std**2).view(-1, self.obs_dim * self.pop_dim)
+
     def spike_train(self, obs: torch.Tensor) -> torch.Tensor:
         """Spikes time-major, shape (spike_ts, batch, obs_dim * pop_dim)."""
-        obs = obs.view(-1, self.obs_dim, 1)
-        stimulus = torch.exp(-0.5 * (obs - self.mean) ** 2 / self.std**2).view(-1, self.obs_dim * self.pop_dim)
+        stimulus = self.stimulus(obs)
         if self.fast:
             return _RegularSpikeTrain.apply(stimulus, self.spike_ts)
-        volt = torch.zeros_like(stimulus)
-        spikes = []
-        for _ in range(self.spike_ts):
-            volt = volt + stimulus
-            spike = _RegularSpike.apply(volt)
-            volt = volt - spike * ENCODER_REGULAR_VTH
-            spikes.append(spike)
-        return torch.stack(spikes, dim=0)
+        return _encoder_loop(stimulus, self.spike_ts, _RegularSpike.apply)
 
 
 class SpikeMLP(nn.Module):
@@ -273,21 +384,47 @@ class PopSpikeDecoder(nn.Module):
 
 
 class PopSAN(nn.Module):
-    """Encoder -> spiking MLP -> decoder: observation to the pre-tanh action mean."""
+    """Encoder -> spiking MLP -> decoder: observation to the pre-tanh action mean.
+
+    :param fast: the layer-major fast path (``False``: the original loops).
+    :param compile: on the fast path, run encoder and spiking MLP through ``torch.compile`` when it works
+        here (:func:`compile_available`; else the eager fast path, with a warning). ``None`` (default):
+        on unless the environment variable ``GREENAOLO_TORCH_COMPILE=0``. Either way the spikes and the
+        output are the same bits; gradients agree to float rounding.
+    """
 
     def __init__(self, obs_dim: int, act_dim: int, *, encoder_pop_dim: int = 10, decoder_pop_dim: int = 10,
                  hidden_sizes: tuple[int, ...] = (256, 256), spike_ts: int = 5,
-                 mean_range: tuple[float, float] = (-3.0, 3.0), std: float = math.sqrt(0.15), fast: bool = True):
+                 mean_range: tuple[float, float] = (-3.0, 3.0), std: float = math.sqrt(0.15), fast: bool = True,
+                 compile: bool | None = None):
         super().__init__()
+        for name, value in (("obs_dim", obs_dim), ("act_dim", act_dim), ("encoder_pop_dim", encoder_pop_dim),
+                            ("decoder_pop_dim", decoder_pop_dim), ("spike_ts", spike_ts)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} is out of range: expected an integer >= 1")
+        if compile not in (None, True, False):
+            raise ValueError(f"compile={compile!r} is invalid: expected True, False or None")
         self.encoder = PopSpikeEncoderRegularSpike(obs_dim, encoder_pop_dim, spike_ts, mean_range, std, fast)
         self.snn = SpikeMLP(obs_dim * encoder_pop_dim, act_dim * decoder_pop_dim, tuple(hidden_sizes), spike_ts, fast)
         self.decoder = PopSpikeDecoder(act_dim, decoder_pop_dim)
+        self.compile = _compile_default() if compile is None else compile
 
     def set_fast(self, fast: bool) -> None:
         """Switch every piece between the fast path and the original loops (same results)."""
         self.encoder.fast = self.snn.fast = bool(fast)
 
+    @property
+    def compiled(self) -> bool:
+        """Whether the next forward runs the compiled fast path."""
+        return self.compile and self.snn.fast and self.encoder.fast and compile_available()
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.compiled:
+            layers = self.snn.layers
+            rates, counts = _compiled_rates(self.snn.spike_ts)(
+                self.encoder.stimulus(obs), [layer.weight for layer in layers], [layer.bias for layer in layers])
+            self.snn.last_spike_counts = list(counts)
+            return self.decoder(rates)
         return self.decoder(self.snn.forward_time_major(self.encoder.spike_train(obs)))
 
 

@@ -53,6 +53,8 @@ def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) 
         raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
     common = copy.deepcopy(hyperparams["common"])
     policy_kwargs = {"net_arch": common.pop("net_arch")}
+    if "optimizer_kwargs" in common:
+        policy_kwargs["optimizer_kwargs"] = dict(common.pop("optimizer_kwargs"))
     policy: Any = "MlpPolicy"
     if algorithm == "sdrl":
         policy = PopSANPolicy
