@@ -67,17 +67,22 @@ def run(
     profile: Annotated[Profile, typer.Option(help="quick runs the same code on smaller inputs")] = Profile.full,
     output_dir: Annotated[Path, typer.Option(help="figures go here, datasets to OUTPUT_DIR/data")] = Path("figures"),
     executed_dir: Annotated[Path, typer.Option(help="where the executed notebook is written")] = Path("build/notebooks"),
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="run the notebook's sweeps on this Dask scheduler (tcp://host:8786), or 'serial' / 'local'")] = None,
 ) -> None:
     """Run one notebook with papermill: ``greenaolo run NOTEBOOK -p NAME VALUE ... --profile quick``.
 
-    Parameters are checked against the notebook's specification before it starts.
+    Parameters are checked against the notebook's specification before it starts. ``--scheduler`` is the
+    notebook parameter ``scheduler`` (sweep notebooks only).
     """
     from greenaolo.notebooks import ParameterError, run_notebook
 
     params = _pairs(ctx.args)
-    for reserved in ("profile", "output_dir"):
+    for reserved in ("profile", "output_dir", "scheduler"):
         if reserved in params:
             _fail(f"set {reserved} with --{reserved.replace('_', '-')}, not -p")
+    if scheduler is not None:
+        params["scheduler"] = scheduler
     try:
         executed = run_notebook(
             notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir

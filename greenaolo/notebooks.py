@@ -98,7 +98,10 @@ SOLVER = Param("solver", str, "auto", "linear-programming solver", choices=("aut
 SEED = Param("seed", int, 42, "seed of the scenario generator (42 is the paper's)", low=0, high=2**32 - 1)
 RUNS_DIR = Param("runs_dir", str, "", "folder of the trained AOLO runs ('' means OUTPUT_DIR/data/aolo_runs)")
 N_SEEDS = Param("n_seeds", int, 5, "training seeds per algorithm (seeds 0 .. n_seeds-1)", low=2, high=20, quick=2)
-PROCESSES = Param("processes", int, 0, "worker processes for sweeps (0: every core)", low=0, high=256)
+PROCESSES = Param("processes", int, 0, "local Dask worker processes for sweeps (0: every core; 1: serial)",
+                  low=0, high=256)
+SCHEDULER = Param("scheduler", str, "", "where sweeps run: '' (local workers), 'serial', or a Dask scheduler "
+                  "address such as tcp://host:8786")
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "greenllm_fig1",
             "Green-LLM Fig. 1: varying carbon intensity theta and renewables P_w",
             "Effective cost and carbon reduction requires joint, time-aware multi-objective optimization.",
-            (SEED, SOLVER, PROCESSES,
+            (SEED, SOLVER, PROCESSES, SCHEDULER,
              Param("n_points", int, 10, "points per Psi sweep (0.1 to 1.9)", low=2, high=100, quick=3),
              Param("hourly_psi_theta", float, 1.2, "Psi_theta of the hourly cost panel", low=0.0, high=10.0),
              Param("hourly_psi_pw", float, 1.0, "Psi_Pw of the hourly emissions panel", low=0.0, high=10.0)),
@@ -148,14 +151,14 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "greenllm_fig2",
             "Green-LLM Fig. 2: varying token energy tau and delay penalty rho",
             "M0 is robust in managing inference workloads where large token sizes and delay penalties coexist.",
-            (SEED, SOLVER, PROCESSES,
+            (SEED, SOLVER, PROCESSES, SCHEDULER,
              Param("n_points", int, 10, "points per Psi sweep", low=2, high=100, quick=2)),
         ),
         NotebookSpec(
             "greenllm_pareto",
             "Beyond the paper: the cost / emissions / water Pareto front (epsilon-constraint)",
             "Not in the paper: how far M0-M3 sit from the cost-emissions-water trade-off frontier.",
-            (SEED, SOLVER, PROCESSES,
+            (SEED, SOLVER, PROCESSES, SCHEDULER,
              Param("n_emissions", int, 10, "emissions limits", low=2, high=100, quick=3),
              Param("n_water", int, 6, "water limits", low=2, high=100, quick=2)),
         ),
@@ -163,14 +166,14 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "greenllm_water",
             "Beyond the paper: water as a binding constraint",
             "Not in the paper: the paper's water budget never binds; what does water cost when it does?",
-            (SEED, SOLVER, PROCESSES,
+            (SEED, SOLVER, PROCESSES, SCHEDULER,
              Param("n_points", int, 16, "water budgets swept", low=2, high=200, quick=4)),
         ),
         NotebookSpec(
             "greenllm_milp",
             "Beyond the paper: the MILP extension (integer servers, model placement) against the LP",
             "Not in the paper: what integer servers with idle power and model downloads add, and what they cost to solve.",
-            (SEED, SOLVER, PROCESSES,
+            (SEED, SOLVER, PROCESSES, SCHEDULER,
              Param("time_limit", float, 60.0, "seconds per MILP solve", low=1.0, high=3600.0, quick=3.0)),
         ),
         NotebookSpec(
@@ -191,26 +194,26 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "aolo_convergence",
             "AOLO: SDRL and SAC learning curves (evaluation reward and carbon per request against steps)",
             "SDRL (PopSAN actor) converges to a lower-carbon policy than the benchmark SAC.",
-            (RUNS_DIR, N_SEEDS),
+            (RUNS_DIR, N_SEEDS, SCHEDULER),
         ),
         NotebookSpec(
             "aolo_carbon_comparison",
             "AOLO: overall carbon per request by method, in four terms, and SDRL's reduction against SAC",
             "SDRL has an 18.77% lower overall carbon footprint than SAC.",
-            (RUNS_DIR, N_SEEDS),
+            (RUNS_DIR, N_SEEDS, SCHEDULER),
         ),
         NotebookSpec(
             "aolo_sweeps",
             "AOLO: carbon per request against QoE threshold, latency budget, grid carbon intensity and P_max",
             "Not a published figure: how the learned policies and the oracle move with the setting.",
-            (RUNS_DIR, N_SEEDS,
+            (RUNS_DIR, N_SEEDS, SCHEDULER,
              Param("n_requests", int, 1000, "evaluation requests per sweep point", low=10, high=100_000, quick=200)),
         ),
         NotebookSpec(
             "aolo_actor_energy",
             "AOLO: estimated energy per actor inference, ANN (MACs) against SNN (spike-driven accumulates)",
             "The spiking actor is the energy-efficient choice (the paper's motivation for SDRL).",
-            (RUNS_DIR, N_SEEDS,
+            (RUNS_DIR, N_SEEDS, SCHEDULER,
              Param("n_requests", int, 1000, "evaluation requests the spike rates are counted on", low=10,
                    high=100_000, quick=200)),
         ),

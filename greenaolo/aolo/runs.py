@@ -5,7 +5,10 @@ learning curve, final evaluation, exact settings) beside ``{algorithm}_seed{seed
 the sweeps can evaluate the trained policy again). Both are written atomically, the model first, so a
 dataset on disk always has its model. ``make reproduce`` trains the runs as independent processes, one
 Make rule each (``make -j2`` runs two seeds side by side); a notebook run on its own trains whatever is
-missing or stale through :func:`ensure_runs`. A run is stale when its profile, budget, hyperparameters or
+missing or stale through :func:`ensure_runs`, one task per run on :func:`greenaolo.sweep.run_tasks` (local
+Dask workers by default, or a cluster), each with one torch thread as the Make rules use, so a run is the
+same wherever it trained. The run files are the sweep's store: a re-run trains only what is missing. A run
+is stale when its profile, budget, hyperparameters or
 environment configuration differ from what is asked.
 """
 
@@ -15,15 +18,17 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
 import xarray as xr
 from stable_baselines3 import SAC
-from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.training import ALGORITHMS, load_hyperparams, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
+from greenaolo.sweep import Task, run_tasks
 
-__all__ = ["RUN_FIGURE", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run"]
+__all__ = ["RUN_FIGURE", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
+           "train_run_task"]
 
 #: Per-request outcomes whose means :func:`load_runs` keeps.
 PER_REQUEST_MEANS = ("carbon_inference_operational", "carbon_inference_embodied", "carbon_communication_operational",
@@ -92,6 +97,20 @@ def train_run(
     return path
 
 
+def train_run_task(algorithm: str, seed: int, runs_dir: str, profile: str, config: AoloConfig,
+                   hyperparams: dict) -> dict:
+    """One training run as a sweep task: one torch thread (as ``greenaolo aolo train --threads 1``), no
+    progress bar (the sweep has one); returns the dataset's path."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        path = train_run(algorithm, seed, runs_dir, profile=profile, config=config, hyperparams=hyperparams,
+                         progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    return {"path": str(path)}
+
+
 def ensure_runs(
     runs_dir: str | Path,
     *,
@@ -101,15 +120,24 @@ def ensure_runs(
     config: AoloConfig | None = None,
     hyperparams: dict | None = None,
     progress: bool = True,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
-    """Train every (algorithm, seed) whose run is missing or stale; return all the runs' dataset paths."""
+    """Train every (algorithm, seed) whose run is missing or stale; return all the runs' dataset paths.
+
+    :param scheduler: where the missing runs train (:func:`greenaolo.sweep.run_tasks`): ``"serial"``,
+        ``"local"`` (default: ``workers`` local processes) or a Dask scheduler address.
+    :param workers: local worker processes (``None``: one per core).
+    """
     cfg = config or AoloConfig()
     hp = hyperparams or load_hyperparams()
     expected = _expected(profile, hp, cfg)
     jobs = [(a, int(s)) for a in algorithms for s in seeds]
     todo = [(a, s) for a, s in jobs if not _is_current(*run_paths(runs_dir, a, s), expected)]
-    for algorithm, seed in tqdm(todo, desc="training runs", unit="run", disable=not progress or not todo):
-        train_run(algorithm, seed, runs_dir, profile=profile, config=cfg, hyperparams=hp, progress=progress)
+    if todo:
+        tasks = [Task(train_run_task, {"algorithm": a, "seed": s, "runs_dir": str(runs_dir), "profile": profile,
+                                       "config": cfg, "hyperparams": hp}) for a, s in todo]
+        run_tasks(tasks, scheduler=scheduler, workers=workers, desc="training runs", progress=progress)
     return [run_paths(runs_dir, a, s)[0] for a, s in jobs]
 
 

@@ -136,6 +136,17 @@ def _errors(results: Sequence[dict]) -> str:
     return json.dumps([[i, r["error"]] for i, r in enumerate(results) if r["error"]])
 
 
+def _provenance(ds: xr.Dataset, prefix: str, dims: tuple[str, ...], results: Sequence[dict]) -> None:
+    """Per point: the worker that solved it and its wall time (``{prefix}point_worker``,
+    ``{prefix}point_seconds``), from :func:`greenaolo.sweep.run_tasks`'s provenance."""
+    shape = tuple(ds.sizes[d] for d in dims)
+    prov = [r["_provenance"] for r in results]
+    ds[f"{prefix}point_worker"] = (dims, np.array([p["worker"] for p in prov], dtype=object).reshape(shape),
+                                   {"units": "n/a", "long_name": "Dask worker (or serial) that solved the point"})
+    ds[f"{prefix}point_seconds"] = (dims, np.array([p["seconds"] for p in prov], dtype=float).reshape(shape),
+                                    {"units": "s", "long_name": "wall time of the point where it ran"})
+
+
 def _summary_var(name: str, dims: tuple[str, ...], values) -> tuple:
     units, long_name = {**SUMMARY, **HOURLY}[name]
     return dims, np.asarray(values, dtype=float), {"units": units, "long_name": long_name}
@@ -144,6 +155,7 @@ def _summary_var(name: str, dims: tuple[str, ...], values) -> tuple:
 def psi_sweep(
     factor: str, values: Sequence[float], *, models: Sequence[str] = SWEEP_MODELS, seed: int = 42,
     base: Scaling | None = None, solver: str = "auto", processes: int | None = None,
+    scheduler: str | None = None, store: str | None = None,
 ) -> xr.Dataset:
     """Sweep one Psi factor over ``values`` for each model: variables ``{factor}_{name}`` on
     (``model``, ``psi_{factor}``), for every name of :data:`SWEEP_VARS`.
@@ -158,7 +170,7 @@ def psi_sweep(
         Point(model=m, scaling=dataclasses.replace(base, **{factor: float(v)}), seed=seed, solver=solver)
         for m in models for v in values
     ]
-    results = run_sweep(points, processes=processes, desc=f"Psi_{factor} sweep")
+    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc=f"Psi_{factor} sweep")
     shape = (len(models), len(values))
     dims = ("model", f"psi_{factor}")
     ds = xr.Dataset(
@@ -171,16 +183,17 @@ def psi_sweep(
                                {"units": "1", "long_name": "point solved to optimality"})
     ds.attrs[f"{factor}_solvers"] = _solvers(results)
     ds.attrs[f"{factor}_errors"] = _errors(results)
+    _provenance(ds, f"{factor}_", dims, results)
     return ds
 
 
 def hourly_profile(
     scaling: Scaling, *, models: Sequence[str] = SWEEP_MODELS, seed: int = 42, solver: str = "auto",
-    processes: int | None = None, label: str,
+    processes: int | None = None, scheduler: str | None = None, store: str | None = None, label: str,
 ) -> xr.Dataset:
     """Hourly cost (energy + carbon tax) and emissions of each model at one scaling: ``{label}_hourly_*``."""
     results = run_sweep([Point(model=m, scaling=scaling, seed=seed, solver=solver) for m in models],
-                        processes=processes, desc=f"hourly {label}")
+                        processes=processes, scheduler=scheduler, store=store, desc=f"hourly {label}")
     ds = xr.Dataset(
         {f"{label}_{name}": _summary_var(name, ("model", "time"), [r[name] for r in results]) for name in HOURLY},
         coords={"model": list(models), "time": np.arange(len(results[0]["hourly_cost"]))},
@@ -193,6 +206,7 @@ def hourly_profile(
 def figure1(
     psi: Sequence[float], *, hourly_psi_theta: float = 1.2, hourly_psi_pw: float = 1.0, seed: int = 42,
     solver: str = "auto", processes: int | None = None,
+    scheduler: str | None = None, store: str | None = None,
 ) -> xr.Dataset:
     """Fig. 1: total cost and emissions against Psi_theta and Psi_Pw for M0, M1, M2, and hourly panels.
 
@@ -200,7 +214,7 @@ def figure1(
     (the authors' Psi_theta PNGs came from a run with renewables x 0.8), and the hourly Psi_theta panel
     scales theta (the authors' notebook replaced theta by Psi x P^w there).
     """
-    kwargs = dict(seed=seed, solver=solver, processes=processes)
+    kwargs = dict(seed=seed, solver=solver, processes=processes, scheduler=scheduler, store=store)
     return xr.merge([
         psi_sweep("theta", psi, **kwargs),
         psi_sweep("pw", psi, **kwargs),
@@ -212,6 +226,7 @@ def figure1(
 def figure2(
     psi_tau: Sequence[float], psi_rho: Sequence[float], grid_rho: Sequence[float], *,
     grid_tau: Sequence[float] | None = None, seed: int = 42, solver: str = "auto", processes: int | None = None,
+    scheduler: str | None = None, store: str | None = None,
 ) -> xr.Dataset:
     """Fig. 2: cost and emissions against Psi_tau; delay and cost against Psi_rho (M0, M1, M2); and the
     tau x rho grid for M0, M1 and M2, which tests the caption's "M0 is robust" claim.
@@ -220,12 +235,12 @@ def figure2(
     cheaper M0 is than the better of M1 and M2, in percent. ``grid_tau`` defaults to ``psi_tau``.
     """
     grid_tau = psi_tau if grid_tau is None else grid_tau
-    kwargs = dict(seed=seed, solver=solver, processes=processes)
+    kwargs = dict(seed=seed, solver=solver, processes=processes, scheduler=scheduler, store=store)
     tau = psi_sweep("tau", psi_tau, **kwargs)
     rho = psi_sweep("rho", psi_rho, **kwargs)
     points = [Point(model=m, scaling=Scaling(tau=float(t), rho=float(r)), seed=seed, solver=solver)
               for m in SWEEP_MODELS for t in grid_tau for r in grid_rho]
-    results = run_sweep(points, processes=processes, desc="tau x rho grid")
+    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="tau x rho grid")
     shape = (len(SWEEP_MODELS), len(grid_tau), len(grid_rho))
     dims = ("model", "grid_tau", "grid_rho")
     grid = xr.Dataset(
@@ -237,6 +252,7 @@ def figure2(
     )
     grid.attrs["grid_solvers"] = _solvers(results)
     grid.attrs["grid_errors"] = _errors(results)
+    _provenance(grid, "grid_", dims, results)
     m0 = grid.grid_total_cost.sel(model="M0")
     best_other = grid.grid_total_cost.sel(model=["M1", "M2"]).min("model")
     grid["m0_advantage"] = (100 * (best_other - m0) / best_other).assign_attrs(
@@ -248,6 +264,7 @@ def figure2(
 
 def pareto_front(
     n_emissions: int, n_water: int, *, seed: int = 42, solver: str = "auto", processes: int | None = None,
+    scheduler: str | None = None, store: str | None = None,
 ) -> xr.Dataset:
     """The cost / emissions / water Pareto front by the epsilon-constraint method, with M0-M3 on it.
 
@@ -260,7 +277,7 @@ def pareto_front(
         [Point(model=m, seed=seed, solver=solver) for m in MODELS]
         + [Point(model=(("emissions", 1.0),), seed=seed, solver=solver),
            Point(model=(("water", 1.0),), seed=seed, solver=solver)],
-        processes=processes, desc="payoff table",
+        processes=processes, scheduler=scheduler, store=store, desc="payoff table",
     )
     models = {m: anchors[i] for i, m in enumerate(MODELS)}
     e_min, w_min = anchors[-2]["emissions"], anchors[-1]["water"]
@@ -269,7 +286,7 @@ def pareto_front(
     w_limits = np.linspace(w_min, w_max, n_water)
     points = [Point(model="M0", limits=(("emissions", float(e)), ("water", float(w))), seed=seed, solver=solver)
               for e in e_limits for w in w_limits]
-    results = run_sweep(points, processes=processes, desc="epsilon-constraint")
+    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="epsilon-constraint")
     shape = (n_emissions, n_water)
     dims = ("emissions_limit", "water_limit")
     ds = xr.Dataset(
@@ -286,23 +303,25 @@ def pareto_front(
     ds.attrs.update(min_emissions=e_min, min_water=w_min, water_budget=float(s.water_budget),
                     infeasible_points=int(sum(r["error"] != "" for r in results)),
                     solvers=_solvers(anchors + results), errors=_errors(results))
+    _provenance(ds, "", dims, results)
     return ds
 
 
 def water_study(
     n_points: int, *, seed: int = 42, solver: str = "auto", processes: int | None = None,
+    scheduler: str | None = None, store: str | None = None,
 ) -> xr.Dataset:
     """Water as a binding constraint: sweep the budget Z from the least water the instance can use up to
     past M0's unconstrained use, and record cost, emissions and the budget's shadow price ($/L)."""
     s = paper_scenario(seed)
     paper_z = float(s.water_budget)
     anchors = run_sweep([Point(model="M0", seed=seed, solver=solver),
-                         Point(model=(("water", 1.0),), seed=seed, solver=solver)], processes=processes,
+                         Point(model=(("water", 1.0),), seed=seed, solver=solver)], processes=processes, scheduler=scheduler, store=store,
                         desc="water anchors")
     w_free, w_min = anchors[0]["water"], anchors[1]["water"]
     budgets = np.linspace(w_min, 1.05 * w_free, n_points)
     points = [Point(model="M0", scaling=Scaling(water=float(z / paper_z)), seed=seed, solver=solver) for z in budgets]
-    results = run_sweep(points, processes=processes, desc="water budget")
+    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="water budget")
     dims = ("water_budget",)
     names = ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "water", "water_shadow_price",
              "mean_latency")
@@ -327,6 +346,7 @@ MILP_VARIANTS: dict[str, Extensions | None] = {
 
 def milp_study(
     *, time_limit: float, mip_gap: float = 1e-3, seed: int = 42, solver: str = "auto", processes: int | None = None,
+    scheduler: str | None = None, store: str | None = None,
 ) -> xr.Dataset:
     """The MILP extension (section 2.B) against the LP on the paper instance: cost terms, solve time, gap.
 
@@ -338,7 +358,7 @@ def milp_study(
     names = list(MILP_VARIANTS)
     points = [Point(model="M0", extensions=MILP_VARIANTS[n], seed=seed, solver=solver, mip_gap=mip_gap,
                     time_limit=None if MILP_VARIANTS[n] is None else time_limit) for n in names]
-    results = run_sweep(points, processes=processes, desc="LP vs MILP")
+    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="LP vs MILP")
     dims = ("variant",)
     out = xr.Dataset(
         {name: _summary_var(name, dims, [r[name] for r in results])

@@ -1,9 +1,9 @@
-"""Parameter sweeps of the Green-LLM model: many independent solves, in parallel across processes.
+"""Parameter sweeps of the Green-LLM model: many independent solves, through :mod:`greenaolo.sweep`.
 
 A sweep is a list of :class:`Point` (a model, Psi scaling factors, optional limits and extensions); each
-point is solved from scratch in a worker process (nothing is cached between points, so nothing can go
-stale) and summarised as plain numbers, so results are identical whichever process ran them. Results come
-back in the order of the points.
+point is solved from scratch (nothing is cached between points in memory, so nothing can go stale), with a
+single-threaded solver wherever it runs, and summarised as plain numbers, so results are identical whether
+the points ran serially, on local Dask workers or on a cluster. Results come back in the order of the points.
 """
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from greenaolo.greenllm.model import Extensions, solve
 from greenaolo.greenllm.scenario import Scaling, paper_scenario
 from greenaolo.solvers import SolveError, SolverFallbackWarning
+from greenaolo.sweep import Task, run_tasks
 
-__all__ = ["SUMMARY", "Point", "run_sweep", "solve_point"]
+__all__ = ["SUMMARY", "Point", "run_sweep", "solve_point", "solve_point_task"]
 
 #: Scalars every point reports (name -> (units, long_name)).
 SUMMARY = {
@@ -98,24 +97,27 @@ def solve_point(point: Point, threads: int | None = None) -> dict:
     return out
 
 
-def _solve_serial_threads(point: Point) -> dict:
+def solve_point_task(point: Point) -> dict:
+    """:func:`solve_point` with one solver thread: the same numbers on any worker, and no oversubscription
+    when workers share the cores."""
     return solve_point(point, threads=1)
 
 
-def run_sweep(points: Sequence[Point], *, processes: int | None = None, desc: str = "sweep") -> list[dict]:
-    """Solve every point, ``processes`` at a time (default: every core), with a progress bar.
+def run_sweep(
+    points: Sequence[Point], *, processes: int | None = None, scheduler: str | None = None,
+    store: str | os.PathLike | None = None, desc: str = "sweep",
+) -> list[dict]:
+    """Solve every point with :func:`greenaolo.sweep.run_tasks`, with a progress bar.
 
-    With more than one process, each solver runs single-threaded so the cores are not oversubscribed.
-    :returns: one summary dict per point, in the order of ``points``.
+    :param processes: local worker processes (``None`` or 0: one per core; 1: serial in this process).
+    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (see :mod:`greenaolo.sweep`).
+    :param store: folder of finished points; a re-run computes only the missing ones.
+    :returns: one summary dict per point, in the order of ``points`` (with ``"_provenance"``).
     """
-    points = list(points)
-    processes = processes or os.cpu_count() or 1
-    if processes < 1:
-        raise ValueError(f"processes={processes!r} is out of range: expected an integer >= 1")
-    if processes == 1 or len(points) <= 1:
-        return [solve_point(p) for p in tqdm(points, desc=desc, unit="solve")]
-    with ProcessPoolExecutor(max_workers=min(processes, len(points))) as pool:
-        return list(tqdm(pool.map(_solve_serial_threads, points), total=len(points), desc=desc, unit="solve"))
+    if processes is not None and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 0):
+        raise ValueError(f"processes={processes!r} is out of range: expected an integer >= 0 (0: every core)")
+    return run_tasks([Task(solve_point_task, {"point": p}) for p in points], scheduler=scheduler,
+                     workers=processes or None, store=store, desc=desc)
 
 
 def stack(results: Sequence[dict], names: Mapping[str, tuple[str, str]] = SUMMARY) -> dict[str, np.ndarray]:

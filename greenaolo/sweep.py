@@ -1,0 +1,308 @@
+"""One sweep runner for every parameter sweep and seed study: serial, a local Dask cluster, or yours.
+
+A sweep is a list of :class:`Task` (a picklable function and its keyword parameters; any seed is one of
+the parameters, so every point is deterministic). :func:`run_tasks` runs them
+
+* ``scheduler="serial"``: one after the other in this process, the reference;
+* ``scheduler=None`` or ``"local"``: on a ``dask.distributed.LocalCluster`` of ``workers`` single-threaded
+  worker processes (default: one per core), started once per process and reused;
+* ``scheduler="tcp://host:8786"`` (any other string): on that existing Dask cluster, through the same code
+  path. Its workers need this package and its dependencies installed at the same version.
+
+Scheduling is Dask's; the runner only submits, gathers and keeps results in the order of the tasks, with
+one progress bar for the whole sweep. A failed point does not stop the others: they all finish (and are
+stored), then :class:`SweepError` lists each failed point with its parameters and traceback.
+
+With a ``store`` folder, each finished point is written there at once, atomically (a temporary file renamed
+into place), as JSON with its result and provenance (worker, host, process, start time, seconds); the
+client writes it, so the cluster needs no shared disk. Running the sweep again reads the finished points
+back and computes only the others, so a sweep killed halfway resumes. A point's file name is a hash of the
+function, its parameters and the package's source code, so a point computed by other code is never reused.
+JSON keeps floats exactly (shortest round-trip repr), so stored and fresh results are the same bits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import greenaolo
+from greenaolo.io import atomic_path
+
+__all__ = ["SCHEDULER_ENV", "SweepError", "Task", "close_local_cluster", "point_path", "run_tasks", "source_hash"]
+
+#: Default scheduler when none is passed (``serial``, ``local`` or an address), e.g. for ``make reproduce``.
+SCHEDULER_ENV = "GREENAOLO_SCHEDULER"
+FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One point of a sweep: ``fn(**params)``.
+
+    :param fn: a module-level function (Dask pickles it by reference), returning a mapping of numbers,
+        strings and numpy arrays.
+    :param params: its keyword arguments; plain values or dataclasses (they go into the point's hash and
+        its provenance).
+    """
+
+    fn: Callable[..., Mapping[str, Any]]
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def function(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    def describe(self) -> str:
+        try:
+            return f"{self.function}({_canonical(self.params)})"
+        except TypeError:
+            return f"{self.function}({self.params!r})"
+
+
+class SweepError(RuntimeError):
+    """Some points of a sweep failed; the others finished. ``failures``: (task, traceback) pairs."""
+
+    def __init__(self, failures: Sequence[tuple[Task, str]], n_tasks: int):
+        self.failures = list(failures)
+        lines = [f"{len(self.failures)} of {n_tasks} sweep points failed (the others finished):"]
+        for task, tb in self.failures:
+            lines.append(f"--- {task.describe()}\n{tb.rstrip()}")
+        super().__init__("\n".join(lines))
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of parameters and results that round-trips the values exactly."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__dataclass__": type(value).__qualname__, **{f.name: _plain(getattr(value, f.name))
+                                                              for f in dataclasses.fields(value)}}
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": _plain(value.tolist()), "dtype": value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot store a value of type {type(value).__name__} in a sweep point: {value!r}")
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
+        return {k: _restore(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    return value
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    return json.dumps(_plain(params), sort_keys=True, allow_nan=True, separators=(",", ":"))
+
+
+_SOURCE_HASH: list[str] = []
+
+
+def source_hash() -> str:
+    """SHA-256 (16 hex digits) of every ``.py``, ``.yaml`` and ``.csv`` file of the installed package."""
+    if not _SOURCE_HASH:
+        root = Path(greenaolo.__file__).parent
+        digest = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".yaml", ".csv") and p.is_file()):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+        _SOURCE_HASH.append(digest.hexdigest()[:16])
+    return _SOURCE_HASH[0]
+
+
+def point_path(store: str | os.PathLike, task: Task) -> Path:
+    """Where ``task``'s result lives in ``store``."""
+    key = hashlib.sha256(f"{task.function}\n{_canonical(task.params)}\n{source_hash()}".encode()).hexdigest()[:24]
+    return Path(store) / f"{task.fn.__name__}-{key}.json"
+
+
+def _execute(task: Task) -> dict[str, Any]:
+    """Run one task where it is scheduled; return its result and provenance (as JSON-able values)."""
+    started = time.time()
+    t0 = time.perf_counter()
+    result = task.fn(**task.params)
+    seconds = time.perf_counter() - t0
+    worker = "serial"
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        pass
+    return {
+        "result": _plain(dict(result)),
+        "provenance": {"worker": worker, "host": socket.gethostname(), "pid": os.getpid(),
+                       "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+                       "seconds": seconds, "greenaolo_version": greenaolo.__version__},
+    }
+
+
+def _read_point(path: Path, task: Task) -> dict[str, Any] | None:
+    """A finished point's record, or ``None`` if it is missing or not a complete record of this task."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(record, dict) or record.get("format") != FORMAT or record.get("function") != task.function
+            or record.get("params") != json.loads(_canonical(task.params)) or "result" not in record):
+        return None
+    return record
+
+
+def _write_point(path: Path, task: Task, record: dict[str, Any]) -> None:
+    full = {"format": FORMAT, "function": task.function, "params": json.loads(_canonical(task.params)),
+            "source_hash": source_hash(), **record}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(full, allow_nan=True, indent=1), encoding="utf-8")
+
+
+_LOCAL: dict[str, Any] = {}
+
+
+_REMOTE: dict[str, Any] = {}
+
+
+def close_local_cluster() -> None:
+    """Shut down the local cluster :func:`run_tasks` started, if any, and close its clients of remote
+    schedulers."""
+    client, cluster = _LOCAL.pop("client", None), _LOCAL.pop("cluster", None)
+    _LOCAL.clear()
+    if client is not None:
+        client.close()
+    if cluster is not None:
+        cluster.close()
+    while _REMOTE:
+        _REMOTE.popitem()[1].close()
+
+
+def _client(scheduler: str, workers: int):
+    from distributed import Client, LocalCluster
+
+    if scheduler != "local":
+        if scheduler not in _REMOTE or _REMOTE[scheduler].status != "running":
+            _REMOTE[scheduler] = Client(scheduler, set_as_default=False)
+            atexit.register(close_local_cluster)
+        return _REMOTE[scheduler]
+    if _LOCAL.get("workers") != workers:
+        close_local_cluster()
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
+        _LOCAL.update(cluster=cluster, client=Client(cluster, set_as_default=False), workers=workers)
+        atexit.register(close_local_cluster)
+    return _LOCAL["client"]
+
+
+def _resolve(scheduler: str | None, workers: int | None) -> tuple[str, int]:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers={workers!r} is out of range: expected an integer >= 0 (0: one per core)")
+    workers = workers or os.cpu_count() or 1
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if scheduler is None:
+        scheduler = "serial" if workers == 1 else "local"
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise ValueError(f"scheduler={scheduler!r} is invalid: expected 'serial', 'local' or a Dask scheduler "
+                         "address such as 'tcp://host:8786'")
+    return scheduler.strip(), workers
+
+
+def run_tasks(
+    tasks: Iterable[Task],
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    store: str | os.PathLike | None = None,
+    desc: str = "sweep",
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run every task; return their results in the order of ``tasks``.
+
+    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address; default: the environment
+        variable ``GREENAOLO_SCHEDULER``, else ``"serial"`` for ``workers=1`` and ``"local"`` otherwise.
+    :param workers: local worker processes (``0`` or ``None``: one per core); ignored with an address.
+    :param store: folder of finished points (resume); ``None`` keeps nothing on disk.
+    :returns: each task's result mapping, plus ``"_provenance"`` (worker, host, pid, started, seconds,
+        greenaolo_version, and ``stored`` when it was read back from ``store``).
+    :raises SweepError: after every other point finished, if any point failed.
+    """
+    tasks = list(tasks)
+    scheduler, workers = _resolve(scheduler, workers)
+    for i, task in enumerate(tasks):
+        try:
+            _canonical(task.params)
+        except TypeError as err:
+            raise TypeError(f"task {i} ({task.function}): parameters must be numbers, strings, lists, mappings, "
+                            f"numpy arrays or dataclasses of those: {err}") from None
+    records: list[dict[str, Any] | None] = [None] * len(tasks)
+    paths = [point_path(store, t) for t in tasks] if store is not None else [None] * len(tasks)
+    for i, (task, path) in enumerate(zip(tasks, paths)):
+        if path is not None and (record := _read_point(path, task)) is not None:
+            record["provenance"]["stored"] = str(path)
+            records[i] = record
+    todo = [i for i, r in enumerate(records) if r is None]
+    failures: list[tuple[int, str]] = []
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="point", disable=not progress)
+
+    def finish(i: int, record: dict[str, Any]) -> None:
+        if paths[i] is not None:
+            _write_point(paths[i], tasks[i], record)
+        records[i] = record
+        bar.update()
+
+    try:
+        if todo and scheduler == "serial":
+            for i in todo:
+                try:
+                    record = _execute(tasks[i])
+                except Exception:
+                    failures.append((i, traceback.format_exc()))
+                    bar.update()
+                    continue
+                finish(i, record)
+        elif todo:
+            from distributed import as_completed
+
+            client = _client(scheduler, workers)
+            futures = {client.submit(_execute, tasks[i], pure=False, key=f"{desc}-{i}-{time.time_ns()}"): i
+                       for i in todo}
+            for future in as_completed(list(futures), loop=client.loop):
+                i = futures[future]
+                if future.status == "error":
+                    exc = future.exception()
+                    tb = "".join(traceback.format_exception(type(exc), exc, future.traceback()))
+                    failures.append((i, tb))
+                    bar.update()
+                    continue
+                finish(i, future.result())
+    finally:
+        bar.close()
+    if failures:
+        raise SweepError([(tasks[i], tb) for i, tb in sorted(failures)], len(tasks))
+    out = []
+    for record in records:
+        assert record is not None
+        result = _restore(record["result"])
+        result["_provenance"] = record["provenance"]
+        out.append(result)
+    return out
