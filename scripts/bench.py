@@ -144,6 +144,22 @@ def training_speed(repeats: int, steps: int = 400) -> dict:
             "sdrl_over_sac": med["sdrl"] / med["sac"], "sdrl_eager_over_sac": med["sdrl_eager"] / med["sac"],
             "sdrl_plain_over_sac": med["sdrl_plain"] / med["sac"], "fast_over_plain": med["sdrl"] / med["sdrl_plain"],
         }
+    # As the runs train (make -j2: two processes side by side, one torch thread each): SAC and SDRL alone.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rates = {"sac": [], "sdrl": []}
+        for _ in range(repeats):
+            for algorithm in rates:
+                ds = train(algorithm, 0, hyperparams=base, total_timesteps=steps, progress=False)
+                rates[algorithm].append(ds.attrs["steps_per_second"])
+    finally:
+        torch.set_num_threads(threads)
+    med = {name: statistics.median(v) for name, v in rates.items()}
+    report["one_thread"] = {"sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"],
+                            "sdrl_over_sac": med["sdrl"] / med["sac"]}
     report["configured_batch"] = int(base["common"]["batch_size"])
     report["torch_threads"] = torch_threads()
     report["compiled"] = compile_available()
@@ -207,6 +223,9 @@ def main() -> None:
         print(f"AOLO env: {e['raw_steps_per_s']:,.0f} steps/s raw, {e['make_steps_per_s']:,.0f} through gymnasium.make "
               f"(median of {args.repeats}; wrappers cost x{e['wrapper_overhead_ratio']:.2f})")
         report["aolo_training"] = t = training_speed(min(args.repeats, 3))
+        o = t["one_thread"]
+        print(f"AOLO training, batch {t['configured_batch']}, one torch thread (as the runs train): SAC "
+              f"{o['sac_steps_per_s']:.1f} steps/s, SDRL {o['sdrl_steps_per_s']:.1f}: SDRL/SAC = {o['sdrl_over_sac']:.2f}")
         for key, r in t.items():
             if not key.startswith("batch_"):
                 continue
