@@ -207,6 +207,10 @@ def main() -> None:
     parser.add_argument("--only", choices=("greenllm", "aolo", "sweep"), help="run one part of the benchmarks")
     args = parser.parse_args()
     report = {}
+
+    def write() -> None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2))
     if args.only in (None, "sweep"):
         report["sweep"] = w = sweep_speed()
         print(f"Sweep runner: Fig. 2's Psi_tau sweep ({w['points']} solves) serial {w['serial_s']:.1f} s, 2 local Dask "
@@ -214,9 +218,7 @@ def main() -> None:
               f"{w['cluster_startup_s']:.1f} s, not included); overhead per task {w['overhead_per_task_serial_ms']:.2f} ms "
               f"serial, {w['overhead_per_task_local_ms']:.2f} ms on the workers (median of 3, no-op tasks)")
         if args.only == "sweep":
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(report, indent=2))
-            return
+            return write()
     if args.only in (None, "aolo"):
         report["aolo_env"] = env_speed(args.repeats)
         e = report["aolo_env"]
@@ -237,12 +239,9 @@ def main() -> None:
                   f"{r['sdrl_plain_over_sac']:.2f}); SDRL/original = {r['fast_over_plain']:.2f} "
                   f"(median of {min(args.repeats, 3)}, {t['torch_threads']} threads)")
     if args.only == "aolo":
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(report, indent=2))
-        return
+        return write()
     report.update(paper_instance=paper_instance(args.repeats), highs_scaling=scaling(args.max_variables, 1))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2))
+    write()
     p = report["paper_instance"]
     print(f"\nGreen-LLM paper instance: {p['variables']} variables, {p['constraints']} constraints")
     print(f"  build (median of {args.repeats}): {p['build_s']:.2f} s")
