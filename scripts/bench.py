@@ -144,20 +144,10 @@ def training_speed(repeats: int, steps: int = 400) -> dict:
             "sdrl_over_sac": med["sdrl"] / med["sac"], "sdrl_eager_over_sac": med["sdrl_eager"] / med["sac"],
             "sdrl_plain_over_sac": med["sdrl_plain"] / med["sac"], "fast_over_plain": med["sdrl"] / med["sdrl_plain"],
         }
-    # As the runs train (make -j2: two processes side by side, one torch thread each): SAC and SDRL alone.
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        rates = {"sac": [], "sdrl": []}
-        for _ in range(repeats):
-            for algorithm in rates:
-                ds = train(algorithm, 0, hyperparams=base, total_timesteps=steps, progress=False)
-                rates[algorithm].append(ds.attrs["steps_per_second"])
-    finally:
-        torch.set_num_threads(threads)
-    med = {name: statistics.median(v) for name, v in rates.items()}
+    # As the runs train (make -j2: two processes side by side, one torch thread each): SAC and SDRL alone, in a
+    # fresh process (switching this process to one thread after compiling at two cut the compiled SDRL's speed
+    # by a third in a trial).
+    med = one_thread_speed(repeats, steps)
     report["one_thread"] = {"sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"],
                             "sdrl_over_sac": med["sdrl"] / med["sac"]}
     report["configured_batch"] = int(base["common"]["batch_size"])
@@ -191,6 +181,32 @@ def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
             "speedup": serial_s / local_s, "cluster_startup_s": startup,
             "overhead_per_task_serial_ms": noop_serial / n_noop * 1e3,
             "overhead_per_task_local_ms": noop_local / n_noop * 1e3}
+
+
+_ONE_THREAD = """
+import copy, json, statistics, sys, torch
+torch.set_num_threads(1)
+from greenaolo.aolo.training import load_hyperparams, train
+repeats, steps = int(sys.argv[1]), int(sys.argv[2])
+hp = copy.deepcopy(load_hyperparams()); hp["common"]["learning_starts"] = 50
+for algorithm in ("sac", "sdrl"):
+    train(algorithm, 0, hyperparams=hp, total_timesteps=100, progress=False)
+rates = {"sac": [], "sdrl": []}
+for _ in range(repeats):
+    for algorithm in rates:
+        rates[algorithm].append(train(algorithm, 0, hyperparams=hp, total_timesteps=steps, progress=False).attrs["steps_per_second"])
+print(json.dumps({k: statistics.median(v) for k, v in rates.items()}))
+"""
+
+
+def one_thread_speed(repeats: int, steps: int) -> dict:
+    """SAC and SDRL steps per second with one torch thread, in a fresh process; medians, interleaved."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _ONE_THREAD, str(repeats), str(steps)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def torch_threads() -> int:

@@ -6,6 +6,7 @@ import copy
 import json
 
 import numpy as np
+import xarray as xr
 import pytest
 import torch
 import yaml
@@ -148,6 +149,8 @@ def test_sweep_points_against_direct_evaluation(runs):
         assert float(ds.carbon_intensity_agent_carbon_g.sel(algorithm=a, seed=1, carbon_intensity_value=475.0)) == \
             pytest.approx(final)
         assert float(ds.p_max_agent_carbon_g.sel(algorithm=a, seed=1, p_max_value=20.0)) == pytest.approx(final)
+    # One task per sweep on Dask workers (the default): the serial reference's numbers to the bit.
+    xr.testing.assert_identical(ds, sweep_study(runs_dir, paths, n_requests=N_EVAL, progress=False, scheduler="serial"))
     # The oracle is never beaten by a method that meets every constraint.
     for name in SWEEPS:
         oracle = ds[f"{name}_ref_carbon_g"].sel(policy="oracle")

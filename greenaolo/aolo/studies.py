@@ -43,6 +43,7 @@ __all__ = [
     "carbon_comparison_study",
     "convergence_study",
     "reference_policies",
+    "sweep_points",
     "sweep_study",
     "t_interval",
 ]
@@ -190,8 +191,47 @@ SWEEPS = {
 }
 
 
+_SWEEP_KEYS = ("carbon_g", "qoe_violation_rate", "latency_violation_rate")
+
+
+def sweep_points(runs_dir: str, paths: Sequence[str], name: str, n_requests: int) -> dict[str, np.ndarray]:
+    """One sweep of :data:`SWEEPS` (a sweep task of :func:`sweep_study`): for each value, the references'
+    (``ref_*``: policy x value) and every trained agent's (``agent_*``: algorithm x seed x value) outcomes."""
+    runs = load_runs(paths)
+    train_cfg = _config(runs)
+    seed = EVALUATION_SEED
+    n = int(n_requests)
+    algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
+    models = {(a, s): load_model(runs_dir, a, s) for a in algorithms for s in seeds}
+    methods = ["oracle", *HEURISTICS]
+    kind, values, _, _ = SWEEPS[name]
+    ref = {key: np.empty((len(methods), len(values))) for key in _SWEEP_KEYS}
+    agent = {key: np.empty((len(algorithms), len(seeds), len(values))) for key in _SWEEP_KEYS}
+    for j, value in enumerate(values):
+        if kind == "request":
+            cfg = train_cfg
+            requests = evaluation_requests(cfg, n, seed)
+            requests[name] = np.full(n, float(value))
+        else:
+            changes = ({"carbon_intensity_low": value, "carbon_intensity_high": value}
+                       if name == "carbon_intensity" else {"p_max": value})
+            cfg = train_cfg.replace(**changes)
+            requests = evaluation_requests(cfg, n, seed)
+        for i, method in enumerate(methods):
+            k, p = POLICIES[method](requests, cfg, policy_rng(seed))
+            ds = evaluate(k, p, requests, cfg, method=method)
+            for key in ref:
+                ref[key][i, j] = float(ds[key])
+        for ia, a in enumerate(algorithms):
+            for js, s in enumerate(seeds):
+                ds = _agent_outcome(models[a, s], requests, cfg, train_cfg)
+                for key in agent:
+                    agent[key][ia, js, j] = float(ds[key])
+    return {**{f"ref_{k}": v for k, v in ref.items()}, **{f"agent_{k}": v for k, v in agent.items()}}
+
+
 def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests: int | None = None,
-                progress: bool = True) -> xr.Dataset:
+                progress: bool = True, scheduler: str | None = None, workers: int | None = None) -> xr.Dataset:
     """Carbon per request against each sweep of :data:`SWEEPS`, for the oracle, the heuristics and every
     trained agent (per seed; mean and 95% t-interval over seeds).
 
@@ -201,54 +241,32 @@ def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests
     475 gCO2e/kWh and P_max = 20 W): their actions are decoded as in training and the power capped at the
     swept P_max, while the oracle and the heuristics re-optimise for it. The gap between the agents and the
     oracle along those two sweeps is therefore what a policy trained once loses when the setting moves.
+
+    Each sweep is one task of :func:`greenaolo.sweep.run_tasks` (:func:`sweep_points`; a task loads the
+    trained models once, so the workers need ``runs_dir`` on their disk).
     """
-    from tqdm.auto import tqdm
+    from greenaolo.sweep import Task, run_tasks
 
     runs = load_runs(paths)
-    train_cfg = _config(runs)
-    seed = EVALUATION_SEED
     n = int(n_requests or _n_eval(runs))
     algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
-    models = {(a, s): load_model(runs_dir, a, s) for a in algorithms for s in seeds}
     methods = ["oracle", *HEURISTICS]
+    tasks = [Task(sweep_points, {"runs_dir": str(runs_dir), "paths": [str(p) for p in paths], "name": name,
+                                 "n_requests": n}) for name in SWEEPS]
+    results = run_tasks(tasks, scheduler=scheduler, workers=workers, desc="sweeps", progress=progress)
     data: dict[str, tuple] = {}
     coords: dict[str, tuple] = {}
-    total = sum(len(v[1]) for v in SWEEPS.values())
-    bar = tqdm(total=total, desc="sweep points", unit="point", disable=not progress)
-    for name, (kind, values, units, long_name) in SWEEPS.items():
-        ref = {key: np.empty((len(methods), len(values))) for key in ("carbon_g", "qoe_violation_rate", "latency_violation_rate")}
-        agent = {key: np.empty((len(algorithms), len(seeds), len(values))) for key in ref}
-        for j, value in enumerate(values):
-            if kind == "request":
-                cfg = train_cfg
-                requests = evaluation_requests(cfg, n, seed)
-                requests[name] = np.full(n, float(value))
-            else:
-                changes = ({"carbon_intensity_low": value, "carbon_intensity_high": value}
-                           if name == "carbon_intensity" else {"p_max": value})
-                cfg = train_cfg.replace(**changes)
-                requests = evaluation_requests(cfg, n, seed)
-            for i, method in enumerate(methods):
-                k, p = POLICIES[method](requests, cfg, policy_rng(seed))
-                ds = evaluate(k, p, requests, cfg, method=method)
-                for key in ref:
-                    ref[key][i, j] = float(ds[key])
-            for ia, a in enumerate(algorithms):
-                for js, s in enumerate(seeds):
-                    ds = _agent_outcome(models[a, s], requests, cfg, train_cfg)
-                    for key in agent:
-                        agent[key][ia, js, j] = float(ds[key])
-            bar.update(1)
+    for (name, (_, values, units, long_name)), result in zip(SWEEPS.items(), results):
         dim = f"{name}_value"
         coords[dim] = (dim, list(values), {"units": units, "long_name": long_name})
-        for key in ref:
+        for key in _SWEEP_KEYS:
             u = "gCO2e" if key == "carbon_g" else "1"
-            data[f"{name}_ref_{key}"] = (("policy", dim), ref[key], {"units": u, "long_name": f"reference {key}"})
-            data[f"{name}_agent_{key}"] = (("algorithm", "seed", dim), agent[key], {"units": u, "long_name": f"agent {key}"})
-            mean, half = t_interval(agent[key], axis=1)
+            agent = result[f"agent_{key}"]
+            data[f"{name}_ref_{key}"] = (("policy", dim), result[f"ref_{key}"], {"units": u, "long_name": f"reference {key}"})
+            data[f"{name}_agent_{key}"] = (("algorithm", "seed", dim), agent, {"units": u, "long_name": f"agent {key}"})
+            mean, half = t_interval(agent, axis=1)
             data[f"{name}_agent_{key}_mean"] = (("algorithm", dim), mean, {"units": u, "long_name": f"agent {key}, mean over seeds"})
             data[f"{name}_agent_{key}_ci95"] = (("algorithm", dim), half, {"units": u, "long_name": "95% t half-width"})
-    bar.close()
     out = xr.Dataset(data, coords={**coords, "policy": methods, "algorithm": algorithms, "seed": seeds})
     out.attrs.update(runs.attrs)
     out.attrs.update(evaluation_requests=n, sweeps=", ".join(SWEEPS))
