@@ -167,55 +167,41 @@ class _LIFTrain(torch.autograd.Function):
         return grad_syn
 
 
-def _encoder_loop(stimulus: torch.Tensor, spike_ts: int, spike: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def _encoder_loop(stimulus: torch.Tensor, spike_ts: int) -> torch.Tensor:
     """The original encoder loop (8.2): spikes time-major, shape (spike_ts, batch, fields)."""
     volt = torch.zeros_like(stimulus)
     spikes = []
     for _ in range(spike_ts):
         volt = volt + stimulus
-        out = spike(volt)
-        volt = volt - out * ENCODER_REGULAR_VTH
-        spikes.append(out)
+        spike = _RegularSpike.apply(volt)
+        volt = volt - spike * ENCODER_REGULAR_VTH
+        spikes.append(spike)
     return torch.stack(spikes, dim=0)
 
 
-def _lif_loop(syn: torch.Tensor, spike: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def _lif_loop(syn: torch.Tensor) -> torch.Tensor:
     """One LIF layer over all timesteps with the original formulas (8.3); ``syn`` (T, batch, neurons) is
     the layer's synaptic input."""
     current = torch.zeros_like(syn[0])
     volt = torch.zeros_like(syn[0])
-    out = torch.zeros_like(syn[0])
+    spike = torch.zeros_like(syn[0])
     spikes = []
     for t in range(syn.shape[0]):
         current = current * NEURON_CDECAY + syn[t]
-        volt = volt * NEURON_VDECAY * (1.0 - out) + current
-        out = spike(volt)
-        spikes.append(out)
+        volt = volt * NEURON_VDECAY * (1.0 - spike) + current
+        spike = _RectSpike.apply(volt)
+        spikes.append(spike)
     return torch.stack(spikes, dim=0)
-
-
-def _regular_spike_st(volt: torch.Tensor) -> torch.Tensor:
-    """:class:`_RegularSpike` without a custom ``autograd.Function``: the value is ``[v > 0.999]`` exactly
-    (``v - v`` is 0), the gradient 1. Dynamo cannot trace custom Functions on dynamic batch sizes
-    (torch 2.13: "lift_tracked_freevar_to_input should not be called on root SubgraphTracer")."""
-    return volt.gt(ENCODER_REGULAR_VTH).to(volt.dtype) + (volt - volt.detach())
-
-
-def _rect_spike_st(volt: torch.Tensor) -> torch.Tensor:
-    """:class:`_RectSpike` without a custom ``autograd.Function``: value ``[v > 0.5]`` exactly, gradient
-    the rectangle ``1[|v - 0.5| < 0.5]``."""
-    window = ((volt.detach() - NEURON_VTH).abs() < SPIKE_PSEUDO_GRAD_WINDOW).to(volt.dtype)
-    return volt.gt(NEURON_VTH).to(volt.dtype) + (volt - volt.detach()) * window
 
 
 def _layer_major_rates(stimulus: torch.Tensor, spike_ts: int, weights: Sequence[torch.Tensor],
                        biases: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Encoder spikes, then layer by layer one matrix product and one LIF recurrence over all timesteps:
     the output population's firing rate and each layer's spike count. What :func:`torch.compile` fuses."""
-    pre = _encoder_loop(stimulus, spike_ts, _regular_spike_st)
+    pre = _encoder_loop(stimulus, spike_ts)
     counts = []
     for weight, bias in zip(weights, biases):
-        pre = _lif_loop(nn.functional.linear(pre, weight, bias), _rect_spike_st)
+        pre = _lif_loop(nn.functional.linear(pre, weight, bias))
         counts.append(pre.detach().sum())
     return pre.sum(dim=0) / spike_ts, counts
 
@@ -250,16 +236,13 @@ def compile_available() -> bool:
     return bool(_compiled["available"])
 
 
-def _compiled_rates(spike_ts: int) -> Callable[..., tuple[torch.Tensor, list[torch.Tensor]]]:
-    """:func:`_layer_major_rates` compiled for ``spike_ts`` steps, dynamic in the batch size. The step
-    count is a closure constant: passed as an argument, ``dynamic=True`` would make it symbolic."""
-    key = f"rates_{spike_ts}"
-    if key not in _compiled:
-        def rates(stimulus, weights, biases):
-            return _layer_major_rates(stimulus, spike_ts, weights, biases)
-
-        _compiled[key] = torch.compile(rates, dynamic=False)
-    return _compiled[key]
+def _compiled_rates() -> Callable[..., tuple[torch.Tensor, list[torch.Tensor]]]:
+    """:func:`_layer_major_rates` compiled with static shapes (one graph per batch size and grad mode):
+    dynamic-shape code ran 2x slower here, and dynamo cannot trace the spike Functions with a dynamic
+    batch size (torch 2.13: "lift_tracked_freevar_to_input should not be called on root SubgraphTracer")."""
+    if "rates" not in _compiled:
+        _compiled["rates"] = torch.compile(_layer_major_rates, dynamic=False)
+    return _compiled["rates"]
 
 
 def _compile_default() -> bool:
@@ -303,7 +286,7 @@ class PopSpikeEncoderRegularSpike(nn.Module):
         stimulus = self.stimulus(obs)
         if self.fast:
             return _RegularSpikeTrain.apply(stimulus, self.spike_ts)
-        return _encoder_loop(stimulus, self.spike_ts, _RegularSpike.apply)
+        return _encoder_loop(stimulus, self.spike_ts)
 
 
 class SpikeMLP(nn.Module):
@@ -421,8 +404,8 @@ class PopSAN(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         if self.compiled:
             layers = self.snn.layers
-            rates, counts = _compiled_rates(self.snn.spike_ts)(
-                self.encoder.stimulus(obs), [layer.weight for layer in layers], [layer.bias for layer in layers])
+            rates, counts = _compiled_rates()(self.encoder.stimulus(obs), self.snn.spike_ts,
+                                              [layer.weight for layer in layers], [layer.bias for layer in layers])
             self.snn.last_spike_counts = list(counts)
             return self.decoder(rates)
         return self.decoder(self.snn.forward_time_major(self.encoder.spike_train(obs)))
