@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -67,9 +68,14 @@ class Task:
     def function(self) -> str:
         return f"{self.fn.__module__}.{self.fn.__qualname__}"
 
+    @functools.cached_property
+    def canonical(self) -> str:
+        """The parameters as canonical JSON (the point's identity); ``TypeError`` for values it cannot hold."""
+        return _canonical(self.params)
+
     def describe(self) -> str:
         try:
-            return f"{self.function}({_canonical(self.params)})"
+            return f"{self.function}({self.canonical})"
         except TypeError:
             return f"{self.function}({self.params!r})"
 
@@ -134,7 +140,7 @@ def source_hash() -> str:
 
 def point_path(store: str | os.PathLike, task: Task) -> Path:
     """Where ``task``'s result lives in ``store``."""
-    key = hashlib.sha256(f"{task.function}\n{_canonical(task.params)}\n{source_hash()}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{task.function}\n{task.canonical}\n{source_hash()}".encode()).hexdigest()[:24]
     return Path(store) / f"{task.fn.__name__}-{key}.json"
 
 
@@ -166,21 +172,19 @@ def _read_point(path: Path, task: Task) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     if (not isinstance(record, dict) or record.get("format") != FORMAT or record.get("function") != task.function
-            or record.get("params") != json.loads(_canonical(task.params)) or "result" not in record):
+            or record.get("params") != json.loads(task.canonical) or "result" not in record):
         return None
     return record
 
 
 def _write_point(path: Path, task: Task, record: dict[str, Any]) -> None:
-    full = {"format": FORMAT, "function": task.function, "params": json.loads(_canonical(task.params)),
+    full = {"format": FORMAT, "function": task.function, "params": json.loads(task.canonical),
             "source_hash": source_hash(), **record}
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(full, allow_nan=True, indent=1), encoding="utf-8")
 
 
 _LOCAL: dict[str, Any] = {}
-
-
 _REMOTE: dict[str, Any] = {}
 
 
@@ -197,20 +201,21 @@ def close_local_cluster() -> None:
         _REMOTE.popitem()[1].close()
 
 
+atexit.register(close_local_cluster)
+
+
 def _client(scheduler: str, workers: int):
     from distributed import Client, LocalCluster
 
     if scheduler != "local":
         if scheduler not in _REMOTE or _REMOTE[scheduler].status != "running":
             _REMOTE[scheduler] = Client(scheduler, set_as_default=False)
-            atexit.register(close_local_cluster)
         return _REMOTE[scheduler]
     if _LOCAL.get("workers") != workers:
         close_local_cluster()
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
         _LOCAL.update(cluster=cluster, client=Client(cluster, set_as_default=False), workers=workers)
-        atexit.register(close_local_cluster)
     return _LOCAL["client"]
 
 
@@ -250,7 +255,7 @@ def run_tasks(
     scheduler, workers = _resolve(scheduler, workers)
     for i, task in enumerate(tasks):
         try:
-            _canonical(task.params)
+            task.canonical  # computed once per task, here, so a value the store cannot hold fails before any work
         except TypeError as err:
             raise TypeError(f"task {i} ({task.function}): parameters must be numbers, strings, lists, mappings, "
                             f"numpy arrays or dataclasses of those: {err}") from None
