@@ -110,18 +110,42 @@ def env_speed(repeats: int, steps: int = 20_000) -> dict:
             "wrapper_overhead_ratio": statistics.median(raw) / statistics.median(made)}
 
 
+def timing_hyperparams() -> dict:
+    """The agents' hyperparameters with a short warm-up: time the gradient phase, not the random steps."""
+    import copy
+
+    from greenaolo.aolo.training import load_hyperparams
+
+    hp = copy.deepcopy(load_hyperparams())
+    hp["common"]["learning_starts"] = 50
+    return hp
+
+
+def interleaved_rates(runs: dict[str, tuple[str, dict]], repeats: int, steps: int) -> dict[str, float]:
+    """Median training steps per second of each named (algorithm, hyperparameters): one untimed run of each
+    first (compilation, once per process and batch size, is not training speed), then ``repeats`` rounds
+    interleaved so load on the machine hits all alike."""
+    from greenaolo.aolo.training import train
+
+    for algorithm, hp in runs.values():
+        train(algorithm, 0, hyperparams=hp, total_timesteps=100, progress=False)
+    rates = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, (algorithm, hp) in runs.items():
+            rates[name].append(train(algorithm, 0, hyperparams=hp, total_timesteps=steps, progress=False)
+                               .attrs["steps_per_second"])
+    return {name: statistics.median(v) for name, v in rates.items()}
+
+
 def training_speed(repeats: int, steps: int = 400) -> dict:
     """Training steps per second of SAC, SDRL (compiled fast path, the default where ``torch.compile``
-    works), SDRL on the eager fast path and SDRL on the original loops, interleaved so load on the machine
-    hits all alike; at the configured batch size and at A9's 256. Medians. One untimed run of each first:
-    compilation (once per process and batch size, cached on disk) is not training speed."""
+    works), SDRL on the eager fast path and SDRL on the original loops (:func:`interleaved_rates`), at the
+    configured batch size and at A9's 256; and SAC and SDRL with one torch thread in a fresh process."""
     import copy
 
     from greenaolo.aolo.popsan import compile_available
-    from greenaolo.aolo.training import load_hyperparams, train
 
-    base = copy.deepcopy(load_hyperparams())
-    base["common"]["learning_starts"] = 50  # time the gradient phase, not the random warm-up
+    base = timing_hyperparams()
     report = {}
     for batch in sorted({int(base["common"]["batch_size"]), 256}):
         hp = copy.deepcopy(base)
@@ -129,15 +153,8 @@ def training_speed(repeats: int, steps: int = 400) -> dict:
         plain, eager = copy.deepcopy(hp), copy.deepcopy(hp)
         plain["sdrl"].setdefault("popsan_kwargs", {})["fast"] = False
         eager["sdrl"].setdefault("popsan_kwargs", {})["compile"] = False
-        runs = {"sac": ("sac", hp), "sdrl": ("sdrl", hp), "sdrl_eager": ("sdrl", eager), "sdrl_plain": ("sdrl", plain)}
-        rates = {name: [] for name in runs}
-        for algorithm, h in runs.values():
-            train(algorithm, 0, hyperparams=h, total_timesteps=100, progress=False)
-        for _ in range(repeats):
-            for name, (algorithm, h) in runs.items():
-                ds = train(algorithm, 0, hyperparams=h, total_timesteps=steps, progress=False)
-                rates[name].append(ds.attrs["steps_per_second"])
-        med = {name: statistics.median(v) for name, v in rates.items()}
+        med = interleaved_rates({"sac": ("sac", hp), "sdrl": ("sdrl", hp), "sdrl_eager": ("sdrl", eager),
+                                 "sdrl_plain": ("sdrl", plain)}, repeats, steps)
         report[f"batch_{batch}"] = {
             "sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"], "sdrl_eager_steps_per_s": med["sdrl_eager"],
             "sdrl_plain_steps_per_s": med["sdrl_plain"],
@@ -183,29 +200,16 @@ def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
             "overhead_per_task_local_ms": noop_local / n_noop * 1e3}
 
 
-_ONE_THREAD = """
-import copy, json, statistics, sys, torch
-torch.set_num_threads(1)
-from greenaolo.aolo.training import load_hyperparams, train
-repeats, steps = int(sys.argv[1]), int(sys.argv[2])
-hp = copy.deepcopy(load_hyperparams()); hp["common"]["learning_starts"] = 50
-for algorithm in ("sac", "sdrl"):
-    train(algorithm, 0, hyperparams=hp, total_timesteps=100, progress=False)
-rates = {"sac": [], "sdrl": []}
-for _ in range(repeats):
-    for algorithm in rates:
-        rates[algorithm].append(train(algorithm, 0, hyperparams=hp, total_timesteps=steps, progress=False).attrs["steps_per_second"])
-print(json.dumps({k: statistics.median(v) for k, v in rates.items()}))
-"""
-
-
 def one_thread_speed(repeats: int, steps: int) -> dict:
-    """SAC and SDRL steps per second with one torch thread, in a fresh process; medians, interleaved."""
+    """SAC and SDRL (:func:`interleaved_rates`) with one torch thread, in a fresh process."""
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _ONE_THREAD, str(repeats), str(steps)], check=True,
-                         capture_output=True, text=True)
+    code = ("import json, sys, torch; torch.set_num_threads(1); sys.path.insert(0, sys.argv[1]); import bench; "
+            "hp = bench.timing_hyperparams(); print(json.dumps(bench.interleaved_rates("
+            "{'sac': ('sac', hp), 'sdrl': ('sdrl', hp)}, int(sys.argv[2]), int(sys.argv[3]))))")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(repeats), str(steps)],
+                         check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -227,6 +231,7 @@ def main() -> None:
     def write() -> None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2))
+
     if args.only in (None, "sweep"):
         report["sweep"] = w = sweep_speed()
         print(f"Sweep runner: Fig. 2's Psi_tau sweep ({w['points']} solves) serial {w['serial_s']:.1f} s, 2 local Dask "

@@ -8,8 +8,7 @@ Make rule each (``make -j2`` runs two seeds side by side); a notebook run on its
 missing or stale through :func:`ensure_runs`, one task per run on :func:`greenaolo.sweep.run_tasks` (local
 Dask workers by default, or a cluster), each with one torch thread as the Make rules use, so a run is the
 same wherever it trained. The run files are the sweep's store: a re-run trains only what is missing. A run
-is stale when its profile, budget, hyperparameters or
-environment configuration differ from what is asked.
+is stale when its profile, budget, hyperparameters or environment configuration differ from what is asked.
 """
 
 from __future__ import annotations

@@ -316,8 +316,8 @@ def water_study(
     s = paper_scenario(seed)
     paper_z = float(s.water_budget)
     anchors = run_sweep([Point(model="M0", seed=seed, solver=solver),
-                         Point(model=(("water", 1.0),), seed=seed, solver=solver)], processes=processes, scheduler=scheduler, store=store,
-                        desc="water anchors")
+                         Point(model=(("water", 1.0),), seed=seed, solver=solver)],
+                        processes=processes, scheduler=scheduler, store=store, desc="water anchors")
     w_free, w_min = anchors[0]["water"], anchors[1]["water"]
     budgets = np.linspace(w_min, 1.05 * w_free, n_points)
     points = [Point(model="M0", scaling=Scaling(water=float(z / paper_z)), seed=seed, solver=solver) for z in budgets]
