@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 import xarray as xr
-from stable_baselines3 import SAC
 
 from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.sac import AoloSAC
 from greenaolo.aolo.training import ALGORITHMS, load_hyperparams, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
 from greenaolo.sweep import Task, run_tasks
@@ -179,9 +179,9 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
     return out
 
 
-def load_model(runs_dir: str | Path, algorithm: str, seed: int) -> SAC:
+def load_model(runs_dir: str | Path, algorithm: str, seed: int) -> AoloSAC:
     """The trained SB3 model of one run (CPU)."""
     _, model_path = run_paths(runs_dir, algorithm, seed)
     if not model_path.is_file():
         raise FileNotFoundError(f"no trained model at {model_path}: train it with `greenaolo aolo train`")
-    return SAC.load(model_path, device="cpu")
+    return AoloSAC.load(model_path, device="cpu")

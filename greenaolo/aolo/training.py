@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import yaml
-from stable_baselines3 import SAC
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
@@ -27,6 +26,7 @@ from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv, decision, observation, reward
 from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
 from greenaolo.aolo.popsan import PopSANPolicy
+from greenaolo.aolo.sac import AoloSAC
 
 __all__ = ["ALGORITHMS", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train"]
 
@@ -47,8 +47,9 @@ def load_hyperparams(path: str | None = None) -> dict[str, Any]:
     return hp
 
 
-def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> SAC:
-    """An SB3 ``SAC`` for ``algorithm`` (``"sac"``: MLP actor; ``"sdrl"``: PopSAN actor), seeded."""
+def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> AoloSAC:
+    """An SB3 SAC (:class:`~greenaolo.aolo.sac.AoloSAC`: SB3's update, with the exact ``gamma = 0`` shortcut)
+    for ``algorithm`` (``"sac"``: MLP actor; ``"sdrl"``: PopSAN actor), seeded."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
     common = copy.deepcopy(hyperparams["common"])
@@ -64,10 +65,10 @@ def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) 
             if key in popsan:
                 popsan[key] = tuple(popsan[key])
         policy_kwargs.update(popsan_kwargs=popsan, snn_lr_scale=extra.get("snn_lr_scale", 0.1))
-    return SAC(policy, env, seed=seed, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **common)
+    return AoloSAC(policy, env, seed=seed, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **common)
 
 
-def evaluate_model(model: SAC, cfg: AoloConfig, requests: dict, *, method: str) -> xr.Dataset:
+def evaluate_model(model: AoloSAC, cfg: AoloConfig, requests: dict, *, method: str) -> xr.Dataset:
     """Deterministic actions of ``model`` on ``requests``: :func:`greenaolo.aolo.oracle.evaluate` plus the
     mean reward."""
     actions, _ = model.predict(observation(requests, cfg), deterministic=True)
@@ -131,7 +132,7 @@ def train(
     total_timesteps: int | None = None,
     progress: bool = True,
     return_model: bool = False,
-) -> xr.Dataset | tuple[xr.Dataset, SAC]:
+) -> xr.Dataset | tuple[xr.Dataset, AoloSAC]:
     """Train one agent and return its learning curve (``curve_*`` on ``step``) and final evaluation
     (per ``request``, with ``carbon_g``, violation rates and ``gap_to_oracle``), exact settings in attrs.
 

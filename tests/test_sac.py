@@ -1,0 +1,66 @@
+"""AoloSAC: SB3's SAC update with the exact gamma = 0 shortcut gives SB3's agent, to the bit."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from stable_baselines3 import SAC
+
+from greenaolo.aolo import training
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.env import AoloEnv
+from greenaolo.aolo.sac import AoloSAC
+
+
+def small_hyperparams(**common) -> dict:
+    hp = copy.deepcopy(training.load_hyperparams())
+    hp["common"].update(learning_starts=20, batch_size=16, net_arch=[32, 32], **common)
+    hp["sdrl"]["popsan_kwargs"].update(hidden_sizes=[32, 16], compile=False)
+    return hp
+
+
+def trained(monkeypatch, algorithm: str, cls: type, hp: dict, steps: int = 60):
+    monkeypatch.setattr(training, "AoloSAC", cls)
+    model = training.agent(algorithm, AoloEnv(AoloConfig(episode_length=20)), 0, hp)
+    assert type(model) is cls
+    model.learn(steps)
+    return model
+
+
+def assert_same_agent(a, b) -> None:
+    named = dict(b.policy.named_parameters())
+    for name, p in a.policy.named_parameters():
+        assert torch.equal(p, named[name]), name
+    for p, q in zip(a.critic_target.parameters(), b.critic_target.parameters()):
+        assert torch.equal(p, q)
+    assert torch.equal(a.log_ent_coef, b.log_ent_coef)
+    assert (a.replay_buffer.actions == b.replay_buffer.actions).all()
+
+
+@pytest.mark.parametrize("algorithm", ["sac", "sdrl"])
+def test_zero_discount_shortcut_trains_sb3s_agent_to_the_bit(monkeypatch, algorithm):
+    hp = small_hyperparams()
+    assert hp["common"]["gamma"] == 0
+    ours, sb3 = trained(monkeypatch, algorithm, AoloSAC, hp), trained(monkeypatch, algorithm, SAC, hp)
+    assert ours._n_updates == sb3._n_updates == 60 - 20  # steps after the warm-up
+    assert_same_agent(ours, sb3)
+    for key in ("train/actor_loss", "train/critic_loss", "train/ent_coef", "train/ent_coef_loss"):
+        assert ours.logger.name_to_value[key] == sb3.logger.name_to_value[key], key
+
+
+def test_zero_discount_shortcut_skips_the_next_state_value(monkeypatch):
+    """With gamma = 0 the target critics are never evaluated; with gamma > 0, SB3's own update runs."""
+    calls = []
+
+    def counting(cls, gamma):
+        model = trained(monkeypatch, "sac", cls, small_hyperparams(gamma=gamma), steps=0)
+        model.critic_target.register_forward_hook(lambda *args: calls.append(gamma))
+        return model.learn(40)
+
+    counting(AoloSAC, 0.0)
+    assert calls == []
+    ours, sb3 = counting(AoloSAC, 0.9), counting(SAC, 0.9)
+    assert calls == [0.9] * 2 * (40 - 20)  # one target evaluation per gradient step, after the warm-up
+    assert_same_agent(ours, sb3)
