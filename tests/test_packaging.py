@@ -64,3 +64,20 @@ def test_makefile_builds_every_figure_notebook():
     assert sorted(listed) == sorted(NOTEBOOKS)
     # Every notebook that reads trained runs is in the list that depends on them.
     assert sorted(agents) == sorted(n for n in NOTEBOOKS if "runs_dir" in {p.name for p in NOTEBOOKS[n].params})
+
+
+def test_trained_runs_depend_on_every_module_training_imports():
+    """A change to any module a training run imports retrains (Make's AOLO_TRAIN_LIB); none is left out."""
+    import subprocess
+    import sys
+
+    makefile = (ROOT / "Makefile").read_text()
+    listed = re.search(r"^AOLO_TRAIN_LIB := \$\(SHARED\) \$\(addprefix greenaolo/aolo/,(.*)\)$", makefile, re.M).group(1)
+    listed = {f"greenaolo/aolo/{name}" for name in listed.split()}
+    code = ("import sys, greenaolo.aolo.runs; print('\\n'.join(m.__file__ for n, m in sys.modules.items() "
+            "if n.startswith('greenaolo.aolo') and getattr(m, '__file__', None)))")
+    files = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    imported = {str(Path(f).resolve().relative_to(ROOT)) for f in files}
+    assert imported, "no greenaolo.aolo module imported"
+    assert imported <= listed, sorted(imported - listed)
+    assert "greenaolo/aolo/hyperparams/agents.yaml" in listed
