@@ -6,7 +6,8 @@ Green-LLM:
   2. HiGHS solve time against instance size, up to at least a million variables (``--max-variables``).
 AOLO:
   3. environment steps per second, raw and through ``gymnasium.make`` (target: over 20,000 raw);
-  4. SAC and SDRL training steps per second (gradient phase) and their ratio, measured in one run.
+  4. SAC and SDRL training steps per second and their ratio, measured in one run: in this process (2 torch
+     threads), alone at one thread, and two processes side by side at one thread each (as ``make -j2`` trains).
 
 Results are printed and written to ``build/bench/bench.json``.
 """
@@ -140,7 +141,8 @@ def interleaved_rates(runs: dict[str, tuple[str, dict]], repeats: int, steps: in
 def training_speed(repeats: int, steps: int = 400) -> dict:
     """Training steps per second of SAC, SDRL (compiled fast path, the default where ``torch.compile``
     works), SDRL on the eager fast path and SDRL on the original loops (:func:`interleaved_rates`), at the
-    configured batch size and at A9's 256; and SAC and SDRL with one torch thread in a fresh process."""
+    configured batch size and at A9's 256; and SAC and SDRL with one torch thread, in a fresh process alone and
+    in two processes side by side (:func:`side_by_side_speed`)."""
     import copy
 
     from greenaolo.aolo.popsan import compile_available
@@ -161,12 +163,14 @@ def training_speed(repeats: int, steps: int = 400) -> dict:
             "sdrl_over_sac": med["sdrl"] / med["sac"], "sdrl_eager_over_sac": med["sdrl_eager"] / med["sac"],
             "sdrl_plain_over_sac": med["sdrl_plain"] / med["sac"], "fast_over_plain": med["sdrl"] / med["sdrl_plain"],
         }
-    # As the runs train (make -j2: two processes side by side, one torch thread each): SAC and SDRL alone, in a
-    # fresh process (switching this process to one thread after compiling at two cut the compiled SDRL's speed
-    # by a third in a trial).
+    # One torch thread, in a fresh process (switching this process to one thread after compiling at two cut the
+    # compiled SDRL's speed by a third in a trial): alone, and two processes side by side as make -j2 trains.
     med = one_thread_speed(repeats, steps)
     report["one_thread"] = {"sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"],
                             "sdrl_over_sac": med["sdrl"] / med["sac"]}
+    med = side_by_side_speed(repeats, steps)
+    report["side_by_side"] = {"sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"],
+                              "sdrl_over_sac": med["sdrl"] / med["sac"]}
     report["configured_batch"] = int(base["common"]["batch_size"])
     report["torch_threads"] = torch_threads()
     report["compiled"] = compile_available()
@@ -213,6 +217,31 @@ def one_thread_speed(repeats: int, steps: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def side_by_side_speed(repeats: int, steps: int) -> dict:
+    """SAC and SDRL as ``make -j2`` trains the runs: two processes of one algorithm side by side, one torch
+    thread each, each timing ``steps`` after an untimed warm-up run (compilation); the algorithms alternate
+    ``repeats`` times. Returns the median over rounds of the two processes' mean steps per second."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys, torch; torch.set_num_threads(1); sys.path.insert(0, sys.argv[1]); import bench; "
+            "hp = bench.timing_hyperparams(); print(json.dumps(bench.interleaved_rates("
+            "{'rate': (sys.argv[2], hp)}, 1, int(sys.argv[3]))))")
+    rates: dict[str, list[float]] = {"sac": [], "sdrl": []}
+    for _ in range(repeats):
+        for algorithm in rates:
+            procs = [subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), algorithm, str(steps)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+            pair = []
+            for proc in procs:
+                out, _ = proc.communicate()
+                if proc.returncode:
+                    raise RuntimeError(f"side-by-side {algorithm} run failed (exit {proc.returncode})")
+                pair.append(json.loads(out.strip().splitlines()[-1])["rate"])
+            rates[algorithm].append(statistics.mean(pair))
+    return {name: statistics.median(v) for name, v in rates.items()}
+
+
 def torch_threads() -> int:
     import torch
 
@@ -246,9 +275,12 @@ def main() -> None:
         print(f"AOLO env: {e['raw_steps_per_s']:,.0f} steps/s raw, {e['make_steps_per_s']:,.0f} through gymnasium.make "
               f"(median of {args.repeats}; wrappers cost x{e['wrapper_overhead_ratio']:.2f})")
         report["aolo_training"] = t = training_speed(min(args.repeats, 3))
-        o = t["one_thread"]
-        print(f"AOLO training, batch {t['configured_batch']}, one torch thread (as the runs train): SAC "
+        o, b = t["one_thread"], t["side_by_side"]
+        print(f"AOLO training, batch {t['configured_batch']}, one torch thread, one process alone: SAC "
               f"{o['sac_steps_per_s']:.1f} steps/s, SDRL {o['sdrl_steps_per_s']:.1f}: SDRL/SAC = {o['sdrl_over_sac']:.2f}")
+        print(f"AOLO training, batch {t['configured_batch']}, two processes side by side, one thread each (as make -j2 "
+              f"trains the runs): SAC {b['sac_steps_per_s']:.1f} steps/s, SDRL {b['sdrl_steps_per_s']:.1f}: "
+              f"SDRL/SAC = {b['sdrl_over_sac']:.2f}")
         for key, r in t.items():
             if not key.startswith("batch_"):
                 continue
