@@ -246,7 +246,7 @@ def test_compile_setting_from_the_environment(monkeypatch):
 
 
 def test_fused_adam_trains_the_agent_of_the_per_tensor_loop():
-    """The hyperparameter file asks every Adam of both agents for the fused kernel (speed): a short SDRL run
+    """The hyperparameter file asks the actors' and critics' Adams for the fused kernel (speed): a short SDRL run
     ends with the per-tensor loop's actor and critic, to float rounding (the fused kernel rounds differently)."""
     def run(optimizer_kwargs: dict):
         hp = copy.deepcopy(load_hyperparams())
