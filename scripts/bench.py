@@ -165,12 +165,8 @@ def training_speed(repeats: int, steps: int = 400) -> dict:
         }
     # One torch thread, in a fresh process (switching this process to one thread after compiling at two cut the
     # compiled SDRL's speed by a third in a trial): alone, and two processes side by side as make -j2 trains.
-    med = one_thread_speed(repeats, steps)
-    report["one_thread"] = {"sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"],
-                            "sdrl_over_sac": med["sdrl"] / med["sac"]}
-    med = side_by_side_speed(repeats, steps)
-    report["side_by_side"] = {"sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"],
-                              "sdrl_over_sac": med["sdrl"] / med["sac"]}
+    report["one_thread"] = _sac_sdrl(one_thread_speed(repeats, steps))
+    report["side_by_side"] = _sac_sdrl(side_by_side_speed(repeats, steps))
     report["configured_batch"] = int(base["common"]["batch_size"])
     report["torch_threads"] = torch_threads()
     report["compiled"] = compile_available()
@@ -204,42 +200,46 @@ def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
             "overhead_per_task_local_ms": noop_local / n_noop * 1e3}
 
 
-def one_thread_speed(repeats: int, steps: int) -> dict:
-    """SAC and SDRL (:func:`interleaved_rates`) with one torch thread, in a fresh process."""
+def _fresh_process(algorithms: list[str], repeats: int, steps: int):
+    """A fresh Python process, one torch thread, printing :func:`interleaved_rates` of ``algorithms`` (with
+    :func:`timing_hyperparams`) as JSON on its last line."""
     import subprocess
     import sys
 
     code = ("import json, sys, torch; torch.set_num_threads(1); sys.path.insert(0, sys.argv[1]); import bench; "
             "hp = bench.timing_hyperparams(); print(json.dumps(bench.interleaved_rates("
-            "{'sac': ('sac', hp), 'sdrl': ('sdrl', hp)}, int(sys.argv[2]), int(sys.argv[3]))))")
-    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(repeats), str(steps)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+            "{a: (a, hp) for a in sys.argv[2].split(',')}, int(sys.argv[3]), int(sys.argv[4]))))")
+    return subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), ",".join(algorithms),
+                             str(repeats), str(steps)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _rates_of(proc) -> dict[str, float]:
+    """The rates a :func:`_fresh_process` printed, once it ends; its error output if it failed."""
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"timing process failed (exit {proc.returncode}): {err.strip()[-2000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def one_thread_speed(repeats: int, steps: int) -> dict:
+    """SAC and SDRL (:func:`interleaved_rates`) with one torch thread, in a fresh process."""
+    return _rates_of(_fresh_process(["sac", "sdrl"], repeats, steps))
 
 
 def side_by_side_speed(repeats: int, steps: int) -> dict:
     """SAC and SDRL as ``make -j2`` trains the runs: two processes of one algorithm side by side, one torch
     thread each, each timing ``steps`` after an untimed warm-up run (compilation); the algorithms alternate
     ``repeats`` times. Returns the median over rounds of the two processes' mean steps per second."""
-    import subprocess
-    import sys
-
-    code = ("import json, sys, torch; torch.set_num_threads(1); sys.path.insert(0, sys.argv[1]); import bench; "
-            "hp = bench.timing_hyperparams(); print(json.dumps(bench.interleaved_rates("
-            "{'rate': (sys.argv[2], hp)}, 1, int(sys.argv[3]))))")
     rates: dict[str, list[float]] = {"sac": [], "sdrl": []}
     for _ in range(repeats):
         for algorithm in rates:
-            procs = [subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), algorithm, str(steps)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
-            pair = []
-            for proc in procs:
-                out, _ = proc.communicate()
-                if proc.returncode:
-                    raise RuntimeError(f"side-by-side {algorithm} run failed (exit {proc.returncode})")
-                pair.append(json.loads(out.strip().splitlines()[-1])["rate"])
-            rates[algorithm].append(statistics.mean(pair))
+            procs = [_fresh_process([algorithm], 1, steps) for _ in range(2)]
+            rates[algorithm].append(statistics.mean(_rates_of(proc)[algorithm] for proc in procs))
     return {name: statistics.median(v) for name, v in rates.items()}
+
+
+def _sac_sdrl(med: dict[str, float]) -> dict[str, float]:
+    return {"sac_steps_per_s": med["sac"], "sdrl_steps_per_s": med["sdrl"], "sdrl_over_sac": med["sdrl"] / med["sac"]}
 
 
 def torch_threads() -> int:
