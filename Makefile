@@ -31,13 +31,14 @@ AOLO_SEEDS_quick := 0 1
 AOLO_SEEDS_full := 0 1 2 3 4
 AOLO_RUN_FILES := $(foreach a,sac sdrl,$(foreach s,$(AOLO_SEEDS_$(PROFILE)),$(AOLO_RUNS)/$(a)_seed$(s).nc))
 
-.PHONY: help setup reproduce figures runs test bench lab clean FORCE
+.PHONY: help setup reproduce report figures runs test bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
 help:
 	@echo "make setup       create .venv (torch==2.13.0 first, then greenaolo[dev]); a no-op when up to date"
 	@echo "make reproduce   rebuild every figure and table into figures/ (PROFILE=quick|full, default full; JOBS=2)"
+	@echo "make report      the browsable HTML report of every executed notebook (build/report/html/index.html; runs reproduce first)"
 	@echo "make test        run the test suite (sets up first)"
 	@echo "make bench       run the benchmarks (scripts/bench.py)"
 	@echo "make lab         JupyterLab on the repository"
@@ -65,6 +66,10 @@ reproduce: $(INSTALLED)
 figures: $(FIGURE_PNGS)
 
 runs: $(AOLO_RUN_FILES)
+
+# The static site of the executed notebooks (Sphinx + myst-nb, offline); open build/report/html/index.html.
+report: reproduce
+	$(PY) -m greenaolo report --executed-dir build/notebooks --data-dir $(FIGURES)/data --out-dir build/report
 
 # Setup is order-only: reinstalling (pyproject.toml changed) does not by itself re-run every notebook.
 $(FIGURES)/greenllm_%.png: notebooks/greenllm_%.ipynb $(GREENLLM_LIB) build/profile | $(INSTALLED)

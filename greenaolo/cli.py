@@ -38,12 +38,24 @@ def _fail(message: str) -> None:
 
 
 @app.command()
-def notebooks() -> None:
-    """List every figure and table notebook with its parameters, types, defaults and valid ranges."""
-    from greenaolo.notebooks import NOTEBOOKS, params_table
+def notebooks(
+    copy: Annotated[Optional[Path], typer.Option(
+        help="copy every notebook into this folder, to open and edit them (run a copy with greenaolo run PATH)")] = None,
+    force: Annotated[bool, typer.Option(help="with --copy: overwrite notebooks already in the folder")] = False,
+) -> None:
+    """List every notebook with its parameters, types, defaults and valid ranges (or copy them with --copy)."""
+    from greenaolo.notebooks import NOTEBOOKS, copy_notebooks, notebook_dir, params_table
 
+    if copy is not None:
+        try:
+            copied = copy_notebooks(copy, overwrite=force)
+        except OSError as exc:
+            _fail(str(exc))
+        typer.echo(f"copied {len(copied)} notebooks to {copy} (open them with: jupyter lab {copy})")
+        return
+    typer.echo(f"notebooks in {notebook_dir()}")
     for name, spec in sorted(NOTEBOOKS.items()):
-        typer.echo(f"{name}: {spec.title}")
+        typer.echo(f"{name}: {spec.title}" + (" [exploration]" if spec.kind == "exploration" else ""))
         for _, param, kind, default, valid in params_table([name]):
             typer.echo(f"    {param:<12} {kind:<6} default {default:<10} {valid}")
 
@@ -56,6 +68,8 @@ def _pairs(args: list[str]) -> dict[str, str]:
         if flag not in ("-p", "--parameter") or len(rest) < 2:
             _fail(f"unexpected argument {flag!r}: parameters are given as -p NAME VALUE")
         name, value = rest.pop(0), rest.pop(0)
+        if name in params:
+            _fail(f"parameter {name} is given twice ({params[name]!r} and {value!r}): give it once")
         params[name] = value
     return params
 
@@ -63,7 +77,8 @@ def _pairs(args: list[str]) -> dict[str, str]:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run(
     ctx: typer.Context,
-    notebook: Annotated[str, typer.Argument(help="notebook name, e.g. greenllm_table1; then -p NAME VALUE ...")],
+    notebook: Annotated[str, typer.Argument(
+        help="notebook name (e.g. greenllm_table1) or the path of an edited copy; then -p NAME VALUE ...")],
     profile: Annotated[Profile, typer.Option(help="quick runs the same code on smaller inputs")] = Profile.full,
     output_dir: Annotated[Path, typer.Option(help="figures go here, datasets to OUTPUT_DIR/data")] = Path("figures"),
     executed_dir: Annotated[Path, typer.Option(help="where the executed notebook is written")] = Path("build/notebooks"),
@@ -72,10 +87,17 @@ def run(
 ) -> None:
     """Run one notebook with papermill: ``greenaolo run NOTEBOOK -p NAME VALUE ... --profile quick``.
 
+    NOTEBOOK is a name from ``greenaolo notebooks`` or the path of a copy (``greenaolo notebooks --copy DIR``).
     Parameters are checked against the notebook's specification before it starts. ``--scheduler`` is the
     notebook parameter ``scheduler`` (sweep notebooks only).
     """
-    from greenaolo.notebooks import ParameterError, run_notebook
+    from greenaolo.notebooks import (
+        ParameterCapWarning,
+        ParameterError,
+        capped_parameters,
+        resolve_notebook,
+        run_notebook,
+    )
 
     params = _pairs(ctx.args)
     for reserved in ("profile", "output_dir", "scheduler"):
@@ -84,20 +106,36 @@ def run(
     if scheduler is not None:
         params["scheduler"] = scheduler
     try:
-        executed = run_notebook(
-            notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir
-        )
+        for note in capped_parameters(resolve_notebook(notebook)[0].name, params, profile.value):
+            typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ParameterCapWarning)  # said above
+            executed = run_notebook(
+                notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir
+            )
     except ParameterError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail(f"interrupted: {notebook} did not finish (every file it wrote is complete; temporary files are "
+              "removed on the next run)")
     typer.echo(f"executed {executed}")
 
 
 @app.command()
 def plot(
     dataset: Annotated[Path, typer.Argument(help="a dataset written by a notebook (figures/data/NAME.nc)")],
-    output_dir: Annotated[Optional[Path], typer.Option(help="default: the dataset's folder's parent")] = None,
+    output_dir: Annotated[Optional[Path], typer.Option(
+        help="default: beside the dataset, or the figures folder when the dataset is in its data/ folder")] = None,
 ) -> None:
-    """Redraw a figure from its dataset alone."""
+    """Redraw a figure from its dataset alone.
+
+    The figure is named after the dataset file (``x.nc`` gives ``x.png`` and ``x.pdf``) and written beside it;
+    a dataset in a ``data/`` folder of a figures tree (``figures/data/NAME.nc``) is drawn into that tree
+    (``figures/NAME.png``), where the notebook put it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless, whatever the machine's display
     from greenaolo.io import read_dataset
     from greenaolo.plotting import draw, save_figure
 
@@ -105,22 +143,59 @@ def plot(
         ds = read_dataset(dataset)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    out = output_dir if output_dir is not None else dataset.resolve().parent.parent
+    if output_dir is not None:
+        out = output_dir
+    elif dataset.resolve().parent.name == "data":
+        out = dataset.resolve().parent.parent
+    else:
+        out = dataset.resolve().parent
+    _writable(out, "--output-dir")
     try:
         fig = draw(ds)
     except KeyError as exc:
         _fail(f"{dataset}: {exc.args[0]}")
-    for path in save_figure(fig, ds.attrs["figure"], out):
+    for path in save_figure(fig, dataset.stem, out, provenance=ds.attrs):
         typer.echo(f"wrote {path}")
+
+
+def _writable(folder: Path, option: str) -> None:
+    """Fail at once, before any work, if ``folder`` cannot be created or written to."""
+    from greenaolo.io import check_writable
+
+    try:
+        check_writable(folder)
+    except OSError as exc:
+        _fail(f"{option} {folder}: {exc}")
+
+
+@app.command()
+def report(
+    executed_dir: Annotated[Path, typer.Option(help="the executed notebooks")] = Path("build/notebooks"),
+    data_dir: Annotated[Path, typer.Option(help="their datasets")] = Path("figures/data"),
+    out_dir: Annotated[Path, typer.Option(help="the site goes to OUT_DIR/html")] = Path("build/report"),
+    readme: Annotated[Path, typer.Option(help="the README whose figure table heads the pages")] = Path("README.md"),
+) -> None:
+    """Build the browsable HTML report of the executed notebooks (offline; ``make report``)."""
+    import time
+
+    from greenaolo.report import ReportError, build_report, site_size
+
+    started = time.perf_counter()
+    try:
+        index = build_report(executed_dir, data_dir, out_dir, readme=readme)
+    except (ReportError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {index} ({site_size(index.parent) / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s)")
 
 
 @greenllm_app.command("solve")
 def greenllm_solve(
-    model: Annotated[str, typer.Option(help="M0, M1, M2 or M3")] = "M0",
+    model: Annotated[Optional[str], typer.Option(help="M0, M1, M2 or M3 (default M0)")] = None,
     lexicographic: Annotated[
         Optional[str], typer.Option(help="priority order instead of weights, e.g. energy,delay,carbon")
     ] = None,
-    tolerance: Annotated[float, typer.Option(help="lexicographic tolerance epsilon")] = 1e-3,
+    tolerance: Annotated[Optional[float], typer.Option(
+        help="lexicographic tolerance epsilon (default 0.001; with --lexicographic only)")] = None,
     psi_theta: Annotated[float, typer.Option(help="scale carbon intensity")] = 1.0,
     psi_pw: Annotated[float, typer.Option(help="scale renewables")] = 1.0,
     psi_tau: Annotated[float, typer.Option(help="scale energy per token")] = 1.0,
@@ -134,6 +209,14 @@ def greenllm_solve(
     as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the totals")] = False,
 ) -> None:
     """Solve the Green-LLM model on the paper instance and print its cost terms."""
+    if lexicographic and model is not None:
+        _fail("--model and --lexicographic exclude each other: a lexicographic order replaces the model's weights")
+    if tolerance is not None and not lexicographic:
+        _fail("--tolerance applies to --lexicographic only")
+    model = model or "M0"
+    tolerance = 1e-3 if tolerance is None else tolerance
+    if output is not None:
+        _writable(output.parent, "--output")
     from greenaolo.greenllm.model import solve, solve_lexicographic
     from greenaolo.greenllm.scenario import Scaling, paper_scenario
     from greenaolo.solvers import SolveError, SolverFallbackWarning, SolverUnavailableError
@@ -152,7 +235,7 @@ def greenllm_solve(
                 ds = solve(scenario, model, solver=solver.value)
         for w in caught:
             typer.secho(f"warning: {w.message}", fg=typer.colors.YELLOW, err=True)
-    except (ValueError, SolverUnavailableError, SolveError) as exc:
+    except (ValueError, TypeError, SolverUnavailableError, SolveError) as exc:
         _fail(str(exc))
     summary = {
         "energy_cost": float(ds.energy_cost),
@@ -206,12 +289,10 @@ def aolo_evaluate(
     from greenaolo.aolo.config import AoloConfig, ConfigError
     from greenaolo.aolo.oracle import evaluate_policy
 
-    if n_requests < 1:
-        _fail(f"--n-requests={n_requests} is out of range: expected an integer >= 1")
     try:
         cfg = AoloConfig.from_yaml(config) if config is not None else AoloConfig()
         ds = evaluate_policy(policy, cfg, n_requests, seed)
-    except (ValueError, ConfigError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, ConfigError, FileNotFoundError) as exc:
         _fail(str(exc))
     terms = {
         "carbon_inference_operational_g": float(ds.carbon_inference_operational.mean()),
@@ -271,6 +352,9 @@ def aolo_train(
         hp = load_hyperparams(None if hyperparams is None else str(hyperparams))
     except (ValueError, ConfigError, FileNotFoundError) as exc:
         _fail(str(exc))
+    if profile.value not in hp["profiles"]:
+        _fail(f"--profile {profile.value} is not in the hyperparameter file's profiles: {sorted(hp['profiles'])}")
+    _writable(runs_dir, "--runs-dir")
     path = train_run(algorithm.value, seed, runs_dir, profile=profile.value, config=cfg, hyperparams=hp,
                      progress=progress)
     from greenaolo.io import read_dataset

@@ -1,7 +1,8 @@
 """Datasets on disk: atomic netCDF writes with provenance, and a reader that checks it.
 
 Every dataset the package writes carries, in its attributes (CF style, str/int/float only):
-``greenaolo_version``, ``git_commit`` (or ``"unknown"``), ``created`` (UTC, ISO 8601), ``profile``,
+``greenaolo_version``, ``git_commit`` (or ``"unknown"``), ``installed_from`` (:func:`installed_from`),
+``created`` (UTC, ISO 8601), ``profile``,
 ``seeds`` (JSON list), ``parameters`` (JSON object: the notebook's parameters), ``solver`` (``"none"`` where
 no solver ran) and ``figure`` (the name of the plot that draws it, see :mod:`greenaolo.plotting`).
 """
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import glob
 import json
 import os
+import re
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,8 +30,13 @@ import greenaolo
 __all__ = [
     "PROVENANCE_KEYS",
     "ProvenanceError",
+    "UnreadableDatasetError",
     "atomic_path",
+    "check_writable",
+    "commit_path",
     "git_commit",
+    "installed_from",
+    "provenance",
     "read_dataset",
     "write_dataset",
     "write_table",
@@ -38,28 +47,65 @@ PROVENANCE_KEYS = ("greenaolo_version", "git_commit", "created", "profile", "see
 PROFILES = ("quick", "full")
 
 
+#: A temporary file older than this is stale even if its writer's process id is alive (ids are reused).
+STALE_SECONDS = 24 * 3600
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files left beside ``path`` by writers that were killed (SIGKILL, power loss): those
+    whose process (named in the file) is gone, or older than :data:`STALE_SECONDS`. A live writer's are kept."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        parts = tmp.name[len(path.name) + 2:].split(".")
+        try:
+            pid = int(parts[0])
+            os.kill(pid, 0)
+            alive = True
+        except (ValueError, IndexError):
+            alive = False  # no process id in the name: written by an older version
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True  # someone else's live process
+        try:
+            old = time.time() - tmp.stat().st_mtime > STALE_SECONDS
+            if not alive or old:
+                tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, commit: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     On any exception (including KeyboardInterrupt) the temporary file is removed and ``path`` is left as it
-    was, so readers never see a half-written file.
+    was, so readers never see a half-written file. Temporary files that killed writers left beside ``path``
+    are removed first.
+
+    :param commit: rename at the end of the block; with ``False`` the caller renames with :func:`commit_path`
+        inside the block (to commit several files together), and an uncommitted temporary file is removed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
     try:
         yield Path(tmp)
-        with open(tmp, "rb") as fh:  # on disk before it takes the name, so a crash cannot leave it empty
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        if commit:
+            commit_path(Path(tmp), path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # after a rename there is nothing left to remove
+
+
+def commit_path(tmp: Path, path: Path) -> None:
+    """Give a finished temporary file its name: flushed to disk first, so a crash cannot leave it empty."""
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -67,24 +113,96 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.close(dir_fd)
 
 
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if needed and check a file can be written in it, so a run fails before its work,
+    not after it. :raises OSError: with a message that says why."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".greenaolo-write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except (FileExistsError, NotADirectoryError):
+        raise OSError(f"{folder} cannot be a folder: it, or a part of its path, is a file") from None
+    except PermissionError:
+        raise OSError(f"{folder} is not writable") from None
+    except OSError as err:
+        raise OSError(f"{folder} cannot be written: {err.strerror}") from None
+    return folder
+
+
 class ProvenanceError(ValueError):
     """A dataset lacks provenance attributes, or they do not parse."""
 
 
+class UnreadableDatasetError(ValueError):
+    """A file is not a readable netCDF dataset (empty, truncated, or another format)."""
+
+
+#: Git filters are not run by the dirty check: a clean filter (nbstripout, installed by ``make setup``) runs on
+#: every "racily clean" file of a fresh clone and can take a minute; with ``cat`` the check stays cheap (a
+#: notebook saved with outputs then counts as a change, which it is).
+_NO_FILTERS = ("-c", "filter.nbstripout.clean=cat", "-c", "filter.nbstripout.required=false")
+
+
+def _git(cwd: Path, *args: str, timeout: float = 10) -> str:
+    return subprocess.run(
+        ["git", "--no-optional-locks", *_NO_FILTERS, *args], cwd=cwd, capture_output=True, text=True, check=True,
+        timeout=timeout,
+    ).stdout.strip()
+
+
 def git_commit(path: str | os.PathLike | None = None) -> str:
-    """The commit of the source tree (with ``+dirty`` when it has uncommitted changes), or ``"unknown"``."""
+    """The commit of the source tree: ``"<sha>"``, ``"<sha>+dirty"`` with uncommitted changes,
+    ``"<sha>+unchecked"`` when the dirty check could not run (the commit is never thrown away), or
+    ``"unknown"`` outside a checkout."""
     cwd = Path(path) if path is not None else Path(greenaolo.__file__).resolve().parent
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=cwd, capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()
+        commit = _git(cwd, "rev-parse", "HEAD")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return commit + ("+dirty" if dirty else "") if commit else "unknown"
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return "unknown"
+    try:
+        dirty = _git(cwd, "status", "--porcelain")
+    except (OSError, subprocess.SubprocessError):
+        return commit + "+unchecked"
+    return commit + ("+dirty" if dirty else "")
+
+
+def installed_from() -> str:
+    """Where the running greenaolo was installed from, as pip recorded it (PEP 610 ``direct_url.json``):
+    ``"<url>"`` plus ``" (editable)"``, the VCS commit or the archive hash where known; ``"unknown"`` if pip
+    recorded nothing (an install from an index, or a source tree on ``sys.path``)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        text = distribution("greenaolo").read_text("direct_url.json")
+    except PackageNotFoundError:
+        return "unknown"
+    if not text:
+        return "unknown"
+    try:
+        info = json.loads(text)
+    except ValueError:
+        return "unknown"
+    out = str(info.get("url", "unknown"))
+    if (info.get("dir_info") or {}).get("editable"):
+        out += " (editable)"
+    if "vcs_info" in info:
+        out += f" {info['vcs_info'].get('vcs', 'vcs')} {info['vcs_info'].get('commit_id', '')}".rstrip()
+    if "archive_info" in info:
+        hashes = info["archive_info"].get("hashes") or {}
+        digest = info["archive_info"].get("hash") or next((f"{k}={v}" for k, v in hashes.items()), "")
+        out += f" {digest}".rstrip()
+    return out
+
+
+def provenance() -> dict[str, str]:
+    """The code's provenance, as every dataset, executed notebook and figure records it: the package version,
+    the git commit of the checkout it runs from (or "unknown" for an installed wheel) and where pip installed
+    it from."""
+    return {"greenaolo_version": greenaolo.__version__, "git_commit": git_commit(), "installed_from": installed_from()}
 
 
 def _attr_value(value: Any) -> str | int | float:
@@ -135,8 +253,7 @@ def write_dataset(
         raise ValueError(f"profile={profile!r} is invalid: expected one of {PROFILES}")
     out = _sanitise(ds)
     out.attrs.update(
-        greenaolo_version=greenaolo.__version__,
-        git_commit=git_commit(),
+        **provenance(),
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         profile=profile,
         seeds=json.dumps([int(s) for s in seeds]),
@@ -159,8 +276,13 @@ def read_dataset(path: str | os.PathLike, *, check: bool = True) -> xr.Dataset:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no dataset at {path}")
-    with xr.open_dataset(path, engine=ENGINE) as ds:
-        ds = ds.load()
+    try:
+        with xr.open_dataset(path, engine=ENGINE) as ds:
+            ds = ds.load()
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        size = path.stat().st_size
+        why = "empty" if size == 0 else f"{size} bytes; truncated or not netCDF"
+        raise UnreadableDatasetError(f"{path} is not a readable netCDF file ({why}: {type(err).__name__})") from None
     if check:
         missing = [k for k in PROVENANCE_KEYS if k not in ds.attrs]
         if missing:

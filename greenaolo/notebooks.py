@@ -1,27 +1,69 @@
-"""The figure and table notebooks: their parameters, validation, and running them with papermill.
+"""The notebooks: their parameters, validation, where they live, and running them with papermill.
 
 Each notebook in ``notebooks/`` has a cell tagged ``parameters`` whose names and defaults match its
 :class:`NotebookSpec` here (a test checks it), and calls :func:`check_parameters` right after it, so a wrong
 name or an out-of-range value stops the notebook at once with a message that names the parameter, the
 value and the valid range. The ``quick`` profile runs the same code as ``full`` on smaller inputs.
+
+The notebooks ship inside the wheel (package ``greenaolo.notebook_files``, mapped from ``notebooks/`` in
+``pyproject.toml``); in a source checkout they are read from ``notebooks/`` itself (:func:`notebook_dir`).
+A notebook's own metadata names its spec (``metadata.greenaolo.notebook``), so an edited copy under any
+name runs with the same parameter checks (:func:`resolve_notebook`).
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["NOTEBOOKS", "Param", "ParameterError", "NotebookSpec", "check_parameters", "run_notebook"]
+from greenaolo.aolo.oracle import MAX_REQUESTS
 
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = REPO / "notebooks"
+__all__ = [
+    "NOTEBOOKS",
+    "NotebookNotFoundError",
+    "NotebookSpec",
+    "Param",
+    "ParameterCapWarning",
+    "ParameterError",
+    "check_parameters",
+    "copy_notebooks",
+    "notebook_dir",
+    "resolve_notebook",
+    "run_notebook",
+]
+
+PACKAGE = Path(__file__).resolve().parent
+#: Where the notebooks sit in an installed wheel (package data) ...
+PACKAGED_NOTEBOOKS = PACKAGE / "notebook_files"
+#: ... and in a source checkout (an editable install reads them here too).
+SOURCE_NOTEBOOKS = PACKAGE.parent / "notebooks"
+#: The kernel every notebook names: ipykernel's own ``python3`` kernelspec, as ``make setup`` installs it.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def notebook_dir() -> Path:
+    """The folder holding the package's notebooks: the wheel's package data, else the checkout's ``notebooks/``."""
+    return PACKAGED_NOTEBOOKS if PACKAGED_NOTEBOOKS.is_dir() else SOURCE_NOTEBOOKS
 
 
 class ParameterError(ValueError):
     """A notebook parameter is unknown, of the wrong type, or out of range."""
+
+
+class ParameterCapWarning(UserWarning):
+    """A parameter given explicitly was reduced to the quick profile's cap."""
+
+
+class NotebookNotFoundError(ParameterError):
+    """No notebook of that name, or the path is not a readable greenaolo notebook."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +78,7 @@ class Param:
     :param high: largest valid value (numbers).
     :param choices: the valid values (strings).
     :param quick: the largest value the ``quick`` profile uses (numbers); ``None`` for no cap.
+    :param validator: a further check of the value (strings), raising ValueError with the valid range.
     """
 
     name: str
@@ -46,6 +89,7 @@ class Param:
     high: float | None = None
     choices: tuple[str, ...] | None = None
     quick: float | None = None
+    validator: Callable[[Any], Any] | None = None
 
     def valid_range(self) -> str:
         if self.choices is not None:
@@ -81,12 +125,19 @@ class Param:
             raise ParameterError(
                 f"parameter {self.name}={value!r} has type {type(value).__name__}: valid range is {self.valid_range()}"
             )
+        if self.type is float and not math.isfinite(value):
+            raise ParameterError(f"parameter {self.name}={value!r} is not finite: valid range is {self.valid_range()}")
         if self.choices is not None and value not in self.choices:
             raise ParameterError(f"parameter {self.name}={value!r} is invalid: valid range is {self.valid_range()}")
         if self.type in (int, float) and (
             (self.low is not None and value < self.low) or (self.high is not None and value > self.high)
         ):
             raise ParameterError(f"parameter {self.name}={value!r} is out of range: valid range is {self.valid_range()}")
+        if self.validator is not None:
+            try:
+                self.validator(value)
+            except ValueError as err:
+                raise ParameterError(f"parameter {err}") from None
         return value
 
 
@@ -100,22 +151,33 @@ RUNS_DIR = Param("runs_dir", str, "", "folder of the trained AOLO runs ('' means
 N_SEEDS = Param("n_seeds", int, 5, "training seeds per algorithm (seeds 0 .. n_seeds-1)", low=2, high=20, quick=2)
 PROCESSES = Param("processes", int, 0, "local Dask worker processes for sweeps (0: every core; 1: serial)",
                   low=0, high=256)
+def _check_scheduler(value: str) -> None:
+    from greenaolo.sweep import check_scheduler
+
+    check_scheduler(value)
+
+
 SCHEDULER = Param("scheduler", str, "", "where sweeps run: '' (local workers), 'serial', or a Dask scheduler "
-                  "address such as tcp://host:8786")
+                  "address such as tcp://host:8786", validator=_check_scheduler)
 
 
 @dataclass(frozen=True)
 class NotebookSpec:
-    """A figure or table notebook: its name (file stem), what it shows, the paper's claim, its parameters."""
+    """A notebook: its name (file stem), what it shows, the paper's claim, its parameters.
+
+    :param kind: ``"figure"`` (writes a dataset and draws its figure; one Make rule each) or
+        ``"exploration"`` (widgets over library functions, for a person in JupyterLab).
+    """
 
     name: str
     title: str
     claim: str
     params: tuple[Param, ...] = field(default_factory=tuple)
+    kind: str = "figure"
 
     @property
     def path(self) -> Path:
-        return NOTEBOOK_DIR / f"{self.name}.ipynb"
+        return notebook_dir() / f"{self.name}.ipynb"
 
     @property
     def all_params(self) -> tuple[Param, ...]:
@@ -188,7 +250,7 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "Carbon spans inference and wireless delivery, operational and embodied; both the output length "
             "and the transmit power matter.",
             (Param("seed", int, 20250306, "seed of the fixed evaluation set", low=0, high=2**32 - 1),
-             Param("n_requests", int, 1000, "evaluation requests", low=10, high=1_000_000, quick=200)),
+             Param("n_requests", int, 1000, "evaluation requests", low=10, high=MAX_REQUESTS, quick=200)),
         ),
         NotebookSpec(
             "aolo_convergence",
@@ -224,13 +286,28 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "without manual weights.",
             (SEED, Param("tolerance", float, 1e-3, "lexicographic tolerance epsilon", low=0.0, high=1.0), SOLVER),
         ),
+        NotebookSpec(
+            "explore_greenllm",
+            "Explore Green-LLM: re-solve the paper instance as you move the scaling factors, the water budget "
+            "and the model",
+            "Not a figure: a place to try the model's sensitivities by hand.",
+            (SEED, Param("solver", str, "highs", "linear-programming solver", choices=("auto", "highs", "gurobi"))),
+            kind="exploration",
+        ),
+        NotebookSpec(
+            "explore_aolo",
+            "Explore AOLO: one request's optimum, carbon breakdown and the trained agents' choices",
+            "Not a figure: a place to see how the optimal answer length and power move with the request.",
+            (RUNS_DIR,),
+            kind="exploration",
+        ),
     )
 }
 
 
 def spec(name: str) -> NotebookSpec:
     if name not in NOTEBOOKS:
-        raise ParameterError(f"unknown notebook {name!r}: valid notebooks are {', '.join(sorted(NOTEBOOKS))}")
+        raise NotebookNotFoundError(f"unknown notebook {name!r}: valid notebooks are {', '.join(sorted(NOTEBOOKS))}")
     return NOTEBOOKS[name]
 
 
@@ -251,8 +328,59 @@ def check_parameters(notebook: str, **values: Any) -> dict[str, Any]:
     return checked
 
 
+def capped_parameters(notebook: str, given: Mapping[str, Any], profile: str) -> list[str]:
+    """What the ``quick`` profile reduces of the parameters given explicitly, in words (empty if nothing).
+
+    :raises ParameterError: for a bad parameter.
+    """
+    s = spec(notebook)
+    params = check_parameters(s.name, **given, profile=profile)
+    notes = []
+    for name in given:
+        value = s.param(name).convert(given[name])
+        if params[name] != value:
+            notes.append(f"{name}={value!r} is capped to {params[name]!r} in the {profile} profile "
+                         "(the full profile runs it as given)")
+    return notes
+
+
+def resolve_notebook(notebook: str | os.PathLike) -> tuple[NotebookSpec, Path]:
+    """The spec and the file of a notebook given by name (``greenllm_table1``) or by path (an edited copy).
+
+    A path's spec is the one its metadata names (``metadata.greenaolo.notebook``), else its file stem's.
+
+    :raises NotebookNotFoundError: for an unknown name, a missing file, or a file that is not a greenaolo
+        notebook.
+    """
+    text = os.fspath(notebook)
+    if not text.endswith(".ipynb") and os.sep not in text and "/" not in text:
+        if text not in NOTEBOOKS:
+            raise NotebookNotFoundError(
+                f"unknown notebook {text!r}: valid notebooks are {', '.join(sorted(NOTEBOOKS))} "
+                "(or give the path of a .ipynb file)")
+        s = NOTEBOOKS[text]
+        if not s.path.is_file():
+            raise NotebookNotFoundError(f"notebook {text!r} is not installed: {s.path} does not exist")
+        return s, s.path
+    path = Path(text)
+    if not path.is_file():
+        raise NotebookNotFoundError(f"notebook {text!r} does not exist (or is not a file)")
+    import json
+
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        raise NotebookNotFoundError(f"{text} is not a readable notebook (not JSON)") from None
+    name = (metadata.get("greenaolo") or {}).get("notebook", path.stem) if isinstance(metadata, dict) else path.stem
+    if name not in NOTEBOOKS:
+        raise NotebookNotFoundError(
+            f"{text} is not a greenaolo notebook: its metadata names no notebook and {path.stem!r} is none of "
+            f"{', '.join(sorted(NOTEBOOKS))}")
+    return NOTEBOOKS[name], path
+
+
 def run_notebook(
-    notebook: str,
+    notebook: str | os.PathLike,
     parameters: Mapping[str, Any] | None = None,
     *,
     profile: str = "full",
@@ -262,23 +390,106 @@ def run_notebook(
 ) -> Path:
     """Execute one notebook with papermill (kernel ``python3``), after validating its parameters.
 
-    :returns: the path of the executed notebook (``executed_dir/NAME.ipynb``).
+    :param notebook: a notebook's name, or the path of a copy (``greenaolo notebooks --copy``), edited or not.
+    :returns: the path of the executed notebook (``executed_dir/STEM.ipynb``).
+    :raises NotebookNotFoundError: before anything is written, if the notebook cannot be found.
+    :raises ParameterError: before anything is written, for a bad parameter or a folder that cannot be written.
     """
+    import nbformat
     import papermill
 
-    s = spec(notebook)
-    params = check_parameters(notebook, **dict(parameters or {}), profile=profile, output_dir=str(output_dir))
-    executed = Path(executed_dir) / f"{notebook}.ipynb"
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(s.path),
-        str(executed),
-        parameters=params,
-        kernel_name="python3",
-        progress_bar=progress,
-        cwd=str(Path.cwd()),
-    )
+    from greenaolo.io import atomic_path, check_writable, provenance
+
+    s, source = resolve_notebook(notebook)
+    given = dict(parameters or {})
+    params = check_parameters(s.name, **given, profile=profile, output_dir=str(output_dir))
+    for message in capped_parameters(s.name, given, profile):
+        warnings.warn(ParameterCapWarning(message), stacklevel=2)
+    for option, folder in (("output_dir", output_dir), ("executed_dir", executed_dir)):
+        try:
+            check_writable(folder)
+        except OSError as err:
+            raise ParameterError(f"{option}: {err}") from None
+    executed = Path(executed_dir) / f"{source.stem}.ipynb"
+    with tempfile.TemporaryFile(mode="w+") as kernel_log:
+        local = {"kernel_manager_class": _local_kernel_manager(kernel_log)} if os.name == "posix" else {}
+        try:
+            nb = papermill.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=params,
+                kernel_name=KERNELSPEC["name"],
+                progress_bar=progress,
+                cwd=str(Path.cwd()),
+                **local,
+            )
+        except (KeyboardInterrupt, papermill.PapermillExecutionError):
+            raise  # an interrupt: the kernel's complaints about it are noise; a cell error: in the notebook
+        except BaseException:
+            kernel_log.seek(0)
+            sys.stderr.write(kernel_log.read()[-5000:])  # why the kernel died, if it did
+            raise
+    # The executed notebook records the code's provenance, as its dataset and figure do.
+    nb.metadata.setdefault("greenaolo", {})["provenance"] = provenance()
+    with atomic_path(executed) as tmp:
+        nbformat.write(nb, tmp)
     return executed
+
+
+def _local_kernel_manager(stderr: IO[str]) -> type:
+    """A kernel manager whose kernel talks over local (IPC) sockets instead of TCP on localhost, so it does
+    not print its warning about unencrypted TCP on every run, and writes its stderr to ``stderr``, so an
+    interrupted run does not end in the kernel's traceback (POSIX only)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw["stderr"] = stderr
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LocalKernelManager
+
+
+def copy_notebooks(destination: str | os.PathLike, *, overwrite: bool = False) -> list[Path]:
+    """Copy every notebook into ``destination`` (created if needed), where a user can open and edit them.
+
+    :param overwrite: replace notebooks already there; otherwise an existing one is an error and nothing
+        is copied.
+    :raises FileExistsError: if a notebook is already there and ``overwrite`` is false, or ``destination``
+        is a file.
+    """
+    dest = Path(destination)
+    if dest.exists() and not dest.is_dir():
+        raise FileExistsError(f"{dest} exists and is not a folder")
+    sources = [NOTEBOOKS[name].path for name in sorted(NOTEBOOKS)]
+    missing = [src for src in sources if not src.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{missing[0]} is missing: the package's notebooks are incomplete (reinstall it)")
+    targets = [dest / src.name for src in sources]
+    clashes = [t for t in targets if t.exists()]
+    if clashes and not overwrite:
+        raise FileExistsError(
+            f"{clashes[0]} exists ({len(clashes)} of the {len(targets)} notebooks are already in {dest}): "
+            "use --force to overwrite them")
+    created = not dest.exists()
+    dest.mkdir(parents=True, exist_ok=True)
+    done: list[Path] = []
+    try:
+        for src, target in zip(sources, targets):
+            shutil.copyfile(src, target)
+            done.append(target)
+    except BaseException:
+        for target in done if not clashes else []:  # never remove a user's file we were told to overwrite
+            target.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+    return targets
 
 
 def defaults_in_notebook(notebook: str) -> dict[str, Any]:
@@ -289,6 +500,11 @@ def defaults_in_notebook(notebook: str) -> dict[str, Any]:
 
     found = papermill.inspect_notebook(str(spec(notebook).path))
     return {name: ast.literal_eval(info["default"]) for name, info in found.items()}
+
+
+def figure_notebooks() -> list[str]:
+    """The names of the figure and table notebooks (those ``make reproduce`` runs), sorted."""
+    return sorted(name for name, s in NOTEBOOKS.items() if s.kind == "figure")
 
 
 def params_table(names: Sequence[str] | None = None) -> list[tuple[str, str, str, str, str]]:

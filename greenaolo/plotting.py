@@ -4,22 +4,24 @@ One seaborn theme, one figure width (a two-column paper's full width), PNG and P
 colour per method across every figure (:data:`METHOD_COLORS`). A figure function takes only a Dataset
 (read from disk) and returns a matplotlib Figure; it is registered under the name stored in the dataset's
 ``figure`` attribute, so ``greenaolo plot DATASET`` redraws any figure from its dataset alone.
+
+The backend is the caller's: in a Jupyter kernel (JupyterLab, or papermill's headless runs) it is the
+inline backend, so a notebook shows its figure with ``display(fig)``; ``greenaolo plot`` uses Agg.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import seaborn as sns
+import xarray as xr
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
-import xarray as xr  # noqa: E402
-
-from greenaolo.io import atomic_path  # noqa: E402
+from greenaolo import io
 
 __all__ = ["FIGSIZE", "METHOD_COLORS", "draw", "register", "save_figure", "set_theme"]
 
@@ -43,6 +45,8 @@ METHOD_COLORS: dict[str, tuple[float, float, float]] = {
 MODEL_LABELS = {"M0": "M0 Green-LLM", "M1": "M1 Energy-LLM", "M2": "M2 Carbon-LLM", "M3": "M3 Hybrid-LLM"}
 
 _REGISTRY: dict[str, Callable[[xr.Dataset], plt.Figure]] = {}
+#: What a figure file records of its dataset's provenance.
+FIGURE_PROVENANCE = ("greenaolo_version", "git_commit", "installed_from", "created", "profile", "seeds", "figure")
 
 
 def set_theme() -> None:
@@ -77,13 +81,27 @@ def draw(ds: xr.Dataset) -> plt.Figure:
     return _REGISTRY[name](ds)
 
 
-def save_figure(fig: plt.Figure, stem: str, output_dir: str | os.PathLike = "figures") -> list[Path]:
-    """Save ``fig`` as ``output_dir/stem.png`` and ``.pdf``, each written atomically, and close it."""
-    paths = []
-    for ext in ("pdf", "png"):  # PNG last: it is the Makefile's target, so it marks a complete figure
-        path = Path(output_dir) / f"{stem}.{ext}"
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext)
-        paths.append(path)
+def save_figure(
+    fig: plt.Figure, stem: str, output_dir: str | os.PathLike = "figures", *, provenance: Mapping[str, object] | None = None,
+) -> list[Path]:
+    """Save ``fig`` as ``output_dir/stem.png`` and ``.pdf`` and close it (so a notebook shows it once, where it
+    calls ``display(fig)``).
+
+    The pair is written as a set: each file to a temporary name first, then both renamed, PDF before PNG (the
+    PNG is the Makefile's target), so an interrupted save leaves the old pair or nothing new, never a PDF
+    without its PNG.
+
+    :param provenance: the dataset's attributes (or :func:`greenaolo.io.provenance`), stored in the PNG's
+        text chunks and the PDF's ``Subject``, so a figure file says which code and run made it.
+    """
+    meta = {k: str(v) for k, v in (provenance or io.provenance()).items() if k in FIGURE_PROVENANCE}
+    paths = [Path(output_dir) / f"{stem}.{ext}" for ext in ("pdf", "png")]
+    with contextlib.ExitStack() as stack:
+        tmps = [stack.enter_context(io.atomic_path(path, commit=False)) for path in paths]
+        fig.savefig(tmps[0], format="pdf", metadata={"Creator": f"greenaolo {meta.get('greenaolo_version', '')}",
+                                                      "Subject": json.dumps(meta, sort_keys=True)})
+        fig.savefig(tmps[1], format="png", metadata=meta)
+        for tmp, path in zip(tmps, paths):
+            io.commit_path(tmp, path)
     plt.close(fig)
     return paths

@@ -12,12 +12,17 @@ unless the caller asks for non-optimal results, which are then marked ``optimal 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import functools
+import logging
 import math
+import os
+import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import linopy
@@ -31,6 +36,7 @@ __all__ = [
     "SolverUnavailableError",
     "choose_solver",
     "gurobi_licence",
+    "highs_version",
     "solve",
 ]
 
@@ -115,10 +121,28 @@ def _gurobi_env():
     return env
 
 
-def _highs_version() -> str:
+@contextlib.contextmanager
+def _c_stdout_discarded() -> Iterator[None]:
+    """Discard what C code writes to file descriptor 1 inside the block (Python's own stdout is flushed first)."""
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+@functools.cache
+def highs_version() -> str:
+    """HiGHS's version. The first ``Highs`` object of a process prints a copyright banner on C's stdout (a
+    Jupyter kernel forwards it into the notebook, once per process); it is made here, with that discarded."""
     import highspy
 
-    h = highspy.Highs()
+    with _c_stdout_discarded():
+        h = highspy.Highs()
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
@@ -246,12 +270,19 @@ def solve(
     if threads is not None and not (isinstance(threads, int) and threads >= 1):
         raise ValueError(f"threads={threads!r} is out of range: expected an integer >= 1 or None")
     name, licence = choose_solver(model, solver)
-    version = _highs_version() if name == "highs" else gurobi_licence().version
+    version = highs_version() if name == "highs" else gurobi_licence().version
     started = time.perf_counter()
     extra = {"env": _gurobi_env()} if name == "gurobi" else {}
-    status, condition = model.solve(
-        solver_name=name, io_api="direct", progress=False, **extra, **_options(name, time_limit, threads, seed, mip_gap)
-    )
+    linopy_log = logging.getLogger("linopy")
+    level = linopy_log.level
+    linopy_log.setLevel(logging.ERROR)  # its "Optimization potentially failed" block: SolveError says it here
+    try:
+        status, condition = model.solve(
+            solver_name=name, io_api="direct", progress=False, **extra,
+            **_options(name, time_limit, threads, seed, mip_gap),
+        )
+    finally:
+        linopy_log.setLevel(level)
     seconds = time.perf_counter() - started
     optimal = status == "ok" and condition == "optimal" and _has_solution(model, name)
     if not optimal:

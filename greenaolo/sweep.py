@@ -31,8 +31,10 @@ import json
 import logging
 import os
 import socket
+import re
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,11 +46,52 @@ from tqdm.auto import tqdm
 import greenaolo
 from greenaolo.io import atomic_path
 
-__all__ = ["SCHEDULER_ENV", "SweepError", "Task", "close_local_cluster", "point_path", "run_tasks", "source_hash"]
+__all__ = [
+    "SCHEDULER_ENV",
+    "SchedulerError",
+    "SweepError",
+    "SweepStalledWarning",
+    "Task",
+    "check_scheduler",
+    "close_local_cluster",
+    "point_path",
+    "run_tasks",
+    "source_hash",
+]
 
 #: Default scheduler when none is passed (``serial``, ``local`` or an address), e.g. for ``make reproduce``.
 SCHEDULER_ENV = "GREENAOLO_SCHEDULER"
 FORMAT = 1
+#: A Dask scheduler's address: protocol, host and port.
+ADDRESS = re.compile(r"(tcp|tls)://[^\s:/]+:[0-9]{1,5}")
+#: Seconds to connect to a scheduler given by address.
+CONNECT_SECONDS = 20.0
+#: Seconds without a finished point after which a sweep on a cluster with no workers says so (and keeps waiting).
+STALL_SECONDS = 60.0
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler given by address cannot be reached."""
+
+
+class SweepStalledWarning(UserWarning):
+    """A sweep is waiting on a cluster that has no workers."""
+
+
+def check_scheduler(scheduler: str | None) -> str | None:
+    """Return ``scheduler`` if it is a valid choice (``None`` or ``""``: the default; ``"serial"``, ``"local"``
+    or ``tcp://host:port``), else raise a ValueError that says what is valid. Checked before any client is
+    built."""
+    if scheduler is None or scheduler == "":
+        return scheduler
+    if not isinstance(scheduler, str):
+        raise ValueError(f"scheduler={scheduler!r} is invalid: expected '' (local workers), 'serial', 'local' "
+                         "or a Dask scheduler address tcp://host:port")
+    text = scheduler.strip()
+    if text in ("serial", "local") or ADDRESS.fullmatch(text) and int(text.rsplit(":", 1)[1]) <= 65535:
+        return text
+    raise ValueError(f"scheduler={scheduler!r} is invalid: expected '' (local workers), 'serial', 'local' or a "
+                     "Dask scheduler address tcp://host:port")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,11 +252,15 @@ def _client(scheduler: str, workers: int):
 
     if scheduler != "local":
         if scheduler not in _REMOTE or _REMOTE[scheduler].status != "running":
-            _REMOTE[scheduler] = Client(scheduler, set_as_default=False)
+            try:
+                _REMOTE[scheduler] = Client(scheduler, set_as_default=False, timeout=CONNECT_SECONDS)
+            except (OSError, TimeoutError) as err:
+                raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_SECONDS:.0f} s "
+                                     f"({type(err).__name__}: {err}); is `dask scheduler` running there?") from None
         return _REMOTE[scheduler]
     if _LOCAL.get("workers") != workers:
         close_local_cluster()
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.CRITICAL)
         _LOCAL.update(cluster=cluster, client=Client(cluster, set_as_default=False), workers=workers)
     return _LOCAL["client"]
@@ -223,13 +270,10 @@ def _resolve(scheduler: str | None, workers: int | None) -> tuple[str, int]:
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ValueError(f"workers={workers!r} is out of range: expected an integer >= 0 (0: one per core)")
     workers = workers or os.cpu_count() or 1
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    scheduler = check_scheduler(scheduler) or check_scheduler(os.environ.get(SCHEDULER_ENV)) or None
     if scheduler is None:
         scheduler = "serial" if workers == 1 else "local"
-    if not isinstance(scheduler, str) or not scheduler.strip():
-        raise ValueError(f"scheduler={scheduler!r} is invalid: expected 'serial', 'local' or a Dask scheduler "
-                         "address such as 'tcp://host:8786'")
-    return scheduler.strip(), workers
+    return scheduler, workers
 
 
 def run_tasks(
@@ -240,6 +284,7 @@ def run_tasks(
     store: str | os.PathLike | None = None,
     desc: str = "sweep",
     progress: bool = True,
+    stall_seconds: float = STALL_SECONDS,
 ) -> list[dict[str, Any]]:
     """Run every task; return their results in the order of ``tasks``.
 
@@ -247,9 +292,13 @@ def run_tasks(
         variable ``GREENAOLO_SCHEDULER``, else ``"serial"`` for ``workers=1`` and ``"local"`` otherwise.
     :param workers: local worker processes (``0`` or ``None``: one per core); ignored with an address.
     :param store: folder of finished points (resume); ``None`` keeps nothing on disk.
+    :param stall_seconds: on a cluster, after this long without a finished point and with no worker
+        connected, warn (:class:`SweepStalledWarning`) with the points still pending, and keep waiting.
     :returns: each task's result mapping, plus ``"_provenance"`` (worker, host, pid, started, seconds,
         greenaolo_version, and ``stored`` when it was read back from ``store``).
     :raises SweepError: after every other point finished, if any point failed.
+    :raises ValueError: for an invalid ``scheduler`` (before anything runs).
+    :raises SchedulerError: if the scheduler at that address cannot be reached.
     """
     tasks = list(tasks)
     scheduler, workers = _resolve(scheduler, workers)
@@ -291,15 +340,38 @@ def run_tasks(
             client = _client(scheduler, workers)
             futures = {client.submit(_execute, tasks[i], pure=False, key=f"{desc}-{i}-{time.time_ns()}"): i
                        for i in todo}
-            for future in as_completed(list(futures), loop=client.loop):
-                i = futures[future]
-                if future.status == "error":
-                    exc = future.exception()
-                    tb = "".join(traceback.format_exception(type(exc), exc, future.traceback()))
-                    failures.append((i, tb))
-                    bar.update()
-                    continue
-                finish(i, future.result())
+            pending = set(futures)
+            ready = as_completed(list(futures), loop=client.loop)
+            last = time.monotonic()
+            try:
+                while pending:
+                    done = ready.next_batch(block=False)
+                    if not done:
+                        if time.monotonic() - last > stall_seconds:
+                            last = time.monotonic()
+                            if not client.scheduler_info().get("workers"):
+                                waiting = sorted(futures[f] for f in pending)
+                                warnings.warn(SweepStalledWarning(
+                                    f"{desc}: no point finished for {stall_seconds:.0f} s and the cluster at "
+                                    f"{scheduler} has no workers; {len(waiting)} points pending, e.g. "
+                                    f"{tasks[waiting[0]].describe()}. Start workers (dask worker ADDRESS) or "
+                                    "interrupt: finished points are kept."), stacklevel=2)
+                        time.sleep(0.02)
+                        continue
+                    last = time.monotonic()
+                    for future in done:
+                        pending.discard(future)
+                        i = futures[future]
+                        if future.status == "error":
+                            exc = future.exception()
+                            tb = "".join(traceback.format_exception(type(exc), exc, future.traceback()))
+                            failures.append((i, tb))
+                            bar.update()
+                            continue
+                        finish(i, future.result())
+            finally:
+                if pending:
+                    client.cancel(list(pending))
     finally:
         bar.close()
     if failures:

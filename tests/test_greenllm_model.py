@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import warnings
 
 import numpy as np
@@ -104,11 +106,21 @@ def test_delay_cap_binds():
     assert allocation(ds, "d0") == pytest.approx(0.178 / 0.99)
 
 
-def test_full_allocation_and_infeasibility_is_an_error():
-    from greenaolo.solvers import SolveError
+def test_full_allocation_and_infeasibility_is_an_error_that_names_the_constraint():
+    from greenaolo.greenllm.model import InfeasibleError
 
-    with pytest.raises(SolveError, match="no optimal solution"):
+    # Every route takes at least 0.01 s of RTT plus processing: no DC meets a 0.01 s cap.
+    with pytest.raises(InfeasibleError, match=r"delay cap \(constraint 12\): area 'a0', query 'q0', hour 0 exceeds its "
+                                              r"cap 0.01 s at every DC"):
         solve(tiny(delay_cap=0.01), "M0", solver="highs")
+    # Capacity: 100 queries of 30 tokens need 3 units of each resource per hour; give 2.9 over two DCs.
+    with pytest.raises(InfeasibleError, match=r"resource capacity \(constraint 7\): in hour 0 the demand needs 3 units"):
+        solve(tiny(n_dc=2, capacity=1.45), "M0", solver="highs")
+    # Water: IT energy 100 x (10 x 1e-3 + 20 x 2e-3) = 5 kWh, facility 7.5 kWh, water (1/1.5 + 0.5) x 7.5 = 8.75 L.
+    with pytest.raises(InfeasibleError, match=r"water budget \(constraint 6\): Z = 8 L is below the least water any "
+                                              r"allocation uses, 8.75 L"):
+        solve(tiny(water_budget=8.0), "M0", solver="highs")
+    assert float(solve(tiny(water_budget=8.75), "M0", solver="highs").water) == pytest.approx(8.75)
 
 
 # --- the LP against an independent formulation and brute force --------------------------------------
@@ -287,13 +299,32 @@ def test_offsite_water_on_grid_energy_only():
 
 @pytest.mark.parametrize(
     "kwargs,pattern",
-    [({"utilisation": 1.5}, r"Extensions.utilisation=1.5 is out of range: expected a number in \[1e-09, 1.0\]"),
+    [({"utilisation": 1.5}, r"Extensions.utilisation=1.5 is out of range: expected a number in \[1e-09, 1\]"),
      ({"servers": 0}, r"Extensions.servers=0 is out of range"),
-     ({"unmet_penalty": -1.0}, r"Extensions.unmet_penalty=-1.0 is out of range")],
+     ({"unmet_penalty": -1.0}, r"Extensions.unmet_penalty=-1.0 is out of range"),
+     ({"idle_kw": float("inf")}, r"Extensions.idle_kw=inf is out of range: expected a number in \[0, 1e\+06\]"),
+     ({"download_cost": float("nan")}, r"Extensions.download_cost=nan is out of range")],
 )
 def test_bad_extension_options_name_themselves(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         Extensions(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [({"servers": 2.5}, r"Extensions.servers=2.5 is not an integer: expected an integer in \[1, 1e\+07\]"),
+     ({"offsite_water_on_grid": "no"}, r"Extensions.offsite_water_on_grid='no' has type str: expected True or False"),
+     ({"idle_kw": "0.3"}, r"Extensions.idle_kw='0.3' is text, not a number")],
+)
+def test_extension_options_of_the_wrong_type_are_type_errors(kwargs, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        Extensions(**kwargs)
+
+
+def test_extensions_accept_numpy_scalars():
+    ext = Extensions(servers=np.int64(20), idle_kw=np.float32(0.5), offsite_water_on_grid=np.bool_(True))
+    assert (ext.servers, ext.idle_kw, ext.offsite_water_on_grid) == (20, 0.5, True)
+    assert type(ext.servers) is int and json.loads(ext.to_json())["servers"] == 20
 
 
 def test_paper_instance_solution_attributes_record_the_solver(m0):

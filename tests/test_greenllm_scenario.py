@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,10 +71,18 @@ def test_scaling_multiplies_and_does_not_compound(paper):
     np.testing.assert_allclose(rescaled.carbon_intensity, 1.5 * paper.carbon_intensity)
 
 
-@pytest.mark.parametrize("field,value", [("theta", -1.0), ("pw", float("nan")), ("rho", "x")])
-def test_bad_scaling_names_itself(field, value):
-    with pytest.raises(ValueError, match=f"psi_{field}="):
+@pytest.mark.parametrize("field,value,error", [("theta", -1.0, ValueError), ("pw", float("nan"), ValueError),
+                                               ("demand", 1e300, ValueError), ("tau", float("inf"), ValueError),
+                                               ("rho", "x", TypeError), ("water", True, TypeError)])
+def test_bad_scaling_names_itself(field, value, error):
+    with pytest.raises(error, match=rf"psi_{field}=.* expected a number in \[0, 1000\]"):
         Scaling(**{field: value})
+
+
+def test_scaling_accepts_numpy_scalars_and_stores_python_floats():
+    s = Scaling(theta=np.float32(1.5), demand=np.int64(2))
+    assert s.theta == 1.5 and type(s.theta) is float and type(s.demand) is float
+    assert json.loads(s.to_json())["demand"] == 2.0
 
 
 @pytest.mark.parametrize("name,value,pattern", [

@@ -13,23 +13,71 @@ from typer.testing import CliRunner
 
 from greenaolo.cli import app
 from greenaolo.io import read_dataset
-from greenaolo.notebooks import NOTEBOOKS, ParameterError, check_parameters, run_notebook
+from greenaolo.notebooks import (
+    NOTEBOOKS,
+    NotebookNotFoundError,
+    ParameterError,
+    check_parameters,
+    figure_notebooks,
+    run_notebook,
+)
 
 runner = CliRunner()
+FIGURES = figure_notebooks()
+
+
+def outputs(path) -> list[dict]:
+    """Every output of every code cell of an executed notebook (stream text joined into one string)."""
+    nb = json.loads(path.read_text())
+    found = [o for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell["outputs"]]
+    for o in found:
+        if isinstance(o.get("text"), list):
+            o["text"] = "".join(o["text"])
+    return found
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """Run every notebook once in the quick profile; share the outputs between tests."""
+    """Run every figure notebook once in the quick profile; share the outputs between tests."""
     out = tmp_path_factory.mktemp("figures")
-    for name in sorted(NOTEBOOKS):
+    for name in FIGURES:
         # Every size parameter at its smallest valid value: the quick profile's code path, smaller still.
         smallest = {p.name: p.type(p.low) for p in NOTEBOOKS[name].params if p.quick is not None}
         run_notebook(name, smallest, profile="quick", output_dir=out, executed_dir=out / "executed", progress=False)
     return out
 
 
-@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+@pytest.mark.parametrize("name", FIGURES)
+def test_notebook_shows_its_figure_inline_without_errors_or_warnings(executed, name):
+    found = outputs(executed / "executed" / f"{name}.ipynb")
+    assert any("image/png" in o.get("data", {}) for o in found), f"{name}: no inline figure"
+    assert not [o for o in found if o["output_type"] == "error"]
+    stderr = [o["text"] for o in found if o["output_type"] == "stream" and o["name"] == "stderr"]
+    assert not stderr, f"{name} wrote to stderr: {stderr}"
+    assert not [o for o in found if "Warning" in json.dumps(o.get("data", {})) + o.get("text", "")]
+
+
+def test_carbon_model_table_total_is_the_sum_of_the_four_terms(executed):
+    from greenaolo.aolo.config import AoloConfig
+    from greenaolo.aolo.figures import policy_carbon_table
+    from greenaolo.aolo.oracle import evaluate_policy
+
+    ds = read_dataset(executed / "data" / "aolo_carbon_model.nc")
+    table = policy_carbon_table(ds)
+    terms = ["inference_operational", "inference_embodied", "communication_operational", "communication_embodied"]
+    np.testing.assert_allclose(table["total"], table[terms].sum(axis=1), rtol=1e-12)
+    assert (table["total"] > 0.1).all()
+    # ... and it is each policy's mean carbon, computed independently by evaluate_policy on the same requests.
+    for policy in table.index:
+        direct = evaluate_policy(policy, AoloConfig(), ds.sizes["request"], ds.attrs["evaluation_seed"])
+        assert table.loc[policy, "total"] == pytest.approx(float(direct.carbon_g), rel=1e-9), policy
+    # The notebook shows that table, totals included.
+    html = [o["data"]["text/html"] for o in outputs(executed / "executed" / "aolo_carbon_model.ipynb")
+            if "text/html" in o.get("data", {})]
+    assert any(f"{table.loc['oracle', 'total']:.4f}" in "".join(h) for h in html)
+
+
+@pytest.mark.parametrize("name", FIGURES)
 def test_notebook_writes_its_dataset_and_figure(executed, name):
     ds = read_dataset(executed / "data" / f"{name}.nc")
     assert ds.attrs["profile"] == "quick" and ds.attrs["figure"] == name
@@ -41,7 +89,7 @@ def test_notebook_writes_its_dataset_and_figure(executed, name):
     assert not list(executed.glob("**/.*.tmp"))  # no temporary file left, in data/ either
 
 
-@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+@pytest.mark.parametrize("name", FIGURES)
 def test_plot_redraws_a_figure_from_its_dataset_alone(executed, tmp_path, name):
     dataset = tmp_path / "data" / f"{name}.nc"
     dataset.parent.mkdir()
@@ -86,6 +134,43 @@ def test_a_notebook_checks_its_own_parameters_when_run_by_papermill_directly(tmp
     assert not (tmp_path / "data").exists()
 
 
+def test_run_accepts_an_edited_copy_and_finds_its_spec_in_its_metadata(tmp_path):
+    copies = tmp_path / "mine"
+    result = runner.invoke(app, ["notebooks", "--copy", str(copies)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.stem for p in copies.glob("*.ipynb")) == sorted(NOTEBOOKS)
+    again = runner.invoke(app, ["notebooks", "--copy", str(copies)])
+    assert again.exit_code == 2 and "use --force" in again.output
+    nb = json.loads((copies / "greenllm_table1.ipynb").read_text())
+    nb["cells"][-1]["source"] = ["print('edited by a user', params['seed'])"]
+    edited = tmp_path / "my table.ipynb"
+    edited.write_text(json.dumps(nb))
+    bad = runner.invoke(app, ["run", str(edited), "-p", "seed", "-1", "--output-dir", str(tmp_path / "out")])
+    assert bad.exit_code == 2 and "seed=-1 is out of range" in bad.output  # greenllm_table1's own checks
+    executed_nb = run_notebook(edited, {"seed": 7}, profile="quick", output_dir=tmp_path / "out",
+                               executed_dir=tmp_path / "ex", progress=False)
+    assert executed_nb == tmp_path / "ex" / "my table.ipynb"
+    assert any("edited by a user 7" in o.get("text", "") for o in outputs(executed_nb))
+
+
+def test_a_notebook_that_cannot_be_found_is_one_line_and_leaves_nothing(tmp_path):
+    stray = tmp_path / "x.ipynb"
+    stray.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    not_json = tmp_path / "broken.ipynb"
+    not_json.write_text("{")
+    for notebook, message in (("nosuch", "unknown notebook 'nosuch'"),
+                              (str(tmp_path / "missing.ipynb"), "does not exist"),
+                              (str(stray), "is not a greenaolo notebook"),
+                              (str(not_json), "is not a readable notebook")):
+        with pytest.raises(NotebookNotFoundError, match=message):
+            run_notebook(notebook, profile="quick", output_dir=tmp_path / "out", executed_dir=tmp_path / "ex")
+        result = runner.invoke(app, ["run", notebook, "--output-dir", str(tmp_path / "out"),
+                                     "--executed-dir", str(tmp_path / "ex")])
+        assert result.exit_code == 2 and message in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.ipynb", "x.ipynb"]
+
+
 def test_cli_lists_notebooks_with_parameters():
     result = runner.invoke(app, ["notebooks"])
     assert result.exit_code == 0
@@ -107,9 +192,9 @@ def test_cli_solve_output_redraws_and_infeasible_is_a_clean_error(tmp_path):
     assert result.exit_code == 0, result.output
     assert read_dataset(out).attrs["figure"] == "greenllm_solution"
     assert runner.invoke(app, ["plot", str(out)]).exit_code == 0
-    assert (tmp_path / "greenllm_solution.png").exists()
+    assert (tmp_path / "m1.png").exists()  # in the figures tree, named after the dataset
     bad = runner.invoke(app, ["greenllm", "solve", "--psi-water", "0.1"])  # below the least water possible
-    assert bad.exit_code == 2 and "no optimal solution" in bad.output
+    assert bad.exit_code == 2 and "water budget (constraint 6)" in bad.output
 
 
 def test_cli_greenllm_solve_json_and_python_m():
@@ -119,7 +204,7 @@ def test_cli_greenllm_solve_json_and_python_m():
     assert set(summary) >= {"energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions_kg", "water_l", "solver"}
     assert round(summary["total_cost"], 2) == 392.08
     bad = runner.invoke(app, ["greenllm", "solve", "--psi-theta", "-1"])
-    assert bad.exit_code == 2 and "psi_theta=-1.0 is invalid" in bad.output
+    assert bad.exit_code == 2 and "psi_theta=-1.0 is out of range: expected a number in [0, 1000]" in bad.output
     bad = runner.invoke(app, ["greenllm", "solve", "--lexicographic", "energy,water,delay"])
     assert bad.exit_code == 2 and "must be a permutation" in bad.output
     help_text = subprocess.run([sys.executable, "-m", "greenaolo", "--help"], capture_output=True, text=True, check=True)
@@ -183,7 +268,10 @@ def test_milp_variants_cost_at_least_the_lp(executed):
     ds = read_dataset(executed / "data" / "greenllm_milp.nc")
     lp = float(ds.total_cost.sel(variant="LP (paper)"))
     assert round(lp, 2) == 392.08 and int(ds.optimal.sel(variant="LP (paper)")) == 1
-    assert bool((ds.total_cost >= lp - 1e-6).all())
+    solved = ds.total_cost.notnull()
+    assert bool((ds.total_cost >= lp - 1e-6).where(solved, True).all())
+    # A variant without an incumbent at the (tiny) time limit is recorded as such, never as a cost.
+    assert bool(((ds.solver == "none") == ~solved).all())
 
 
 def test_latency_quantiles_are_ordered(executed):
@@ -192,3 +280,48 @@ def test_latency_quantiles_are_ordered(executed):
     assert bool((ds.mean_latency < ds.mean_aggregate_delay).all())  # the aggregate "delay" is not a latency
     total = ds.queries.sum("latency_bin")
     np.testing.assert_allclose(total, 692_248, rtol=1e-6)
+
+
+# --- the HTML report, built from the quick run's executed notebooks ---------------------------------------
+
+def test_report_builds_offline_with_every_page_its_figure_claim_and_provenance(executed, tmp_path):
+    import re
+    from pathlib import Path
+
+    from greenaolo.report import build_report, figure_table
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    index = build_report(executed / "executed", executed / "data", tmp_path / "report", readme=readme)
+    html = index.parent
+    rows = figure_table(readme)
+    assert [r.output for r in rows] == [r.output for r in rows if r.output in FIGURES] and len(rows) == len(FIGURES)
+    front = index.read_text()
+    for row in rows:
+        assert f'href="notebooks/{row.output}.html"' in front
+        page = (html / "notebooks" / f"{row.output}.html").read_text()
+        images = re.findall(r'<img[^>]+src="([^"]+)"', page)
+        assert images and all((html / "notebooks" / src).resolve().is_file() for src in images), row.output
+        dataset = read_dataset(executed / "data" / f"{row.output}.nc")
+        assert dataset.attrs["git_commit"] in page and "The paper" in page
+    # Nothing is fetched by a page: no script, style or image from another host.
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        remote = re.findall(r'<(?:script|img)[^>]+src="(https?:)?//[^"]*"|<link[^>]+href="(?:https?:)?//[^"]*"', text)
+        assert not remote, f"{page.name} loads {remote}"
+
+
+@pytest.mark.parametrize("name", ["greenllm_table1", "aolo_carbon_model"])
+def test_executed_notebook_dataset_and_figure_carry_the_same_provenance(executed, name):
+    import re
+
+    from PIL import Image
+
+    keys = ("greenaolo_version", "git_commit", "installed_from")
+    notebook = json.loads((executed / "executed" / f"{name}.ipynb").read_text())["metadata"]["greenaolo"]["provenance"]
+    dataset = read_dataset(executed / "data" / f"{name}.nc").attrs
+    png = Image.open(executed / f"{name}.png").text
+    subject = re.search(rb"/Subject \((.*?)(?<!\\)\)", (executed / f"{name}.pdf").read_bytes(), re.S).group(1)
+    pdf = json.loads(subject.decode().replace("\\(", "(").replace("\\)", ")"))
+    for key in keys:
+        assert notebook[key] == dataset[key] == png[key] == pdf[key], key
+    assert dataset["git_commit"] != "unknown" and png["created"] == dataset["created"]

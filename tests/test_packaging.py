@@ -10,11 +10,11 @@ import nbformat
 import pytest
 import yaml
 
-from greenaolo.notebooks import NOTEBOOKS, defaults_in_notebook
+from greenaolo.notebooks import KERNELSPEC, NOTEBOOKS, defaults_in_notebook, figure_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge names that differ from PyPI's.
-CONDA_TO_PYPI = {"pytorch": "torch", "netcdf4": "netcdf4"}
+CONDA_TO_PYPI = {"pytorch": "torch", "netcdf4": "netcdf4", "python-build": "build"}
 
 
 def _name(requirement: str) -> str:
@@ -44,8 +44,47 @@ def test_notebooks_are_committed_without_outputs(path):
 
 def test_every_notebook_file_has_a_spec_and_every_spec_a_file():
     files = {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
-    figures = {name for name in files if not name.startswith("explore_")}
-    assert figures == set(NOTEBOOKS)
+    assert files == set(NOTEBOOKS)
+    assert {n for n in NOTEBOOKS if n.startswith("explore_")} == {n for n, s in NOTEBOOKS.items() if s.kind == "exploration"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_open_clean_in_jupyterlab_with_the_installed_kernel(path):
+    """JupyterLab marks a notebook modified when its kernelspec differs from the kernel's own; the spec's
+    name in the metadata lets an edited copy under another name run with the same checks."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    installed = KernelSpecManager().get_kernel_spec(KERNELSPEC["name"])
+    metadata = nbformat.read(path, as_version=4).metadata
+    assert metadata.kernelspec == {"display_name": installed.display_name, "language": installed.language,
+                                   "name": KERNELSPEC["name"]}
+    assert metadata.greenaolo == {"notebook": path.stem}
+
+
+def test_notebooks_cite_nothing_outside_the_repository():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        text = path.read_text()
+        assert "papers/" not in text and "../shared" not in text, path.name
+        for doc in re.findall(r"docs/[\w/.-]+\.md", text):
+            assert (ROOT / doc).is_file(), f"{path.name} cites {doc}, which does not exist"
+
+
+def test_setuptools_packages_are_every_package_folder_and_the_notebooks():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "greenaolo").rglob("*")
+               if p.suffix in (".py", ".yaml", ".csv") and "__pycache__" not in p.parts}
+    assert listed == folders | {"greenaolo.notebook_files"}
+
+
+def test_import_greenaolo_registers_the_environment():
+    import subprocess
+    import sys
+
+    code = ("import gymnasium, greenaolo; env = gymnasium.make('greenaolo/Aolo-v0'); "
+            "print(env.observation_space.shape); env2 = gymnasium.make('greenaolo:greenaolo/Aolo-v0')")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    shorthand = "import gymnasium; gymnasium.make('greenaolo:greenaolo/Aolo-v0')"  # greenaolo not imported first
+    subprocess.run([sys.executable, "-c", shorthand], capture_output=True, text=True, check=True)
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
@@ -61,9 +100,9 @@ def test_makefile_builds_every_figure_notebook():
     agents = re.search(r"^AOLO_AGENT_NOTEBOOKS := (.*)$", makefile, re.M).group(1).split()
     assert "$(AOLO_AGENT_NOTEBOOKS)" in listed
     listed = [n for n in listed if n != "$(AOLO_AGENT_NOTEBOOKS)"] + agents
-    assert sorted(listed) == sorted(NOTEBOOKS)
+    assert sorted(listed) == figure_notebooks()
     # Every notebook that reads trained runs is in the list that depends on them.
-    assert sorted(agents) == sorted(n for n in NOTEBOOKS if "runs_dir" in {p.name for p in NOTEBOOKS[n].params})
+    assert sorted(agents) == [n for n in figure_notebooks() if "runs_dir" in {p.name for p in NOTEBOOKS[n].params}]
 
 
 def test_trained_runs_depend_on_every_module_training_imports():

@@ -3,5 +3,13 @@ environment ``greenaolo/Aolo-v0`` and the exact per-request oracle."""
 
 import gymnasium
 
-if "greenaolo/Aolo-v0" not in gymnasium.registry:
-    gymnasium.register(id="greenaolo/Aolo-v0", entry_point="greenaolo.aolo.env:AoloEnv")
+ENV_ID = "greenaolo/Aolo-v0"
+
+
+def register_environments() -> None:
+    """Register ``greenaolo/Aolo-v0`` with Gymnasium (once; ``import greenaolo`` calls it)."""
+    if ENV_ID not in gymnasium.registry:
+        gymnasium.register(id=ENV_ID, entry_point="greenaolo.aolo.env:AoloEnv")
+
+
+register_environments()

@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from greenaolo.checks import boolean, number
+
 __all__ = ["AoloConfig", "ConfigError"]
 
 
@@ -102,17 +104,11 @@ class AoloConfig:
             value = getattr(self, f.name)
             meta = f.metadata
             if "low" not in meta:  # booleans
-                if not isinstance(value, bool):
-                    raise ConfigError(f"AoloConfig.{f.name}={value!r} is invalid: expected True or False")
-                continue
-            integer = meta["integer"]
-            ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-            if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not meta["low"] <= value <= meta["high"]:
-                kind = "an integer" if integer else "a number"
-                raise ConfigError(
-                    f"AoloConfig.{f.name}={value!r} is out of range: expected {kind} in "
-                    f"[{meta['low']:g}, {meta['high']:g}] {meta['unit']}"
-                )
+                value = boolean("AoloConfig", f.name, value)
+            else:
+                value = number("AoloConfig", f.name, value, meta["low"], meta["high"], integer=meta["integer"],
+                               unit=meta["unit"], error=ConfigError)
+            object.__setattr__(self, f.name, value)  # numpy scalars become Python numbers
         for low, high in (("kappa_min", "kappa_max"), ("p_min", "p_max"), ("distance_min", "distance_max"),
                           ("carbon_intensity_low", "carbon_intensity_high"),
                           ("qoe_threshold_low", "qoe_threshold_high"), ("latency_budget_low", "latency_budget_high")):
@@ -161,10 +157,43 @@ class AoloConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> AoloConfig:
-        values = yaml.safe_load(Path(path).read_text()) or {}
+        """Read a configuration from YAML. Numbers written as text (PyYAML reads ``1e6`` as a string) are
+        read as numbers.
+
+        :raises ConfigError: the file cannot be read or parsed (with its name, and the line of a syntax
+            error), is not a mapping, or holds an invalid value.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except IsADirectoryError:
+            raise ConfigError(f"{path} is a folder, not a YAML file") from None
+        except FileNotFoundError:
+            raise ConfigError(f"{path} does not exist") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not a UTF-8 text file") from None
+        except OSError as err:
+            raise ConfigError(f"{path} cannot be read: {err.strerror}") from None
+        try:
+            values = yaml.safe_load(text) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise ConfigError(f"{path}:{where}: not valid YAML ({problem})") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected a mapping of parameter names to values")
-        return cls.from_dict(values)
+        numeric = {f.name for f in dataclasses.fields(cls) if "low" in f.metadata}
+        for name, value in values.items():
+            if name in numeric and isinstance(value, str):
+                try:
+                    values[name] = int(value) if value.strip().lstrip("+-").isdigit() else float(value)
+                except ValueError:
+                    pass  # the check below says it is text, not a number
+        try:
+            return cls.from_dict(values)
+        except (ConfigError, TypeError) as err:
+            raise ConfigError(f"{path}: {err}") from None
 
     def replace(self, **changes: Any) -> AoloConfig:
         return dataclasses.replace(self, **changes)

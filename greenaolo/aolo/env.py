@@ -45,8 +45,20 @@ def observation(requests: Requests, cfg: AoloConfig) -> np.ndarray:
 
 def decision(action, cfg: AoloConfig) -> tuple[np.ndarray, np.ndarray]:
     """Map actions in [-1, 1]^2 (clipped) to ``(kappa, P_trans)``: kappa linear in [kappa_min, kappa_max]
-    and rounded to whole words (A12); P_trans log-uniform in [P_min, P_max]."""
-    a = np.clip(np.asarray(action, dtype=float), -1.0, 1.0)
+    and rounded to whole words (A12); P_trans log-uniform in [P_min, P_max].
+
+    :param action: shape ``(..., 2)``; finite values outside [-1, 1] are clipped, as Gymnasium environments do.
+    :raises ValueError: for another shape, or a NaN or infinite entry (it would reach the replay buffer).
+    """
+    try:
+        a = np.asarray(action, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"action={action!r} is not numeric: expected shape (2,), (kappa, P_trans) in [-1, 1]") from None
+    if a.ndim == 0 or a.shape[-1] != 2:
+        raise ValueError(f"action has shape {a.shape}: expected shape (2,) (or (n, 2)), (kappa, P_trans) in [-1, 1]")
+    if not np.isfinite(a).all():
+        raise ValueError(f"action={a.tolist()} is not finite: expected (kappa, P_trans) in [-1, 1]")
+    a = np.clip(a, -1.0, 1.0)
     u = (a[..., 0] + 1.0) / 2.0
     v = (a[..., 1] + 1.0) / 2.0
     kappa = np.rint(cfg.kappa_min + u * (cfg.kappa_max - cfg.kappa_min))
@@ -168,6 +180,9 @@ class AoloEnv(gym.Env):
         if self._t >= self.config.episode_length:
             raise RuntimeError("the episode is over (truncated): call reset() before step()")
         cfg, t, req = self.config, self._t, self._requests
+        if np.shape(action) != (2,):
+            raise ValueError(f"action has shape {np.shape(action)}: expected {self.action_space.shape}, "
+                             "(kappa, P_trans) in [-1, 1]")
         kappa, p = decision(action, cfg)
         kappa, p = float(kappa), float(p)
         gain, intensity = float(req["gain"][t]), float(req["intensity"][t])

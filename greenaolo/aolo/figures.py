@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from greenaolo.aolo.experiments import TERMS
-from greenaolo.plotting import FIGSIZE, METHOD_COLORS, register
+from greenaolo.plotting import FIGSIZE, METHOD_COLORS, register, set_theme
 
 TERM_COLORS = dict(zip(TERMS, ["#0173b2", "#56b4e9", "#de8f05", "#ece133"]))
 POLICY_COLORS = {"oracle": METHOD_COLORS["oracle"], "random": METHOD_COLORS["random"]}
+
+
+def policy_carbon_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The carbon model dataset's policy table: each policy's mean four terms of eq. (16), their ``total``
+    (gCO2e per request) and its violation rates, one row per policy."""
+    terms = [f"policy_{term[7:]}" for term in TERMS]
+    table = ds[terms].to_dataframe().rename(columns=lambda name: name[7:])
+    table["total"] = table.sum(axis=1)
+    rates = ds[["policy_qoe_violation_rate", "policy_latency_violation_rate"]].to_dataframe()
+    return table.join(rates.rename(columns=lambda name: name[7:]))
 
 
 @register("aolo_carbon_model")
@@ -218,5 +229,71 @@ def draw_actor_energy(ds: xr.Dataset) -> plt.Figure:
     ax2.set_xticks(np.arange(ds.sizes["layer"]), [str(v) for v in ds.layer.values], fontsize=6)
     ax2.set_ylabel("SDRL firing rate (spikes / neuron / step)")
     ax2.set_title(f"trained PopSANs, {_n_seeds(ds)} seeds", loc="left", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# --- the explorer (not a dataset figure) -----------------------------------------------------------------
+
+def draw_explore(view: xr.Dataset) -> plt.Figure:
+    """One request of the explorer (:func:`greenaolo.aolo.explore.explore_view`): (a) each method's carbon in
+    the four terms of eq. (16), with its kappa, P_trans and any constraint it misses; (b) the carbon against
+    kappa at the oracle's P_trans and (c) against P_trans at the oracle's kappa, shaded where a constraint
+    fails, with the oracle's choice (star) and the agents' (vertical lines).
+
+    Not registered: the explorer notebook draws it on every slider move.
+    """
+    set_theme()
+    fig, axes = plt.subplots(1, 3, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.4), gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    bars, by_kappa, by_power = axes
+    names = [str(m) for m in view.policy.values]
+    colors = [AGENT_COLORS.get(str(a), METHOD_COLORS["oracle"]) for a in view.algorithm.values]
+    left = np.zeros(len(names))
+    for term, symbol in TERMS.items():
+        bars.barh(names, view[term].values, left=left, color=TERM_COLORS[term], label=symbol)
+        left += view[term].values
+    for y, (total, k, p, qok, lok) in enumerate(zip(left, view.kappa.values, view.p_trans.values,
+                                                      view.qoe_ok.values, view.latency_ok.values)):
+        note = f" {total:.3f} g, {k:.0f} w, {p:.2f} W" + ("" if qok else ", QoE unmet") + ("" if lok else ", late")
+        bars.text(total, y, note, va="center", fontsize=5.5, color="black" if qok and lok else "firebrick")
+    for label, color in zip(bars.get_yticklabels(), colors):
+        label.set_color(color)
+    bars.set_xlim(0, left.max() * 2.1)
+    bars.invert_yaxis()
+    bars.tick_params(axis="y", labelsize=6)
+    bars.set_xlabel("carbon per request (gCO2e)")
+    bars.legend(fontsize=5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, frameon=False)
+    bars.set_title("(a) each method's choice", loc="left", fontsize=7)
+
+    oracle = view.sel(policy="oracle")
+    agents = [(str(m), str(a)) for m, a in zip(view.policy.values, view.algorithm.values) if a != "oracle"]
+    for ax, grid, curve, name, flags in (
+        (by_kappa, "kappa_grid", "carbon_vs_kappa", "kappa", (("qoe_ok_vs_kappa", "QoE unmet", "tab:red"),
+                                                              ("latency_ok_vs_kappa", "late", "tab:orange"))),
+        (by_power, "power_grid", "carbon_vs_power", "p_trans", (("latency_ok_vs_power", "late", "tab:orange"),)),
+    ):
+        ax.plot(view[grid], view[curve], color=METHOD_COLORS["oracle"], lw=1)
+        for flag, label, color in flags:
+            ax.fill_between(view[grid], 0, 1, where=view[flag].values == 0, transform=ax.get_xaxis_transform(),
+                            color=color, alpha=0.15, lw=0, label=label)
+        seen = set()
+        for policy, algorithm in agents:
+            ax.axvline(float(view[name].sel(policy=policy)), color=AGENT_COLORS[algorithm], lw=0.9, alpha=0.8,
+                       label=None if algorithm in seen else AGENT_LABELS[algorithm])
+            seen.add(algorithm)
+        ax.plot(float(oracle[name]), float(oracle.carbon), "*", ms=9, color=METHOD_COLORS["oracle"], label="oracle")
+        ax.set_ylabel("carbon per request (gCO2e)")
+    by_kappa.set_xlabel("output length kappa (words)")
+    by_kappa.set_title(f"(b) at the oracle's P_trans = {float(oracle.p_trans):.2f} W", loc="left", fontsize=7)
+    by_kappa.legend(fontsize=5, loc="upper left")
+    by_power.set_xscale("log")
+    by_power.axvline(float(view.p_ee), color="0.5", ls=":", lw=0.8)
+    by_power.set_xlabel("transmit power P_trans (W); dotted: P_ee")
+    by_power.set_title(f"(c) at the oracle's kappa = {float(oracle.kappa):.0f} words", loc="left", fontsize=7)
+
+    a = view.attrs
+    title = (f"d = {a['distance']:g} m, |h|^2 = {a['fading']:g}, Q_th = {a['qoe_threshold']:.3g}, "
+             f"T_max = {a['latency_budget']:g} s, I = {a['intensity']:g} gCO2e/kWh")
+    fig.suptitle(title + (f"\n{a['runs_message']}" if a["runs_message"] else ""), fontsize=7)
     fig.tight_layout()
     return fig

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from greenaolo.aolo import carbon as cm
+from greenaolo.checks import number
 from greenaolo.aolo.config import AoloConfig
 
 __all__ = [
@@ -147,8 +148,17 @@ POLICIES: dict[str, Policy] = {"oracle": lambda requests, cfg, rng=None: oracle(
 EVALUATION_SEED = 20250306
 
 
+#: The most evaluation requests one evaluation draws (about 7.5 kB each, with the per-request outcome).
+MAX_REQUESTS = 1_000_000
+
+
 def evaluation_requests(cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_SEED) -> Requests:
-    """The fixed, seeded set of evaluation requests shared by every method (A10: 1000 requests)."""
+    """The fixed, seeded set of evaluation requests shared by every method (A10: 1000 requests).
+
+    :raises ValueError: for ``n`` outside [1, :data:`MAX_REQUESTS`] or a seed outside [0, 2**32 - 1].
+    """
+    n = number("", "n_requests", n, 1, MAX_REQUESTS, integer=True)
+    seed = number("", "seed", seed, 0, 2**32 - 1, integer=True)
     return sample_requests(np.random.default_rng(seed), n, cfg)
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "PAPER_REDUCTION",
     "SWEEPS",
     "actor_energy_study",
+    "agent_outcome",
     "carbon_comparison_study",
     "convergence_study",
     "reference_policies",
@@ -111,7 +112,7 @@ def reference_policies(cfg: AoloConfig, requests, seed: int) -> xr.Dataset:
     )
 
 
-def _agent_outcome(model, requests, cfg: AoloConfig, train_cfg: AoloConfig):
+def agent_outcome(model, requests, cfg: AoloConfig, train_cfg: AoloConfig):
     """Deterministic actions of ``model`` (observed and decoded as in training, ``train_cfg``) evaluated
     under ``cfg``; the power is capped at ``cfg.p_max`` when the sweep lowers it."""
     actions, _ = model.predict(observation(requests, train_cfg), deterministic=True)
@@ -224,7 +225,7 @@ def sweep_points(runs_dir: str, paths: Sequence[str], name: str, n_requests: int
                 ref[key][i, j] = float(ds[key])
         for ia, a in enumerate(algorithms):
             for js, s in enumerate(seeds):
-                ds = _agent_outcome(models[a, s], requests, cfg, train_cfg)
+                ds = agent_outcome(models[a, s], requests, cfg, train_cfg)
                 for key in agent:
                     agent[key][ia, js, j] = float(ds[key])
     return {**{f"ref_{k}": v for k, v in ref.items()}, **{f"agent_{k}": v for k, v in agent.items()}}

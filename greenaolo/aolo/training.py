@@ -24,27 +24,152 @@ from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv, decision, observation, reward
-from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
+from greenaolo.aolo.oracle import MAX_REQUESTS, evaluate, evaluation_requests, oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 from greenaolo.aolo.sac import AoloSAC
+from greenaolo.checks import number
 
-__all__ = ["ALGORITHMS", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train"]
+__all__ = ["ALGORITHMS", "HyperparameterError", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train",
+           "validate_hyperparams"]
 
 ALGORITHMS = ("sac", "sdrl")
 
 
-def load_hyperparams(path: str | None = None) -> dict[str, Any]:
-    """The hyperparameter file (default: the package's ``hyperparams/agents.yaml``)."""
-    if path is None:
-        text = resources.files("greenaolo.aolo").joinpath("hyperparams/agents.yaml").read_text()
-    else:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    hp = yaml.safe_load(text)
-    for key in ("common", *ALGORITHMS, "profiles"):
-        if key not in hp:
-            raise ValueError(f"hyperparameter file lacks the section {key!r}")
+class HyperparameterError(ValueError):
+    """A hyperparameter file has an unknown key, a missing section or a value out of range."""
+
+
+def _int(v: Any, low: int, high: float = 10**12) -> Any:
+    return number("", "", v, low, high, integer=True)
+
+
+def _real(v: Any, low: float, high: float) -> Any:
+    return number("", "", v, low, high)
+
+
+def _ent_coef(v: Any) -> Any:
+    if isinstance(v, str) and (v == "auto" or v.startswith("auto_")):
+        return v if v == "auto" else (_real(float(v[5:]), 1e-12, 1e6) and v)
+    return _real(v, 1e-12, 1e6)
+
+
+def _ints(v: Any, low: int) -> Any:
+    if not isinstance(v, (list, tuple)) or not v:
+        raise TypeError(f"{v!r} is not a list of integers")
+    return [_int(x, low) for x in v]
+
+
+def _mapping(v: Any) -> Any:
+    if not isinstance(v, dict):
+        raise TypeError(f"{v!r} is not a mapping")
+    return v
+
+
+def _pair(v: Any) -> Any:
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise TypeError(f"{v!r} is not a pair [low, high]")
+    return [_real(x, -1e6, 1e6) for x in v]
+
+
+#: Every key a hyperparameter file may hold, with its check (raising ValueError or TypeError).
+SCHEMA: dict[str, dict[str, Any]] = {
+    "common": {
+        "learning_rate": lambda v: _real(v, 1e-12, 1.0),
+        "buffer_size": lambda v: _int(v, 1),
+        "learning_starts": lambda v: _int(v, 0),
+        "batch_size": lambda v: _int(v, 1, 1_000_000),
+        "tau": lambda v: _real(v, 1e-12, 1.0),
+        "gamma": lambda v: _real(v, 0.0, 1.0),
+        "train_freq": lambda v: _int(v, 1),
+        "gradient_steps": lambda v: _int(v, 1, 10_000),
+        "ent_coef": _ent_coef,
+        "target_entropy": lambda v: v if v == "auto" else _real(v, -1e6, 1e6),
+        "net_arch": lambda v: _ints(v, 1),
+        "optimizer_kwargs": _mapping,
+    },
+    "sac": {},
+    "sdrl": {
+        "popsan_kwargs": _mapping,
+        "snn_lr_scale": lambda v: _real(v, 1e-12, 1e3),
+    },
+    "popsan_kwargs": {
+        "encoder_pop_dim": lambda v: _int(v, 1, 10_000),
+        "decoder_pop_dim": lambda v: _int(v, 1, 10_000),
+        "hidden_sizes": lambda v: _ints(v, 1),
+        "spike_ts": lambda v: _int(v, 1, 1_000),
+        "mean_range": _pair,
+        "std": lambda v: _real(v, 1e-12, 1e6),
+    },
+    "profile": {
+        "total_timesteps": lambda v: _int(v, 1),
+        "eval_every": lambda v: _int(v, 1),
+        "n_eval": lambda v: _int(v, 1, MAX_REQUESTS),
+        "seeds": lambda v: _ints(v, 0),
+    },
+}
+
+
+def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, Any]:
+    """Check every entry of a hyperparameter mapping before anything trains.
+
+    :param source: the file it came from, for the messages.
+    :raises HyperparameterError: naming the file, the key and the valid range.
+    """
+    if not isinstance(hp, dict):
+        raise HyperparameterError(f"{source}: expected a mapping with sections common, sac, sdrl, profiles")
+    for section in ("common", *ALGORITHMS, "profiles"):
+        if section not in hp:
+            raise HyperparameterError(f"{source}: the section {section!r} is missing")
+    unknown = sorted(set(hp) - {"common", *ALGORITHMS, "profiles"})
+    if unknown:
+        raise HyperparameterError(f"{source}: unknown section {unknown[0]!r}; valid: common, {', '.join(ALGORITHMS)}, profiles")
+
+    def check(where: str, values: Any, schema: dict[str, Any], required: tuple[str, ...] = ()) -> None:
+        if not isinstance(values, dict):
+            raise HyperparameterError(f"{source}: {where} must be a mapping, not {values!r}")
+        for key in required:
+            if key not in values:
+                raise HyperparameterError(f"{source}: {where}.{key} is missing")
+        for key, value in values.items():
+            if key not in schema:
+                raise HyperparameterError(f"{source}: unknown key {where}.{key}; valid keys: {', '.join(schema)}")
+            try:
+                schema[key](value)
+            except (TypeError, ValueError) as err:
+                text = str(err)  # "=value is out of range: ..." from the number checks
+                raise HyperparameterError(f"{source}: {where}.{key}{'' if text.startswith('=') else ': '}{text}") from None
+
+    check("common", hp["common"], SCHEMA["common"], ("learning_rate", "batch_size", "gamma"))
+    for algorithm in ALGORITHMS:
+        check(algorithm, hp[algorithm] or {}, SCHEMA[algorithm])
+    check("sdrl.popsan_kwargs", (hp["sdrl"] or {}).get("popsan_kwargs", {}), SCHEMA["popsan_kwargs"])
+    if not isinstance(hp["profiles"], dict) or not hp["profiles"]:
+        raise HyperparameterError(f"{source}: profiles must be a mapping of profile names to budgets")
+    for name, budget in hp["profiles"].items():
+        check(f"profiles.{name}", budget, SCHEMA["profile"], tuple(SCHEMA["profile"]))
     return hp
+
+
+def load_hyperparams(path: str | None = None) -> dict[str, Any]:
+    """The hyperparameter file (default: the package's ``hyperparams/agents.yaml``), validated.
+
+    :raises HyperparameterError: the file cannot be read or parsed, or an entry is invalid (file and key named).
+    """
+    source = "hyperparams/agents.yaml" if path is None else str(path)
+    try:
+        if path is None:
+            text = resources.files("greenaolo.aolo").joinpath("hyperparams/agents.yaml").read_text()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        hp = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as err:
+        raise HyperparameterError(f"{source} cannot be read: {getattr(err, 'strerror', None) or err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise HyperparameterError(f"{source}:{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    return validate_hyperparams(hp, source)
 
 
 def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> AoloSAC:
@@ -143,13 +268,12 @@ def train(
     :param return_model: also return the trained model (``(dataset, model)``).
     """
     cfg = config or AoloConfig()
-    hp = hyperparams or load_hyperparams()
+    hp = validate_hyperparams(hyperparams) if hyperparams is not None else load_hyperparams()
     if profile not in hp["profiles"]:
         raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
     budget = dict(hp["profiles"][profile])
-    steps = int(total_timesteps or budget["total_timesteps"])
-    if steps < 1:
-        raise ValueError(f"total_timesteps={steps!r} is out of range: expected an integer >= 1")
+    steps = budget["total_timesteps"] if total_timesteps is None else total_timesteps
+    steps = number("", "total_timesteps", steps, 1, 2**62, integer=True)
     requests = evaluation_requests(cfg, int(budget["n_eval"]))
     env = AoloEnv(cfg)
     env.reset(seed=seed)

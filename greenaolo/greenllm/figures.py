@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from greenaolo.plotting import FIGSIZE, METHOD_COLORS, MODEL_LABELS, register
+from greenaolo.plotting import FIGSIZE, METHOD_COLORS, MODEL_LABELS, register, set_theme
 
-__all__ = ["model_comparison_frame", "scenario_frame"]
+__all__ = ["draw_explore", "model_comparison_frame", "scenario_frame"]
 
 
 def scenario_frame(ds: xr.Dataset) -> pd.DataFrame:
@@ -272,5 +272,63 @@ def draw_solution(ds: xr.Dataset) -> plt.Figure:
     right.bar(["energy", "carbon", "delay"], [float(ds[t]) for t in terms], color=METHOD_COLORS["M0"])
     right.set_ylabel("cost ($)")
     right.set_title(f"{ds.attrs.get('model', '')}: total {float(ds.total_cost):.2f} $", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_explore(view: xr.Dataset) -> plt.Figure:
+    """One view of the explorer (:func:`greenaolo.greenllm.explore.explore_view`): the cost terms beside M0's
+    baseline, emissions and water against the baseline, and the queries each DC serves per hour.
+
+    Not a dataset figure (it is not registered): the explorer notebook draws it on every slider move. An
+    infeasible setting keeps the baseline and says why in the title.
+    """
+    set_theme()
+    model = view.attrs["model"]
+    color = METHOD_COLORS.get(model, METHOD_COLORS["lexicographic"])
+    fig, (costs, metrics, heat) = plt.subplots(
+        1, 3, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.25), gridspec_kw={"width_ratios": [1.3, 1.1, 2.3]}
+    )
+    terms = ["energy_cost", "carbon_cost", "delay_cost", "total_cost"]
+    x = np.arange(len(terms))
+    base = view.baseline.sel(term=terms).values
+    value = view.value.sel(term=terms).values
+    costs.bar(x - 0.2, base, width=0.4, color=METHOD_COLORS["M0"], alpha=0.35, label="M0 baseline")
+    costs.bar(x + 0.2, value, width=0.4, color=color, label="this setting")
+    costs.set_xticks(x, ["energy", "carbon", "delay", "total"], fontsize=6, rotation=35)
+    costs.set_ylabel("cost ($/day)")
+    costs.legend(fontsize=5.5, loc="upper left")
+
+    change = 100 * view.change.sel(term=["emissions", "water"]).values
+    metrics.axhline(0, color="0.4", lw=0.6)
+    if view.attrs["feasible"]:
+        metrics.bar([0, 1], change, width=0.6, color=color)
+    span = max(5.0, float(np.nanmax(np.abs(change))) * 1.3) if view.attrs["feasible"] else 5.0
+    metrics.set_ylim(-span, span)
+    metrics.set_xlim(-0.6, 1.6)
+    metrics.set_xticks([0, 1], [
+        f"{name}\n{float(view.value.sel(term=name)):,.0f} {units}" if view.attrs["feasible"] else name
+        for name, units in (("emissions", "kg"), ("water", "L"))
+    ], fontsize=5.5)
+    metrics.set_ylabel("change vs M0 baseline (%)")
+
+    routed = view.routed.transpose("dc", "time").values
+    heat.grid(False)
+    if view.attrs["feasible"]:
+        mesh = heat.imshow(routed, aspect="auto", cmap="viridis", vmin=0, interpolation="nearest")
+        fig.colorbar(mesh, ax=heat, label="queries served per hour", pad=0.02)
+    else:
+        heat.text(0.5, 0.5, "no feasible allocation", ha="center", va="center", transform=heat.transAxes, fontsize=8)
+        heat.set_xlim(-0.5, view.sizes["time"] - 0.5)
+        heat.set_ylim(view.sizes["dc"] - 0.5, -0.5)  # as imshow orients the rows
+    labels = [f"{dc} ({loc})" for dc, loc in zip(view.dc.values, view.dc_location.values)]
+    heat.set_yticks(range(len(labels)), labels, fontsize=5.5)
+    heat.set_xticks(range(0, view.sizes["time"], 6))
+    heat.set_xlabel("hour (t)")
+    heat.set_title("queries routed to each DC", fontsize=7)
+
+    status = (f"solved in {float(view.solve_seconds):.2f} s ({view.attrs['solver']})" if view.attrs["feasible"]
+              else view.attrs["message"])
+    fig.suptitle(f"{view.attrs['label']}\n{status}", fontsize=7, color="black" if view.attrs["feasible"] else "firebrick")
     fig.tight_layout()
     return fig

@@ -30,6 +30,7 @@ import linopy
 import numpy as np
 import xarray as xr
 
+from greenaolo import checks
 from greenaolo import solvers
 from greenaolo.greenllm.scenario import validate_scenario
 
@@ -38,7 +39,10 @@ __all__ = [
     "METRICS",
     "OBJECTIVES",
     "Extensions",
+    "InfeasibleError",
     "build_model",
+    "check_weights",
+    "infeasibility_reasons",
     "solve",
     "solve_lexicographic",
 ]
@@ -92,21 +96,24 @@ class Extensions:
     offsite_water_on_grid: bool = False
 
     def __post_init__(self) -> None:
-        checks = {
-            "unmet_penalty": (self.unmet_penalty, 0.0, np.inf, True),
-            "max_unmet": (self.max_unmet, 0.0, 1.0, False),
-            "download_cost": (self.download_cost, 0.0, np.inf, True),
-            "servers": (self.servers, 1, 10**7, True),
-            "queries_per_server": (self.queries_per_server, 1e-9, np.inf, False),
-            "utilisation": (self.utilisation, 1e-9, 1.0, False),
-            "idle_kw": (self.idle_kw, 0.0, np.inf, False),
-            "latency_cap": (self.latency_cap, 1e-9, np.inf, True),
+        # Bounds are far beyond any meaningful value but keep the solver's numbers finite.
+        bounds = {
+            "unmet_penalty": (0.0, 1e9, False, True),
+            "max_unmet": (0.0, 1.0, False, False),
+            "download_cost": (0.0, 1e9, False, True),
+            "servers": (1, 10**7, True, True),
+            "queries_per_server": (1e-9, 1e12, False, False),
+            "utilisation": (1e-9, 1.0, False, False),
+            "idle_kw": (0.0, 1e6, False, False),
+            "latency_cap": (1e-9, 1e6, False, True),
         }
-        for name, (value, low, high, optional) in checks.items():
+        for name, (low, high, integer, optional) in bounds.items():
+            value = getattr(self, name)
             if value is None and optional:
                 continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-                raise ValueError(f"Extensions.{name}={value!r} is out of range: expected a number in [{low}, {high}]")
+            object.__setattr__(self, name, checks.number("Extensions", name, value, low, high, integer=integer))
+        object.__setattr__(self, "offsite_water_on_grid",
+                           checks.boolean("Extensions", "offsite_water_on_grid", self.offsite_water_on_grid))
 
     @property
     def is_milp(self) -> bool:
@@ -313,6 +320,79 @@ def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> G
     return GreenLLMModel(model=m, scenario=s, extensions=ext, costs=costs, metrics=metrics, defined=defined)
 
 
+class InfeasibleError(solvers.SolveError):
+    """No allocation satisfies every constraint; the message names the family that cannot hold, where a
+    cheap check finds it."""
+
+
+def _first(where: xr.DataArray) -> dict[str, object]:
+    """The coordinates of the first True of ``where``."""
+    index = np.argwhere(np.asarray(where))[0]
+    return {d: where[d].values[i].item() for d, i in zip(where.dims, index)}
+
+
+def infeasibility_reasons(scenario: xr.Dataset, extensions: Extensions | None = None) -> list[str]:
+    """Necessary conditions of feasibility that fail, in words: demand above the total resource capacity or
+    above what the grid and renewables can power, a delay cap no DC meets, a water budget below the least
+    water any allocation uses (an LP that minimises water; run only when the cheap checks find nothing).
+    An empty list means none of these explains it (the constraints conflict only jointly)."""
+    s, ext = scenario, extensions or Extensions()
+    served = 1.0 - (ext.max_unmet if ext.unmet_penalty is not None else 0.0)
+    reasons = []
+    need = (s.resource_per_token * _tokens(s) * s.demand).sum(["area", "query"]) * served
+    short = need > s.capacity.sum("dc") * (1 + 1e-9)
+    if bool(short.any()):
+        at = _first(short)
+        reasons.append(
+            f"resource capacity (constraint 7): in hour {at['time']} the demand needs {float(need.sel(at)):.4g} units "
+            f"of {at['resource']}, above the {float(s.capacity.sel(resource=at['resource']).sum()):.4g} of every "
+            "DC together")
+    energy = _energy_per_query(s) * s.demand * served
+    least = (energy * s.pue.min("dc")).sum(["area", "query"])
+    supply = (s.grid_limit + s.renewable).sum("dc")
+    if ext.servers is None and bool((least > supply * (1 + 1e-9)).any()):
+        at = _first(least > supply * (1 + 1e-9))
+        reasons.append(
+            f"power balance (constraint 3): in hour {at['time']} serving the demand takes at least "
+            f"{float(least.sel(at)):.4g} kWh, above the grid limits and renewables of every DC together "
+            f"({float(supply.sel(at)):.4g} kWh)")
+    if ext.unmet_penalty is None:
+        late = (delay_coefficient(s).min("dc") > s.delay_cap * (1 + 1e-9))
+        if bool(late.any()):
+            at = _first(late)
+            reasons.append(
+                f"delay cap (constraint 12): area {at['area']!r}, query {at['query']!r}, hour {at['time']} exceeds "
+                f"its cap {float(s.delay_cap.sel(area=at['area'], query=at['query'])):.4g} s at every DC")
+    if not reasons:
+        loose = s.copy()
+        # A budget no allocation can reach (HiGHS treats 1e20 and above as infinite, and says so).
+        loose["water_budget"] = xr.DataArray(1e15, attrs=s.water_budget.attrs)
+        try:
+            least_water = float(solve(loose, {"water": 1.0}, extensions=dataclasses.replace(
+                ext, download_cost=None, servers=None), tie_break=False, solver="highs").water)
+        except solvers.SolveError:
+            return reasons
+        if least_water > float(s.water_budget) * (1 + 1e-9):
+            reasons.append(
+                f"water budget (constraint 6): Z = {float(s.water_budget):.6g} L is below the least water any "
+                f"allocation uses, {least_water:.6g} L")
+    return reasons
+
+
+def _solve_or_explain(built: GreenLLMModel, limits: Mapping[str, float] | None, **options) -> solvers.SolveInfo:
+    """:func:`greenaolo.solvers.solve`; an infeasible model raises :class:`InfeasibleError` with the reasons."""
+    try:
+        return solvers.solve(built.model, **options)
+    except solvers.SolveError as err:
+        if "infeasible" not in str(err):
+            raise
+        if limits:
+            raise InfeasibleError(f"no allocation meets the limits {dict(limits)} with every constraint ({err})") from None
+        reasons = infeasibility_reasons(built.scenario, built.extensions)
+        why = "; ".join(reasons) if reasons else "no single constraint family explains it (they conflict jointly)"
+        raise InfeasibleError(f"the model is infeasible: {why}") from None
+
+
 def _weighted(built: GreenLLMModel, weights: Mapping[str, float]) -> linopy.LinearExpression:
     terms = {**built.costs, **built.metrics}
     expr = sum(w * terms[name] for name, w in weights.items() if w != 0)
@@ -327,7 +407,7 @@ def _total(built: GreenLLMModel) -> linopy.LinearExpression:
     return _weighted(built, dict.fromkeys(OBJECTIVES, 1.0))
 
 
-def _check_weights(weights: Sequence[float] | Mapping[str, float]) -> dict[str, float]:
+def check_weights(weights: Sequence[float] | Mapping[str, float]) -> dict[str, float]:
     """Weights as ``{name: w}`` over :data:`OBJECTIVES` and :data:`METRICS`, checked."""
     if not isinstance(weights, Mapping):
         if len(weights) != 3:
@@ -397,7 +477,7 @@ def solve(
             raise ValueError(f"model={model!r} is unknown: expected one of {sorted(MODELS)} or 3 weights")
         weights, label = dict(zip(OBJECTIVES, MODELS[model])), model
     else:
-        weights, label = _check_weights(model), "weighted"
+        weights, label = check_weights(model), "weighted"
     started = time.perf_counter()
     built = build_model(scenario, extensions)
     _add_limits(built, limits)
@@ -408,7 +488,7 @@ def solve(
         solver=solver, time_limit=time_limit, threads=threads, seed=seed, mip_gap=mip_gap,
         allow_suboptimal=allow_suboptimal,
     )
-    info = solvers.solve(built.model, **options)
+    info = _solve_or_explain(built, limits, **options)
     shadow = _water_shadow_price(built)  # the dual of this model's own objective, before any tie-break
     if tie_break and any(weights.get(o, 0.0) == 0 for o in OBJECTIVES):
         _bound(built, objective, info.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
@@ -455,7 +535,7 @@ def solve_lexicographic(
     phase_optima = {}
     for phase, name in enumerate(order):
         built.model.add_objective(built.costs[name], overwrite=True)
-        step = solvers.solve(built.model, **options)
+        step = _solve_or_explain(built, None, **options) if phase == 0 else solvers.solve(built.model, **options)
         info = step if info is None else info.merge(step)
         options["solver"] = info.solver
         phase_optima[name] = step.objective

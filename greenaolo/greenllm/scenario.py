@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from greenaolo.checks import number
+
 __all__ = [
     "DC_TABLE",
     "QUERY_TABLE",
@@ -113,6 +115,15 @@ J_PER_KWH = 3.6e6
 CARBON_DATA = "carbon_intensity_2024-03-24_lifecycle.csv"
 
 
+class ScalingError(ValueError):
+    """A scaling factor is out of range."""
+
+
+#: The largest scaling factor accepted: 1,000 times the paper's value keeps every coefficient finite and
+#: is far beyond any meaningful sensitivity study.
+MAX_SCALING = 1000.0
+
+
 @dataclass(frozen=True)
 class Scaling:
     """Scaling factors Psi of the paper's sensitivity studies (F19), applied to a generated scenario.
@@ -137,11 +148,9 @@ class Scaling:
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
-                raise ValueError(
-                    f"scaling factor psi_{field.name}={value!r} is invalid: expected a finite number >= 0"
-                )
+            value = number("", f"psi_{field.name}", getattr(self, field.name), 0.0, MAX_SCALING,
+                           error=ScalingError)
+            object.__setattr__(self, field.name, value)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

@@ -21,6 +21,7 @@ file (missing column or hour, unknown key, duplicate row, non-numeric or negativ
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ import xarray as xr
 
 from greenaolo.greenllm.scenario import SCHEMA, paper_scenario, validate_scenario
 
-__all__ = ["TRACES", "CSVError", "load_csv_scenario", "read_trace"]
+__all__ = ["TRACES", "CSVError", "ImplausibleTraceWarning", "load_csv_scenario", "read_trace"]
 
 #: keyword -> (scenario variable, key columns, value column)
 TRACES: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -42,6 +43,15 @@ TRACES: dict[str, tuple[str, tuple[str, ...], str]] = {
 
 class CSVError(ValueError):
     """A trace file is malformed; the message names the file, the column and the row."""
+
+
+class ImplausibleTraceWarning(UserWarning):
+    """A trace's values are far outside what its unit makes plausible (e.g. $/MWh read as $/kWh)."""
+
+
+#: Wholesale and retail electricity rarely exceeds a few $/kWh even in price spikes; 10 $/kWh read as
+#: $/kWh is almost certainly a $/MWh column.
+MAX_PLAUSIBLE_PRICE = 10.0
 
 
 def _line(index: int) -> int:
@@ -62,8 +72,14 @@ def read_trace(path: str | os.PathLike, kind: str, base: xr.Dataset) -> xr.DataA
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise CSVError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CSVError(f"{path}: is a folder, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise CSVError(f"{path}: not a UTF-8 text file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CSVError(f"{path}: not a readable CSV file ({exc})") from None
+    except OSError as exc:
+        raise CSVError(f"{path}: cannot be read ({exc.strerror})") from None
     for column in (*keys, value):
         if column not in table.columns:
             raise CSVError(f"{path}: column {column!r} is missing (found {list(table.columns)})")
@@ -126,6 +142,10 @@ def load_csv_scenario(base: xr.Dataset | None = None, **files: str | os.PathLike
     for kind, path in files.items():
         da = read_trace(path, kind, ds)
         ds[TRACES[kind][0]] = (da.dims, da.values, da.attrs)
+        if kind == "prices" and float(da.max()) > MAX_PLAUSIBLE_PRICE:
+            warnings.warn(ImplausibleTraceWarning(
+                f"{path}: prices up to {float(da.max()):.4g} $/kWh; the column is read as $/kWh, and values "
+                f"above {MAX_PLAUSIBLE_PRICE} look like $/MWh (divide by 1000)"), stacklevel=2)
     ds.attrs["source"] = f"{ds.attrs.get('source', 'scenario')}; traces from " + ", ".join(
         f"{k}={Path(p).name}" for k, p in files.items()
     )

@@ -1,0 +1,318 @@
+"""Bad input gets one clear line that names the parameter, the value and the valid range, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from greenaolo.cli import app
+
+runner = CliRunner()
+
+
+def fails_cleanly(args, message, *, cwd=None):
+    """The command exits 2 with one line that contains ``message``."""
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result
+
+
+# 1. non-finite float parameters --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_notebook_parameters_are_refused_at_the_check(tmp_path, value):
+    fails_cleanly(["run", "greenllm_table2", "-p", "tolerance", value, "--output-dir", tmp_path / "out"],
+                  f"parameter tolerance={float(value)!r} is not finite: valid range is float in [0.0, 1.0]")
+    assert not (tmp_path / "out").exists()
+
+
+# 2. the scheduler --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scheduler", ["nosuch", "tcp://host", "host:8786", "tcp://h:99999", " "])
+def test_a_bad_scheduler_is_refused_before_any_client(tmp_path, scheduler):
+    from greenaolo.sweep import Task, run_tasks
+
+    fails_cleanly(["run", "greenllm_fig2", "--scheduler", scheduler, "--output-dir", tmp_path],
+                  f"scheduler={scheduler!r} is invalid: expected '' (local workers), 'serial', 'local' or a Dask")
+    with pytest.raises(ValueError, match="is invalid"):
+        run_tasks([Task(json.dumps, {"obj": 1})], scheduler=scheduler, store=tmp_path / "points")
+    assert not (tmp_path / "points").exists()
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch):
+    from greenaolo import sweep
+
+    monkeypatch.setattr(sweep, "CONNECT_SECONDS", 1.0)
+    with pytest.raises(sweep.SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        sweep.run_tasks([sweep.Task(json.dumps, {"obj": 1})], scheduler="tcp://127.0.0.1:9")
+
+
+def test_a_cluster_without_workers_says_so_with_what_is_pending():
+    from distributed import LocalCluster
+
+    from greenaolo.sweep import SweepStalledWarning, Task, run_tasks
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=":0") as cluster:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SweepStalledWarning)
+            with pytest.raises(SweepStalledWarning, match=r"has no workers; 2 points pending, e.g. .*obj"):
+                run_tasks([Task(json.dumps, {"obj": i}) for i in range(2)], scheduler=cluster.scheduler_address,
+                          stall_seconds=0.5, progress=False)
+
+
+# 3. scaling factors and extension values -----------------------------------------------------------------
+
+def test_huge_or_infinite_model_inputs_are_refused():
+    fails_cleanly(["greenllm", "solve", "--psi-demand", "1e300"],
+                  "psi_demand=1e+300 is out of range: expected a number in [0, 1000]")
+    from greenaolo.greenllm.model import Extensions
+
+    with pytest.raises(ValueError, match=r"Extensions.idle_kw=inf is out of range"):
+        Extensions(idle_kw=float("inf"))
+
+
+# 4, 5. greenaolo plot -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from greenaolo.greenllm.experiments import scenario_table
+    from greenaolo.io import write_dataset
+
+    path = tmp_path_factory.mktemp("figures") / "data" / "greenllm_table1.nc"
+    return write_dataset(scenario_table(42), path, profile="quick", figure="greenllm_table1", seeds=[42])
+
+
+@pytest.mark.parametrize("content, why", [(b"", "empty"), (None, "truncated or not netCDF"),
+                                          (b"hello\n", "truncated or not netCDF")])
+def test_plot_of_an_unreadable_file_is_one_line(tmp_path, dataset, content, why):
+    bad = tmp_path / "bad.nc"
+    bad.write_bytes(dataset.read_bytes()[:3000] if content is None else content)
+    fails_cleanly(["plot", bad], f"{bad} is not a readable netCDF file ({'empty' if why == 'empty' else ''}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.nc"]
+
+
+def test_plot_writes_beside_the_dataset_named_after_it(tmp_path, dataset):
+    for name in ("a.nc", "b.nc"):
+        (tmp_path / name).write_bytes(dataset.read_bytes())
+        assert runner.invoke(app, ["plot", str(tmp_path / name)]).exit_code == 0
+    assert {p.name for p in tmp_path.glob("*.png")} == {"a.png", "b.png"}  # two plots, two figures
+    # In a figures tree, the figure goes where the notebook put it.
+    assert runner.invoke(app, ["plot", str(dataset)]).exit_code == 0
+    assert (dataset.parent.parent / "greenllm_table1.png").exists()
+
+
+def test_plot_into_a_folder_that_cannot_be_written_fails_before_drawing(tmp_path, dataset):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    fails_cleanly(["plot", dataset, "--output-dir", blocker / "sub"], "or a part of its path, is a file")
+
+
+# 6. AOLO evaluation size ---------------------------------------------------------------------------------
+
+def test_aolo_evaluate_bounds_the_number_of_requests():
+    fails_cleanly(["aolo", "evaluate", "--n-requests", "1000000000"],
+                  "n_requests=1000000000 is out of range: expected an integer in [1, 1e+06]")
+
+
+# 7. AOLO configuration files ------------------------------------------------------------------------------
+
+def test_config_yaml_reads_numbers_written_as_text(tmp_path):
+    from greenaolo.aolo.config import AoloConfig
+
+    path = tmp_path / "c.yaml"
+    path.write_text("bandwidth: 1e6\nepisode_length: 20\n")
+    cfg = AoloConfig.from_yaml(path)
+    assert cfg.bandwidth == 1e6 and cfg.episode_length == 20
+
+
+@pytest.mark.parametrize("content, message", [
+    ("bandwidth: fast\n", "c.yaml: AoloConfig.bandwidth='fast' is text, not a number: expected a number in"),
+    ("bandwidth: [1\n", "c.yaml: line 2, column 1: not valid YAML"),
+    (b"\xff\xfe\x00", "c.yaml is not a UTF-8 text file"),
+    (None, "c.yaml is a folder, not a YAML file"),
+])
+def test_bad_config_files_are_one_line_naming_the_file(tmp_path, content, message):
+    path = tmp_path / "c.yaml"
+    if content is None:
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    fails_cleanly(["aolo", "evaluate", "--config", path, "--n-requests", "10"], message)
+
+
+# 8. numbers from numpy, integers and booleans where the meaning needs them ---------------------------------
+
+def test_numpy_scalars_are_numbers_and_wrong_types_are_type_errors():
+    from greenaolo.aolo.config import AoloConfig
+    from greenaolo.greenllm.model import Extensions
+
+    cfg = AoloConfig(bandwidth=np.float32(1e6), episode_length=np.int64(20))
+    assert json.loads(cfg.to_json())["episode_length"] == 20
+    with pytest.raises(TypeError, match="AoloConfig.episode_length=2.5 is not an integer"):
+        AoloConfig(episode_length=2.5)
+    with pytest.raises(TypeError, match="AoloConfig.streaming='no' has type str: expected True or False"):
+        AoloConfig(streaming="no")
+    with pytest.raises(TypeError, match="Extensions.servers=2.5 is not an integer"):
+        Extensions(servers=2.5)
+
+
+# 9. the environment's actions ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("action, message", [
+    ([np.nan, 0.0], r"action=\[nan, 0.0\] is not finite"),
+    ([0.0, np.inf], r"action=\[0.0, inf\] is not finite"),
+    ([0.0, 0.0, 0.0], r"action has shape \(3,\): expected \(2,\)"),
+    ([[0.0, 0.0]], r"action has shape \(1, 2\): expected \(2,\)"),
+    ("ab", r"action has shape \(\): expected \(2,\)"),
+])
+def test_the_environment_refuses_non_finite_or_misshapen_actions(action, message):
+    import gymnasium
+
+    import greenaolo  # noqa: F401
+
+    env = gymnasium.make("greenaolo/Aolo-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+    _, reward, *_ = env.step([5.0, -5.0])  # finite values outside [-1, 1] are clipped, as in Gymnasium
+    assert np.isfinite(reward)
+
+
+# 10, 11. hyperparameter files and training budgets -----------------------------------------------------------
+
+@pytest.mark.parametrize("path, value, message", [
+    (("profiles", "quick", "eval_every"), 0, "profiles.quick.eval_every=0 is out of range"),
+    (("common", "batch_size"), 0, "common.batch_size=0 is out of range"),
+    (("common", "learning_rate"), -1e-3, "common.learning_rate=-0.001 is out of range"),
+    (("common", "lr"), 1e-3, "unknown key common.lr; valid keys: learning_rate"),
+    (("sdrl", "popsan_kwargs", "spike_ts"), 2.5, "sdrl.popsan_kwargs.spike_ts=2.5 is not an integer"),
+])
+def test_hyperparameter_files_are_checked_before_training(tmp_path, path, value, message):
+    import yaml
+
+    from greenaolo.aolo.training import load_hyperparams
+
+    hp = load_hyperparams()
+    entry = hp
+    for key in path[:-1]:
+        entry = entry[key]
+    entry[path[-1]] = value
+    file = tmp_path / "hp.yaml"
+    file.write_text(yaml.safe_dump(hp))
+    fails_cleanly(["aolo", "train", "sac", "0", "--profile", "quick", "--hyperparams", file,
+                   "--runs-dir", tmp_path / "runs", "--no-progress"], f"{file}: {message}")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_zero_training_steps_is_an_error_not_the_full_budget():
+    from greenaolo.aolo.training import train
+
+    with pytest.raises(ValueError, match=r"total_timesteps=0 is out of range: expected an integer in \[1"):
+        train("sac", 0, total_timesteps=0)
+
+
+# 12. trace files ---------------------------------------------------------------------------------------
+
+def test_unreadable_trace_files_raise_csv_errors_naming_the_file(tmp_path):
+    from greenaolo.greenllm.traces import CSVError, load_csv_scenario
+
+    latin = tmp_path / "prices.csv"
+    latin.write_bytes("dc,hour,price\nus-central1,0,0.1\xe9\n".encode("latin-1"))
+    with pytest.raises(CSVError, match=f"{latin}: not a UTF-8 text file"):
+        load_csv_scenario(prices=latin)
+    with pytest.raises(CSVError, match=f"{tmp_path}: is a folder, not a CSV file"):
+        load_csv_scenario(prices=tmp_path)
+
+
+def test_prices_in_dollars_per_mwh_get_a_plausibility_warning(tmp_path):
+    from greenaolo.greenllm.scenario import paper_scenario
+    from greenaolo.greenllm.traces import ImplausibleTraceWarning, load_csv_scenario
+
+    base = paper_scenario(42)
+    rows = ["dc,hour,price"] + [f"{dc},{h},{1000 * float(base.price.sel(dc=dc, time=h)):.6f}"
+                                for dc in base.dc.values for h in range(base.sizes["time"])]
+    path = tmp_path / "prices.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.warns(ImplausibleTraceWarning, match=r"look like \$/MWh"):
+        load_csv_scenario(prices=path)
+
+
+# 13. infeasible settings say which constraint cannot hold ----------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["--psi-demand", "100"], "resource capacity (constraint 7): in hour"),
+    (["--psi-water", "0"], "water budget (constraint 6): Z = 0 L is below the least water any allocation uses, 3778"),
+])
+def test_infeasible_settings_name_the_constraint_family(args, message):
+    fails_cleanly(["greenllm", "solve", *args], message)
+
+
+# 14. options that would be ignored ----------------------------------------------------------------------------
+
+def test_options_that_would_be_ignored_are_errors_or_notes(tmp_path):
+    fails_cleanly(["greenllm", "solve", "--model", "M1", "--lexicographic", "energy,delay,carbon"],
+                  "--model and --lexicographic exclude each other")
+    fails_cleanly(["greenllm", "solve", "--tolerance", "0.1"], "--tolerance applies to --lexicographic only")
+    fails_cleanly(["run", "greenllm_table1", "-p", "seed", "1", "-p", "seed", "2"], "parameter seed is given twice")
+    from greenaolo.notebooks import capped_parameters
+
+    assert capped_parameters("greenllm_fig1", {"n_points": "50"}, "quick") == [
+        "n_points=50 is capped to 3 in the quick profile (the full profile runs it as given)"]
+    assert capped_parameters("greenllm_fig1", {"n_points": "50"}, "full") == []
+
+
+# Faults -------------------------------------------------------------------------------------------------------
+
+def test_sigint_during_a_run_is_one_line(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "greenaolo", "run", "greenllm_fig1", "--profile", "quick",
+                             "-p", "processes", "1", "--output-dir", str(tmp_path / "out"),
+                             "--executed-dir", str(tmp_path / "ex")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # the kernel is up and the sweep has started
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, (out, err)
+    assert "Traceback" not in err and "zmq" not in err
+    assert "error: interrupted: greenllm_fig1 did not finish" in err
+
+
+def test_a_folder_that_cannot_be_written_fails_before_the_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    started = time.perf_counter()
+    fails_cleanly(["run", "greenllm_table2", "--output-dir", blocker / "figures"], "or a part of its path, is a file")
+    fails_cleanly(["aolo", "train", "sac", "0", "--profile", "quick", "--runs-dir", blocker / "runs"],
+                  "or a part of its path, is a file")
+    fails_cleanly(["greenllm", "solve", "-o", blocker / "x.nc"], "or a part of its path, is a file")
+    assert time.perf_counter() - started < 20  # nothing was solved or trained first
+
+
+def test_an_interrupted_figure_leaves_no_pdf_without_its_png(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from greenaolo.plotting import save_figure
+
+    fig = plt.figure()
+    save_figure(fig, "f", tmp_path)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    fig = plt.figure()
+    monkeypatch.setattr(fig, "savefig", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(fig, "f", tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before  # the old pair, untouched
