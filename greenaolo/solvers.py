@@ -201,24 +201,28 @@ class SolveInfo:
         return out
 
 
-def _options(solver: str, time_limit, threads, seed, mip_gap) -> dict:
+def _options(solver: str, time_limit, threads, seed, mip_gap, solution_limit=None) -> dict:
     if solver == "highs":
         opts = {"output_flag": False, "random_seed": seed, "mip_rel_gap": mip_gap}
         if time_limit is not None:
             opts["time_limit"] = float(time_limit)
         if threads is not None:
             opts["threads"] = int(threads)
+        if solution_limit is not None:
+            opts["mip_max_improving_sols"] = int(solution_limit)
     else:
         opts = {"OutputFlag": 0, "Seed": seed, "MIPGap": mip_gap}
         if time_limit is not None:
             opts["TimeLimit"] = float(time_limit)
         if threads is not None:
             opts["Threads"] = int(threads)
+        if solution_limit is not None:
+            opts["SolutionLimit"] = int(solution_limit)
     return opts
 
 
 #: Terminations whose incumbent may be returned (marked non-optimal) when the caller allows it.
-SUBOPTIMAL_OK = ("time_limit", "iteration_limit", "suboptimal")
+SUBOPTIMAL_OK = ("time_limit", "iteration_limit", "terminated_by_limit", "suboptimal")
 
 
 def _has_solution(model: linopy.Model, solver: str) -> bool:
@@ -252,6 +256,7 @@ def solve(
     seed: int = 0,
     mip_gap: float = 1e-4,
     allow_suboptimal: bool = False,
+    solution_limit: int | None = None,
 ) -> SolveInfo:
     """Solve ``model`` with the chosen solver and check how it ended.
 
@@ -262,6 +267,8 @@ def solve(
     :param mip_gap: relative MIP gap for models with integer variables.
     :param allow_suboptimal: return a non-optimal solve (e.g. a time limit with an incumbent), marked
         ``optimal=False``, instead of raising.
+    :param solution_limit: stop a MILP after this many improving solutions (a limit that does not depend on
+        the machine's speed, unlike ``time_limit``); ``None`` for none.
     :raises SolveError: the solve did not end optimal (and ``allow_suboptimal`` is off, or there is no
         solution at all).
     """
@@ -279,7 +286,7 @@ def solve(
     try:
         status, condition = model.solve(
             solver_name=name, io_api="direct", progress=False, **extra,
-            **_options(name, time_limit, threads, seed, mip_gap),
+            **_options(name, time_limit, threads, seed, mip_gap, solution_limit),
         )
     finally:
         linopy_log.setLevel(level)

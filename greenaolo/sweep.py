@@ -54,6 +54,7 @@ __all__ = [
     "Task",
     "check_scheduler",
     "close_local_cluster",
+    "start_local_cluster",
     "point_path",
     "run_tasks",
     "source_hash",
@@ -245,6 +246,12 @@ def close_local_cluster() -> None:
 
 
 atexit.register(close_local_cluster)
+
+
+def start_local_cluster(workers: int | None = None) -> None:
+    """Start (or reuse) this process's local cluster of ``workers`` single-threaded processes (default: one
+    per core) now, rather than at the first sweep: so a benchmark can time its start-up apart."""
+    _client("local", _resolve("local", workers)[1])
 
 
 def _client(scheduler: str, workers: int):

@@ -181,12 +181,12 @@ def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
     import numpy as np
 
     from greenaolo.greenllm.experiments import psi_sweep
-    from greenaolo.sweep import Task, _client, close_local_cluster, run_tasks
+    from greenaolo.sweep import Task, close_local_cluster, run_tasks, start_local_cluster
 
     values = np.round(np.linspace(0.1, 1.0, n_points), 4)
     close_local_cluster()
     start = time.perf_counter()
-    _client("local", 2)
+    start_local_cluster(2)
     startup = time.perf_counter() - start
     serial_s, _ = timed(lambda: psi_sweep("tau", values, scheduler="serial"), 1)
     local_s, _ = timed(lambda: psi_sweep("tau", values, scheduler="local", processes=2), 1)

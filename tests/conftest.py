@@ -40,7 +40,7 @@ def m0(paper):
         return solve(paper, "M0")
 
 
-def tiny(n_area=1, n_dc=1, n_query=1, n_time=1, **overrides):
+def _tiny(n_area=1, n_dc=1, n_query=1, n_time=1, **overrides):
     """A hand-sized scenario: every value simple, so tests can compute the optimum by hand.
 
     Defaults: 100 queries of 10 input + 20 output tokens, 1e-3 / 2e-3 kWh per token, PUE 1.5, no
@@ -68,3 +68,31 @@ def tiny(n_area=1, n_dc=1, n_query=1, n_time=1, **overrides):
         area=[f"a{i}" for i in range(n_area)], dc=[f"d{j}" for j in range(n_dc)],
         query=[f"q{k}" for k in range(n_query)], n_time=n_time, **values,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The hand-sized scenario factory :func:`_tiny`: ``tiny(n_dc=2, price=[0.1, 0.2])``."""
+    return _tiny
+
+
+@pytest.fixture(scope="session")
+def small_hyperparams():
+    """A factory of the package's hyperparameters made small enough to train in seconds: a 32 x 32 network,
+    a 32 x 16 PopSAN, a short warm-up and a small batch; ``profile`` sets the ``quick`` budget, ``compile``
+    the PopSAN's, other keywords go to ``common``. Only sizes change: the training code is the package's own."""
+    import copy
+
+    from greenaolo.aolo.training import load_hyperparams
+
+    def make(*, learning_starts=20, batch_size=16, profile=None, compile=None, **common):
+        hp = copy.deepcopy(load_hyperparams())
+        hp["common"].update(learning_starts=learning_starts, batch_size=batch_size, net_arch=[32, 32], **common)
+        hp["sdrl"]["popsan_kwargs"]["hidden_sizes"] = [32, 16]
+        if compile is not None:
+            hp["sdrl"]["popsan_kwargs"]["compile"] = compile
+        if profile is not None:
+            hp["profiles"]["quick"] = dict(profile)
+        return hp
+
+    return make

@@ -175,14 +175,18 @@ def test_default_scenario_communication_share_and_power_moving_with_the_channel(
     assert np.all(np.diff(energy_efficient_power(gains, 475.0, CFG)) > 0)
 
 
-def test_oracle_beats_every_heuristic():
+def test_oracle_beats_every_heuristic_on_every_request_the_heuristic_serves_within_its_constraints():
     req = sample_requests(np.random.default_rng(3), 2000, CFG)
-    results = {name: evaluate(*policy(req, CFG), req, CFG, method=name) for name, policy in POLICIES.items()}
-    best = float(results["oracle"].carbon_g)
+    results = {name: evaluate(*policy(req, CFG, np.random.default_rng(0)), req, CFG, method=name)
+               for name, policy in POLICIES.items()}
+    oracle = results.pop("oracle")
     for name, ds in results.items():
-        feasible = float(ds.qoe_violation_rate) == 0 and float(ds.latency_violation_rate) == 0
-        if feasible:
-            assert float(ds.carbon_g) >= best * (1 - 1e-12), name
+        served = (ds.qoe_ok.values == 1) & (ds.latency_ok.values == 1)
+        assert served.sum() >= 100, name  # the comparison is never vacuous
+        assert np.all(ds.carbon.values[served] >= oracle.carbon.values[served] * (1 - 1e-12)), name
+    # And where a heuristic meets both constraints on every request, its mean carbon is the oracle's or more.
+    fixed = results["qoe-fixed-power"]
+    assert float(fixed.qoe_violation_rate) == 0 and float(fixed.carbon_g) >= float(oracle.carbon_g)
     assert float(results["random"].qoe_violation_rate) > 0.1
 
 

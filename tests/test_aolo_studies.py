@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -26,23 +25,20 @@ from greenaolo.aolo.studies import (
     sweep_study,
     t_interval,
 )
-from greenaolo.aolo.training import load_hyperparams
 from greenaolo.cli import app
 from greenaolo.io import read_dataset
 
 N_EVAL = 60
 
 
-def tiny_hyperparams() -> dict:
-    hp = copy.deepcopy(load_hyperparams())
-    hp["common"].update(learning_starts=60, batch_size=16, net_arch=[32, 32])
-    hp["sdrl"]["popsan_kwargs"]["hidden_sizes"] = [32, 16]
-    hp["profiles"]["quick"] = {"total_timesteps": 120, "eval_every": 60, "n_eval": N_EVAL, "seeds": [0, 1]}
-    return hp
+@pytest.fixture(scope="session")
+def tiny_hyperparams(small_hyperparams):
+    return lambda: small_hyperparams(learning_starts=60, profile={
+        "total_timesteps": 120, "eval_every": 60, "n_eval": N_EVAL, "seeds": [0, 1]})
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, tiny_hyperparams):
     runs_dir = tmp_path_factory.mktemp("runs")
     paths = ensure_runs(runs_dir, profile="quick", seeds=[0, 1], hyperparams=tiny_hyperparams(), progress=False)
     return runs_dir, paths
@@ -56,7 +52,7 @@ def test_t_interval_matches_the_textbook_formula():
     assert np.isnan(t_interval(np.array([3.0]))[1])
 
 
-def test_runs_are_written_once_and_retrained_when_stale(runs, tmp_path):
+def test_runs_are_written_once_and_retrained_when_stale(runs, tmp_path, tiny_hyperparams):
     runs_dir, paths = runs
     assert len(paths) == 4
     for algorithm in ("sac", "sdrl"):
@@ -113,8 +109,14 @@ def test_convergence_study_bands_and_references(runs):
     requests = evaluation_requests(cfg, N_EVAL)
     oracle = evaluate(*POLICIES["oracle"](requests, cfg), requests, cfg, method="oracle")
     assert float(ds.ref_carbon_g.sel(policy="oracle")) == pytest.approx(float(oracle.carbon_g))
-    assert float(ds.ref_carbon_g.sel(policy="oracle")) <= float(ds.curve_carbon_g.min()) + 1e-12 or \
-        float(ds.curve_qoe_violation_rate.max()) > 0  # nothing beats the oracle without violating
+    # Nothing beats the oracle on a request it serves within both constraints: checked per request on the
+    # runs' final evaluations (the curves hold only means, which violations can pull below the oracle's).
+    best = evaluate(*POLICIES["oracle"](requests, cfg), requests, cfg, method="oracle").carbon.values
+    for path in paths:
+        run = read_dataset(path)
+        served = (run.qoe_ok.values == 1) & (run.latency_ok.values == 1)
+        assert served.sum() >= N_EVAL // 10, path  # never vacuous
+        assert np.all(run.carbon.values[served] >= best[served] * (1 - 1e-12)), path
 
 
 def test_carbon_comparison_reduction_is_computed_per_seed(runs):
@@ -174,9 +176,9 @@ def test_actor_energy_counts(runs):
 
     obs = torch.as_tensor(observation(evaluation_requests(cfg, N_EVAL), cfg))
     with torch.no_grad():
-        enc = net.encoder(obs)  # (batch, 50, T)
-        net.snn(enc)
-    counts = [float(enc.sum())] + [float(c) for c in net.snn.last_spike_counts]
+        enc = net.encoder(obs)  # (batch, 50, T): the original loops' encoder
+        rates, layer_counts = net.snn.rates_and_counts(enc.permute(2, 0, 1))
+    counts = [float(enc.sum())] + [float(c) for c in layer_counts]
     fan_out = [32, 16, 20]
     synaptic = sum(c * f for c, f in zip(counts[:-1], fan_out)) / N_EVAL
     acs = synaptic + 50 * 5
@@ -202,7 +204,7 @@ def test_profile_seeds_match_the_makefile_and_the_notebooks():
     assert profile_seeds("quick") == list(range(int(n_seeds.quick)))
 
 
-def test_cli_train_writes_a_run(tmp_path):
+def test_cli_train_writes_a_run(tmp_path, tiny_hyperparams):
     hp_path = tmp_path / "hp.yaml"
     hp = tiny_hyperparams()
     hp["profiles"]["quick"]["total_timesteps"] = 70

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from greenaolo.aolo.explore import explore_view as aolo_view
 from greenaolo.aolo.figures import draw_explore as draw_aolo
 from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.runs import RUN_FIGURE, load_model, run_paths
-from greenaolo.aolo.training import agent, load_hyperparams
+from greenaolo.aolo.training import agent
 from greenaolo.greenllm import explore as gx
 from greenaolo.greenllm.explore import explore_table, explore_view
 from greenaolo.greenllm.figures import draw_explore
@@ -112,22 +111,15 @@ def test_parametric_lp_refuses_a_dependence_the_model_does_not_have(monkeypatch)
 REQUEST = {"distance": 420.0, "fading": 0.3, "qoe_threshold": 0.8, "latency_budget": 12.0, "intensity": 300.0}
 
 
-def tiny_hyperparams() -> dict:
-    hp = copy.deepcopy(load_hyperparams())
-    hp["common"].update(learning_starts=60, batch_size=16, net_arch=[32, 32])
-    hp["sdrl"]["popsan_kwargs"]["hidden_sizes"] = [32, 16]
-    return hp
-
-
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory) -> Path:
+def runs_dir(tmp_path_factory, small_hyperparams) -> Path:
     """One untrained tiny agent per algorithm, saved as a quick-profile run (what matters here is the wiring
     from a run on disk to its action, not the quality of the action)."""
     folder = tmp_path_factory.mktemp("runs")
     cfg = AoloConfig()
     for algorithm in ("sac", "sdrl"):
         path, model_path = run_paths(folder, algorithm, 0)
-        agent(algorithm, AoloEnv(cfg), 0, tiny_hyperparams()).save(model_path)
+        agent(algorithm, AoloEnv(cfg), 0, small_hyperparams(learning_starts=60)).save(model_path)
         write_dataset(xr.Dataset(attrs={"algorithm": algorithm, "seed": 0, "config": cfg.to_json()}), path,
                       profile="quick", figure=RUN_FIGURE, seeds=[0], parameters={"algorithm": algorithm})
     return folder

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from conftest import tiny
 from greenaolo.greenllm.model import MODELS, Extensions, route_latency, solve, solve_lexicographic
 from greenaolo.greenllm.scenario import synthetic_scenario
 from greenaolo.solvers import SolverFallbackWarning
@@ -51,7 +50,7 @@ def test_m0_baseline_structure(m0, paper):
 
 # --- each constraint family against values computed by hand -----------------------------------------
 
-def test_single_route_energy_water_delay_by_hand():
+def test_single_route_energy_water_delay_by_hand(tiny):
     # 100 queries x (10 x 1e-3 + 20 x 2e-3) kWh = 5 kWh IT (constraint 1); x PUE 1.5 = 7.5 kWh facility (2);
     # 3 kWh renewables leave 4.5 kWh from the grid (3, 4); water (1/1.5 + 0.5) x 7.5 = 8.75 L (5).
     ds = solve(tiny(renewable=3.0), "M0", solver="highs")
@@ -73,40 +72,40 @@ def test_single_route_energy_water_delay_by_hand():
     assert float(ds.latency.sum()) == pytest.approx(0.01 + 8 * 0.004 * 30 / 1e6 + 1e-4 * 30)
 
 
-def test_renewables_are_used_before_the_grid():
+def test_renewables_are_used_before_the_grid(tiny):
     # DC d0's grid is dearer but it has 3 kWh of free renewables: it takes 3 / 7.5 of the load (constraint 3).
     ds = solve(tiny(n_dc=2, price=[0.2, 0.1], renewable=[[3.0], [0.0]]), "M0", solver="highs")
     assert allocation(ds, "d0") == pytest.approx(0.4)
     assert float(ds.grid_power.sel(dc="d0").sum()) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_grid_limit_binds():
+def test_grid_limit_binds(tiny):
     # Constraint 4: d0 is cheaper but may import only 3 kWh: 7.5 x0 <= 3.
     ds = solve(tiny(n_dc=2, price=[0.1, 0.2], grid_limit=[[3.0], [1e6]]), "M0", solver="highs")
     assert allocation(ds, "d0") == pytest.approx(0.4)
 
 
-def test_water_budget_binds():
+def test_water_budget_binds(tiny):
     # Constraint 6: d0 is cheaper and thirstier: 18.75 x0 + 8.75 (1 - x0) <= 12 gives x0 = 0.325.
     ds = solve(tiny(n_dc=2, price=[0.1, 0.2], wue=[[3.0], [1.0]], water_budget=12.0), "M0", solver="highs")
     assert allocation(ds, "d0") == pytest.approx(0.325)
     assert float(ds.water) == pytest.approx(12.0)
 
 
-def test_resource_capacity_binds():
+def test_resource_capacity_binds(tiny):
     # Constraint 7: each resource uses 1e-3 x 30 x 100 x0 = 3 x0 units at d0, whose capacity is 0.9.
     capacity = np.array([[0.9, 1e9]] * 3)
     ds = solve(tiny(n_dc=2, price=[0.1, 0.2], capacity=capacity), "M0", solver="highs")
     assert allocation(ds, "d0") == pytest.approx(0.3)
 
 
-def test_delay_cap_binds():
+def test_delay_cap_binds(tiny):
     # Constraint 12: d0 is cheaper but 1 s away: 0.312 + 1.0 x0 + 0.01 (1 - x0) <= 0.5.
     ds = solve(tiny(n_dc=2, price=[0.1, 0.2], rtt=[[1.0, 0.01]], delay_cap=0.5), "M0", solver="highs")
     assert allocation(ds, "d0") == pytest.approx(0.178 / 0.99)
 
 
-def test_full_allocation_and_infeasibility_is_an_error_that_names_the_constraint():
+def test_full_allocation_and_infeasibility_is_an_error_that_names_the_constraint(tiny):
     from greenaolo.greenllm.model import InfeasibleError
 
     # Every route takes at least 0.01 s of RTT plus processing: no DC meets a 0.01 s cap.
@@ -190,7 +189,7 @@ def test_lp_matches_an_independent_dense_formulation(model):
     assert objective == pytest.approx(_independent_lp(s, weights), rel=1e-6)
 
 
-def test_lp_matches_brute_force_on_two_dcs():
+def test_lp_matches_brute_force_on_two_dcs(tiny):
     # One decision x0 in [0, 1]; grid power is max(0, P_d - P_w) at the optimum. Grid search to 1e-5.
     s = tiny(n_dc=2, price=[0.3, 0.1], renewable=[[2.0], [1.0]], rtt=[[0.2, 0.05]], pue=[1.2, 1.6])
     ours = float(solve(s, "M0", solver="highs").total_cost)
@@ -218,7 +217,7 @@ def test_weights_and_named_models_agree():
     [("M9", "model='M9' is unknown"), ((1, 1), "must have 3 entries"), ((0, 0, 0), "all zero"),
      ((1, -1, 0), "weight for carbon=-1 is out of range")],
 )
-def test_bad_model_arguments_name_themselves(bad, pattern):
+def test_bad_model_arguments_name_themselves(bad, pattern, tiny):
     with pytest.raises(ValueError, match=pattern):
         solve(tiny(), bad, solver="highs")
 
@@ -259,7 +258,7 @@ def test_extensions_that_cost_nothing_reproduce_the_lp():
     assert float(solve(s, "M0", extensions=Extensions(), solver="highs").total_cost) == float(lp.total_cost)
 
 
-def test_unmet_demand_when_serving_costs_more_than_the_penalty():
+def test_unmet_demand_when_serving_costs_more_than_the_penalty(tiny):
     # Serving costs 0.8572 $ for 100 queries; leaving one unserved costs 0.001 $: drop the most allowed.
     ds = solve(tiny(), "M0", extensions=Extensions(unmet_penalty=0.001, max_unmet=0.3), solver="highs")
     assert float(ds.unmet.sum()) == pytest.approx(0.3)
@@ -267,7 +266,7 @@ def test_unmet_demand_when_serving_costs_more_than_the_penalty():
     assert float(ds.total_cost) == pytest.approx(0.8572 * 0.7 + 0.03)
 
 
-def test_integer_servers_round_up_and_add_idle_power():
+def test_integer_servers_round_up_and_add_idle_power(tiny):
     # 100 queries, 30 per server: 4 servers (not 3.33); 4 x 1 kW idle on top of 5 kWh of tokens.
     ext = Extensions(servers=10, queries_per_server=30, utilisation=1.0, idle_kw=1.0)
     ds = solve(tiny(), "M0", extensions=ext, solver="highs")
@@ -276,13 +275,13 @@ def test_integer_servers_round_up_and_add_idle_power():
     assert ds.attrs["mip_gap"] <= 1e-4
 
 
-def test_model_placement_pays_one_download():
+def test_model_placement_pays_one_download(tiny):
     ds = solve(tiny(n_time=3), "M0", extensions=Extensions(download_cost=5.0), solver="highs")
     np.testing.assert_allclose(ds.placement.values.ravel(), 1.0)
     assert float(ds.download_cost) == pytest.approx(5.0)
 
 
-def test_per_query_latency_cap():
+def test_per_query_latency_cap(tiny):
     s = tiny(n_dc=2, price=[0.1, 0.2], rtt=[[1.0, 0.01]])
     lat = route_latency(s).squeeze()
     ds = solve(s, "M0", extensions=Extensions(latency_cap=0.5), solver="highs")
@@ -291,7 +290,7 @@ def test_per_query_latency_cap():
     assert float(ds.latency.max()) == pytest.approx(0.5)
 
 
-def test_offsite_water_on_grid_energy_only():
+def test_offsite_water_on_grid_energy_only(tiny):
     # A12: W = WUE P_c + EWIF P_g = 1 x 5 + 0.5 x 4.5.
     ds = solve(tiny(renewable=3.0), "M0", extensions=Extensions(offsite_water_on_grid=True), solver="highs")
     assert float(ds.water) == pytest.approx(5.0 + 0.5 * 4.5)
@@ -327,7 +326,7 @@ def test_extensions_accept_numpy_scalars():
     assert type(ext.servers) is int and json.loads(ext.to_json())["servers"] == 20
 
 
-def test_paper_instance_solution_attributes_record_the_solver(m0):
+def test_paper_instance_solution_attributes_record_the_solver(m0, tiny):
     for key in ("solver", "solver_version", "licence", "termination", "mip_gap", "seed", "threads", "scaling"):
         assert key in m0.attrs
     with warnings.catch_warnings():

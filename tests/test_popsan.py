@@ -92,8 +92,11 @@ def test_fast_path_matches_the_original_loops(hidden):
     torch.testing.assert_close(fast.encoder(obs), plain.encoder(obs), rtol=0, atol=0)
     out_fast, out_plain = fast(obs), plain(obs)
     torch.testing.assert_close(out_fast, out_plain, rtol=0, atol=0)
-    assert [int(c) for c in fast.snn.last_spike_counts] == [int(c) for c in plain.snn.last_spike_counts]
-    assert all(int(c) > 0 for c in fast.snn.last_spike_counts)
+    fast_counts, plain_counts = fast.spike_counts(obs), plain.spike_counts(obs)
+    assert [int(c) for c in fast_counts] == [int(c) for c in plain_counts] and len(fast_counts) == len(hidden) + 2
+    assert all(int(c) > 0 for c in fast_counts)
+    # The counts come back from the call, not through the module: a forward leaves no state behind.
+    assert not [name for name in vars(fast.snn) if "count" in name]
     weights = torch.randn_like(out_fast)  # a loss whose gradient differs per output
     (out_fast * weights).sum().backward()
     (out_plain * weights).sum().backward()
@@ -183,8 +186,8 @@ def test_compiled_path_matches_the_original_loops():
         obs = torch.rand(batch, 5) * 6 - 3
         with torch.no_grad():
             torch.testing.assert_close(net(obs), plain(obs), rtol=0, atol=0)
-        assert [int(c) for c in net.snn.last_spike_counts] == [int(c) for c in plain.snn.last_spike_counts]
-    assert all(int(c) > 0 for c in net.snn.last_spike_counts)
+        assert [int(c) for c in net.spike_counts(obs)] == [int(c) for c in plain.spike_counts(obs)]
+    assert all(int(c) > 0 for c in net.spike_counts(obs))
     obs = torch.rand(100, 5) * 6 - 3
     out, out_plain = net(obs), plain(obs)
     torch.testing.assert_close(out, out_plain, rtol=0, atol=0)
@@ -197,13 +200,11 @@ def test_compiled_path_matches_the_original_loops():
 
 
 @needs_compile
-def test_sdrl_trains_the_same_compiled_and_eager():
+def test_sdrl_trains_the_same_compiled_and_eager(small_hyperparams):
     """A short SDRL run with the hyperparameter file's settings, compiled and eager: (nearly) the same
     actor (gradients differ by float rounding only)."""
     def run(compiled: bool):
-        hp = copy.deepcopy(load_hyperparams())
-        hp["common"].update(learning_starts=20, batch_size=16, net_arch=[32, 32])
-        hp["sdrl"]["popsan_kwargs"].update(hidden_sizes=[32, 16], compile=compiled)
+        hp = small_hyperparams(compile=compiled)
         model = agent("sdrl", AoloEnv(AoloConfig(episode_length=20)), 0, hp)
         model.learn(50)
         return model
@@ -245,13 +246,11 @@ def test_compile_setting_from_the_environment(monkeypatch):
         PopSAN(obs_dim=2, act_dim=1, spike_ts=0, compile=False)
 
 
-def test_fused_adam_trains_the_agent_of_the_per_tensor_loop():
+def test_fused_adam_trains_the_agent_of_the_per_tensor_loop(small_hyperparams):
     """The hyperparameter file asks the actors' and critics' Adams for the fused kernel (speed): a short SDRL run
     ends with the per-tensor loop's actor and critic, to float rounding (the fused kernel rounds differently)."""
     def run(optimizer_kwargs: dict):
-        hp = copy.deepcopy(load_hyperparams())
-        hp["common"].update(learning_starts=20, batch_size=16, net_arch=[32, 32], optimizer_kwargs=optimizer_kwargs)
-        hp["sdrl"]["popsan_kwargs"].update(hidden_sizes=[32, 16], compile=False)
+        hp = small_hyperparams(optimizer_kwargs=optimizer_kwargs, compile=False)
         model = agent("sdrl", AoloEnv(AoloConfig(episode_length=20)), 0, hp)
         initial = [p.detach().clone() for p in model.policy.parameters()]
         model.learn(50)
@@ -266,3 +265,18 @@ def test_fused_adam_trains_the_agent_of_the_per_tensor_loop():
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5, msg=name)
         changed += not torch.equal(p, before)
     assert changed > 10  # the parameters trained
+
+
+def test_popsan_policy_honours_the_optimizer_class():
+    """SB3's ``optimizer_class`` reaches the actor: its two groups keep the PopSAN's learning-rate scale."""
+    env = AoloEnv(AoloConfig(episode_length=20))
+    model = SAC(PopSANPolicy, env, learning_rate=1e-3, learning_starts=10, batch_size=8, seed=0,
+                policy_kwargs={"optimizer_class": torch.optim.RMSprop, "net_arch": [16],
+                               "popsan_kwargs": {"hidden_sizes": (16,), "compile": False}, "snn_lr_scale": 0.25})
+    actor_opt = model.policy.actor.optimizer
+    assert isinstance(actor_opt, torch.optim.RMSprop) and isinstance(model.policy.critic.optimizer, torch.optim.RMSprop)
+    assert [g["lr_scale"] for g in actor_opt.param_groups] == [0.25, 1.0]
+    snn = {id(p) for p in model.policy.actor.mu.parameters()}
+    assert {id(p) for p in actor_opt.param_groups[0]["params"]} == snn
+    model.learn(20)  # it steps
+    assert isinstance(SAC(PopSANPolicy, env, seed=0).policy.actor.optimizer, ScaledAdam)  # the default: Adam

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import copy
+import hashlib
+import inspect
 
 import pytest
 import torch
@@ -14,11 +15,6 @@ from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.sac import AoloSAC
 
 
-def small_hyperparams(**common) -> dict:
-    hp = copy.deepcopy(training.load_hyperparams())
-    hp["common"].update(learning_starts=20, batch_size=16, net_arch=[32, 32], **common)
-    hp["sdrl"]["popsan_kwargs"].update(hidden_sizes=[32, 16], compile=False)
-    return hp
 
 
 def trained(monkeypatch, algorithm: str, cls: type, hp: dict, steps: int = 60):
@@ -40,8 +36,8 @@ def assert_same_agent(a, b) -> None:
 
 
 @pytest.mark.parametrize("algorithm", ["sac", "sdrl"])
-def test_zero_discount_shortcut_trains_sb3s_agent_to_the_bit(monkeypatch, algorithm):
-    hp = small_hyperparams()
+def test_zero_discount_shortcut_trains_sb3s_agent_to_the_bit(monkeypatch, algorithm, small_hyperparams):
+    hp = small_hyperparams(compile=False)
     assert hp["common"]["gamma"] == 0
     ours, sb3 = trained(monkeypatch, algorithm, AoloSAC, hp), trained(monkeypatch, algorithm, SAC, hp)
     assert ours._n_updates == sb3._n_updates == 60 - 20  # steps after the warm-up
@@ -50,12 +46,12 @@ def test_zero_discount_shortcut_trains_sb3s_agent_to_the_bit(monkeypatch, algori
         assert ours.logger.name_to_value[key] == sb3.logger.name_to_value[key], key
 
 
-def test_zero_discount_shortcut_skips_the_next_state_value(monkeypatch):
+def test_zero_discount_shortcut_skips_the_next_state_value(monkeypatch, small_hyperparams):
     """With gamma = 0 the target critics are never evaluated; with gamma > 0, SB3's own update runs."""
     calls = []
 
     def counting(cls, gamma):
-        model = trained(monkeypatch, "sac", cls, small_hyperparams(gamma=gamma), steps=0)
+        model = trained(monkeypatch, "sac", cls, small_hyperparams(gamma=gamma, compile=False), steps=0)
         model.critic_target.register_forward_hook(lambda *args: calls.append(gamma))
         return model.learn(40)
 
@@ -64,3 +60,16 @@ def test_zero_discount_shortcut_skips_the_next_state_value(monkeypatch):
     ours, sb3 = counting(AoloSAC, 0.9), counting(SAC, 0.9)
     assert calls == [0.9] * 2 * (40 - 20)  # one target evaluation per gradient step, after the warm-up
     assert_same_agent(ours, sb3)
+
+
+def test_the_copied_update_is_sb3s_current_one():
+    """:class:`AoloSAC` copies SB3's ``SAC.train``; if SB3 changes it, this says so before anything subtler fails."""
+    import stable_baselines3
+
+    from greenaolo.aolo.sac import SB3_SAC_TRAIN_SHA256, SB3_VERSION
+
+    digest = hashlib.sha256(inspect.getsource(SAC.train).encode()).hexdigest()
+    assert digest == SB3_SAC_TRAIN_SHA256, (
+        f"stable-baselines3 {stable_baselines3.__version__}'s SAC.train differs from {SB3_VERSION}'s, which "
+        "greenaolo/aolo/sac.py copies: compare the two, carry the change into AoloSAC.train, then update "
+        "SB3_VERSION, SB3_SAC_TRAIN_SHA256 and the pin in pyproject.toml")

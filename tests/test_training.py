@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import numpy as np
@@ -12,12 +11,10 @@ from greenaolo.aolo.training import agent, load_hyperparams, train
 from greenaolo.aolo.env import AoloEnv
 
 
-def tiny_hyperparams():
-    hp = copy.deepcopy(load_hyperparams())
-    hp["common"].update(learning_starts=50, batch_size=32, net_arch=[32, 32])
-    hp["sdrl"]["popsan_kwargs"]["hidden_sizes"] = [32, 16]
-    hp["profiles"]["quick"] = {"total_timesteps": 150, "eval_every": 50, "n_eval": 50, "seeds": [0]}
-    return hp
+@pytest.fixture
+def tiny_hyperparams(small_hyperparams):
+    return small_hyperparams(learning_starts=50, batch_size=32, profile={
+        "total_timesteps": 150, "eval_every": 50, "n_eval": 50, "seeds": [0]})
 
 
 def test_sac_and_sdrl_share_everything_but_the_actor():
@@ -34,8 +31,8 @@ def test_sac_and_sdrl_share_everything_but_the_actor():
 
 
 @pytest.mark.parametrize("algorithm", ["sac", "sdrl"])
-def test_train_returns_curve_evaluation_and_exact_settings(algorithm):
-    hp = tiny_hyperparams()
+def test_train_returns_curve_evaluation_and_exact_settings(algorithm, tiny_hyperparams):
+    hp = tiny_hyperparams
     ds = train(algorithm, 3, hyperparams=hp, progress=False)
     assert list(ds.step.values) == [0, 50, 100, 150]
     assert ds.curve_carbon_g.sizes["step"] == 4 and ds.carbon.sizes["request"] == 50

@@ -50,9 +50,11 @@ __all__ = [
     "PopSANPolicy",
     "PopSpikeDecoder",
     "PopSpikeEncoderRegularSpike",
+    "LrScaled",
     "ScaledAdam",
     "SpikeMLP",
     "compile_available",
+    "lr_scaled",
 ]
 
 # Section 8.1, the original module-level constants.
@@ -308,8 +310,6 @@ class SpikeMLP(nn.Module):
         sizes = (in_dim, *hidden_sizes, out_dim)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.spike_ts, self.fast = spike_ts, fast
-        #: Spike counts of the last forward call, per layer (for the energy estimate of issue 7).
-        self.last_spike_counts: list[torch.Tensor] = []
 
     def forward(self, in_spikes: torch.Tensor) -> torch.Tensor:
         """Output firing rates (batch, out_dim) from input spikes (batch, in_dim, spike_ts)."""
@@ -317,17 +317,22 @@ class SpikeMLP(nn.Module):
 
     def forward_time_major(self, in_spikes: torch.Tensor) -> torch.Tensor:
         """Output firing rates (batch, out_dim) from input spikes (spike_ts, batch, in_dim)."""
+        return self.rates_and_counts(in_spikes, count=False)[0]
+
+    def rates_and_counts(self, in_spikes: torch.Tensor, *, count: bool = True) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Output firing rates from input spikes (spike_ts, batch, in_dim) and, with ``count``, the spikes each
+        layer fired over the batch and every timestep (for the energy estimate; ``[]`` without ``count``)."""
         if not self.fast:
-            return self._forward_plain(in_spikes)
+            return self._forward_plain(in_spikes, count)
         pre = in_spikes
         counts = []
         for layer in self.layers:
             pre = _LIFTrain.apply(layer(pre))
-            counts.append(pre.detach().sum())
-        self.last_spike_counts = counts
-        return pre.sum(dim=0) / self.spike_ts
+            if count:
+                counts.append(pre.detach().sum())
+        return pre.sum(dim=0) / self.spike_ts, counts
 
-    def _forward_plain(self, in_spikes: torch.Tensor) -> torch.Tensor:
+    def _forward_plain(self, in_spikes: torch.Tensor, count: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The original loop (8.3): time outside, layers inside, one autograd node per operation."""
         batch = in_spikes.shape[1]
         states = [[torch.zeros(batch, layer.out_features, device=in_spikes.device, dtype=in_spikes.dtype) for _ in range(3)]
@@ -345,8 +350,7 @@ class SpikeMLP(nn.Module):
                 counts[i] = counts[i] + spike.detach().sum()
                 pre = spike
             rate = rate + pre
-        self.last_spike_counts = counts
-        return rate / self.spike_ts
+        return rate / self.spike_ts, counts if count else []
 
 
 class PopSpikeDecoder(nn.Module):
@@ -404,11 +408,23 @@ class PopSAN(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         if self.compiled:
             layers = self.snn.layers
-            rates, counts = _compiled_rates()(self.encoder.stimulus(obs), self.snn.spike_ts,
-                                              [layer.weight for layer in layers], [layer.bias for layer in layers])
-            self.snn.last_spike_counts = list(counts)
+            rates, _ = _compiled_rates()(self.encoder.stimulus(obs), self.snn.spike_ts,
+                                         [layer.weight for layer in layers], [layer.bias for layer in layers])
             return self.decoder(rates)
         return self.decoder(self.snn.forward_time_major(self.encoder.spike_train(obs)))
+
+    def spike_counts(self, obs: torch.Tensor) -> list[torch.Tensor]:
+        """Spikes fired on ``obs`` (over the batch and every timestep) by the encoder population and by each
+        layer of the spiking MLP, in that order (the same counts on every path; for the energy estimate)."""
+        with torch.no_grad():
+            spikes = self.encoder.spike_train(obs)
+            if self.compiled:
+                layers = self.snn.layers
+                _, counts = _compiled_rates()(self.encoder.stimulus(obs), self.snn.spike_ts,
+                                              [layer.weight for layer in layers], [layer.bias for layer in layers])
+            else:
+                _, counts = self.snn.rates_and_counts(spikes)
+        return [spikes.sum(), *counts]
 
 
 class PopSANActor(Actor):
@@ -441,12 +457,10 @@ class PopSANActor(Actor):
         return mean_actions, log_std, {}
 
 
-class ScaledAdam(torch.optim.Adam):
-    """Adam whose parameter groups carry an ``lr_scale``: each step uses ``lr * lr_scale``.
-
-    SB3 overwrites every group's ``lr`` with the schedule's value at each ``train()``
-    (``update_learning_rate``); scaling at the step keeps the groups' ratio through that.
-    """
+class LrScaled:
+    """Mixin for a torch optimizer whose parameter groups carry an ``lr_scale``: each step uses
+    ``lr * lr_scale``. SB3 overwrites every group's ``lr`` with the schedule's value at each ``train()``
+    (``update_learning_rate``); scaling at the step keeps the groups' ratio through that."""
 
     def step(self, closure=None):
         saved = [group["lr"] for group in self.param_groups]
@@ -459,12 +473,28 @@ class ScaledAdam(torch.optim.Adam):
                 group["lr"] = lr
 
 
+class ScaledAdam(LrScaled, torch.optim.Adam):
+    """Adam with per-group ``lr_scale`` (:class:`LrScaled`): SDRL's default actor optimizer."""
+
+
+def lr_scaled(optimizer_class: type[torch.optim.Optimizer]) -> type[torch.optim.Optimizer]:
+    """``optimizer_class`` with per-group ``lr_scale`` (:class:`LrScaled`); Adam gives :class:`ScaledAdam`."""
+    if optimizer_class is torch.optim.Adam:
+        return ScaledAdam
+    if issubclass(optimizer_class, LrScaled):
+        return optimizer_class
+    return type(f"LrScaled{optimizer_class.__name__}", (LrScaled, optimizer_class), {})
+
+
 class PopSANPolicy(SACPolicy):
     """``SACPolicy`` with a :class:`PopSANActor`: ``SAC(PopSANPolicy, env, learning_rate=1e-3)`` is SDRL.
 
     :param popsan_kwargs: keyword arguments of :class:`PopSAN`.
     :param snn_lr_scale: the PopSAN's learning rate relative to the log-std net's and the critics' (the
         original 1e-4 / 1e-3 = 0.1).
+
+    The actor's optimizer is SB3's ``optimizer_class`` (default Adam) with two parameter groups, the PopSAN
+    at ``snn_lr_scale`` times the learning rate and the log-std net at it (:func:`lr_scaled`).
     """
 
     def __init__(self, *args: Any, popsan_kwargs: dict[str, Any] | None = None, snn_lr_scale: float = 0.1,
@@ -485,7 +515,7 @@ class PopSANPolicy(SACPolicy):
         snn_ids = {id(p) for p in snn}
         rest = [p for p in self.actor.parameters() if id(p) not in snn_ids]
         kwargs = {k: v for k, v in self.optimizer_kwargs.items() if k != "lr"}
-        self.actor.optimizer = ScaledAdam(
+        self.actor.optimizer = lr_scaled(self.optimizer_class)(
             [{"params": snn, "lr_scale": self.snn_lr_scale}, {"params": rest, "lr_scale": 1.0}],
             lr=lr_schedule(1), **kwargs,
         )

@@ -26,13 +26,18 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
-__all__ = ["AoloSAC"]
+__all__ = ["AoloSAC", "SB3_SAC_TRAIN_SHA256", "SB3_VERSION"]
+
+#: The Stable-Baselines3 release whose ``SAC.train`` :meth:`AoloSAC.train` copies (pyproject pins the range),
+#: and the SHA-256 of that method's source: a test fails, naming both, the day SB3's update changes.
+SB3_VERSION = "2.9.2"
+SB3_SAC_TRAIN_SHA256 = "0ac7abe1c18ba7fe1b8a5bbf2b301b6fff4f4573aa02c4342187a953600ce50c"
 
 
 class AoloSAC(SAC):
     """SB3 ``SAC`` that skips the next-state value when ``gamma == 0`` (exact; see the module docstring).
 
-    The loop below is SB3 2.x's ``SAC.train`` with the ``th.no_grad()`` target block replaced; everything
+    The loop below is SB3 2.9.2's ``SAC.train`` with the ``th.no_grad()`` target block replaced; everything
     else (entropy coefficient, critic and actor updates, Polyak averaging, logging) is SB3's, line for line.
     """
 

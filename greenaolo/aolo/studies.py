@@ -313,10 +313,7 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
             else:
                 net = model.policy.actor.mu
                 enc, snn = net.encoder, net.snn
-                with torch.no_grad():
-                    spikes = enc.spike_train(obs)
-                    snn.forward_time_major(spikes)
-                counts = [float(spikes.sum()) / n] + [float(c) / n for c in snn.last_spike_counts]
+                counts = [float(c) / n for c in net.spike_counts(obs)]
                 sizes = [enc.obs_dim * enc.pop_dim] + [layer.out_features for layer in snn.layers]
                 rates[js] = [c / (size * snn.spike_ts) for c, size in zip(counts, sizes)]
                 fan_outs = [layer.out_features for layer in snn.layers]

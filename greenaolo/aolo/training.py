@@ -27,7 +27,7 @@ from greenaolo.aolo.env import AoloEnv, decision, observation, reward
 from greenaolo.aolo.oracle import MAX_REQUESTS, evaluate, evaluation_requests, oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 from greenaolo.aolo.sac import AoloSAC
-from greenaolo.checks import number
+from greenaolo.checks import boolean, number
 
 __all__ = ["ALGORITHMS", "HyperparameterError", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train",
            "validate_hyperparams"]
@@ -99,6 +99,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "spike_ts": lambda v: _int(v, 1, 1_000),
         "mean_range": _pair,
         "std": lambda v: _real(v, 1e-12, 1e6),
+        "compile": lambda v: boolean("", "compile", v),
     },
     "profile": {
         "total_timesteps": lambda v: _int(v, 1),
