@@ -10,6 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from greenaolo.options import ALGORITHMS, EVALUATION_SEED, PROFILES, SOLVERS
+
 app = typer.Typer(
     help="Reproduce Green-LLM (arXiv 2507.09942) and AOLO (arXiv 2503.04418).",
     no_args_is_help=True,
@@ -21,15 +23,9 @@ aolo_app = typer.Typer(help="AOLO: the carbon of a wireless LLM service.", no_ar
 app.add_typer(aolo_app, name="aolo")
 
 
-class Profile(str, Enum):
-    quick = "quick"
-    full = "full"
-
-
-class SolverName(str, Enum):
-    auto = "auto"
-    highs = "highs"
-    gurobi = "gurobi"
+# The choices are the library's own lists (Typer wants them as enumerations).
+Profile = Enum("Profile", {name: name for name in PROFILES}, type=str)
+SolverName = Enum("SolverName", {name: name for name in SOLVERS}, type=str)
 
 
 def _fail(message: str) -> None:
@@ -137,7 +133,8 @@ def plot(
 
     matplotlib.use("Agg")  # headless, whatever the machine's display
     from greenaolo.io import read_dataset
-    from greenaolo.plotting import draw, save_figure
+    from greenaolo.figures import draw
+    from greenaolo.plotting import save_figure
 
     try:
         ds = read_dataset(dataset)
@@ -281,7 +278,7 @@ def greenllm_solve(
 def aolo_evaluate(
     policy: Annotated[str, typer.Option(help="oracle, random, max-length-max-power, qoe-fixed-power, min-energy-per-bit")] = "oracle",
     n_requests: Annotated[int, typer.Option(help="size of the fixed evaluation set")] = 1000,
-    seed: Annotated[int, typer.Option(help="seed of the evaluation set")] = 20250306,
+    seed: Annotated[int, typer.Option(help="seed of the evaluation set")] = EVALUATION_SEED,
     config: Annotated[Optional[Path], typer.Option(help="an AoloConfig YAML file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the results")] = False,
 ) -> None:
@@ -323,9 +320,7 @@ def aolo_evaluate(
         typer.echo(json.dumps(summary))
 
 
-class Algorithm(str, Enum):
-    sac = "sac"
-    sdrl = "sdrl"
+Algorithm = Enum("Algorithm", {name: name for name in ALGORITHMS}, type=str)
 
 
 @aolo_app.command("train")

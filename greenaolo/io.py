@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 import greenaolo
+from greenaolo.options import PROFILES
 
 __all__ = [
     "PROVENANCE_KEYS",
@@ -44,7 +45,6 @@ __all__ = [
 
 ENGINE = "netcdf4"
 PROVENANCE_KEYS = ("greenaolo_version", "git_commit", "created", "profile", "seeds", "parameters", "solver", "figure")
-PROFILES = ("quick", "full")
 
 
 #: A temporary file older than this is stale even if its writer's process id is alive (ids are reused).

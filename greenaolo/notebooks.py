@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from greenaolo.aolo.oracle import MAX_REQUESTS
+from greenaolo.options import EVALUATION_SEED, MAX_REQUESTS, PROFILES, SOLVERS
 
 __all__ = [
     "NOTEBOOKS",
@@ -142,10 +142,10 @@ class Param:
 
 
 COMMON = (
-    Param("profile", str, "full", "quick runs the same code on smaller inputs", choices=("quick", "full")),
+    Param("profile", str, "full", "quick runs the same code on smaller inputs", choices=PROFILES),
     Param("output_dir", str, "figures", "where the figure goes; its dataset goes to OUTPUT_DIR/data"),
 )
-SOLVER = Param("solver", str, "auto", "linear-programming solver", choices=("auto", "highs", "gurobi"))
+SOLVER = Param("solver", str, "auto", "linear-programming solver", choices=SOLVERS)
 SEED = Param("seed", int, 42, "seed of the scenario generator (42 is the paper's)", low=0, high=2**32 - 1)
 RUNS_DIR = Param("runs_dir", str, "", "folder of the trained AOLO runs ('' means OUTPUT_DIR/data/aolo_runs)")
 N_SEEDS = Param("n_seeds", int, 5, "training seeds per algorithm (seeds 0 .. n_seeds-1)", low=2, high=20, quick=2)
@@ -249,7 +249,7 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "AOLO: the carbon model of one wireless LLM request, and the exact per-request optimum",
             "Carbon spans inference and wireless delivery, operational and embodied; both the output length "
             "and the transmit power matter.",
-            (Param("seed", int, 20250306, "seed of the fixed evaluation set", low=0, high=2**32 - 1),
+            (Param("seed", int, EVALUATION_SEED, "seed of the fixed evaluation set", low=0, high=2**32 - 1),
              Param("n_requests", int, 1000, "evaluation requests", low=10, high=MAX_REQUESTS, quick=200)),
         ),
         NotebookSpec(
@@ -291,7 +291,7 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "Explore Green-LLM: re-solve the paper instance as you move the scaling factors, the water budget "
             "and the model",
             "Not a figure: a place to try the model's sensitivities by hand.",
-            (SEED, Param("solver", str, "highs", "linear-programming solver", choices=("auto", "highs", "gurobi"))),
+            (SEED, Param("solver", str, "highs", "linear-programming solver", choices=SOLVERS)),
             kind="exploration",
         ),
         NotebookSpec(

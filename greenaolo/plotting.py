@@ -1,9 +1,10 @@
-"""Plot conventions shared by every figure, and the registry that redraws a figure from its dataset.
+"""Plot conventions shared by every figure: one theme, one colour per method, saving, the figure registry.
 
 One seaborn theme, one figure width (a two-column paper's full width), PNG and PDF side by side, and one
 colour per method across every figure (:data:`METHOD_COLORS`). A figure function takes only a Dataset
 (read from disk) and returns a matplotlib Figure; it is registered under the name stored in the dataset's
-``figure`` attribute, so ``greenaolo plot DATASET`` redraws any figure from its dataset alone.
+``figure`` attribute (:func:`register`), so :func:`greenaolo.figures.draw` (and ``greenaolo plot DATASET``)
+redraws any figure from its dataset alone. This module imports neither paper's figures: they import it.
 
 The backend is the caller's: in a Jupyter kernel (JupyterLab, or papermill's headless runs) it is the
 inline backend, so a notebook shows its figure with ``display(fig)``; ``greenaolo plot`` uses Agg.
@@ -23,7 +24,7 @@ import xarray as xr
 
 from greenaolo import io
 
-__all__ = ["FIGSIZE", "METHOD_COLORS", "draw", "register", "save_figure", "set_theme"]
+__all__ = ["FIGSIZE", "METHOD_COLORS", "REGISTRY", "register", "save_figure", "set_theme"]
 
 #: Full text width of a two-column IEEE paper (7.16 in) by a third of it in height.
 FIGSIZE = (7.16, 2.6)
@@ -42,9 +43,10 @@ METHOD_COLORS: dict[str, tuple[float, float, float]] = {
     "random": _palette[5],
     "heuristic": _palette[8],
 }
-MODEL_LABELS = {"M0": "M0 Green-LLM", "M1": "M1 Energy-LLM", "M2": "M2 Carbon-LLM", "M3": "M3 Hybrid-LLM"}
 
-_REGISTRY: dict[str, Callable[[xr.Dataset], plt.Figure]] = {}
+#: Figure functions by the name a dataset's ``figure`` attribute gives (:func:`register` fills it;
+#: :func:`greenaolo.figures.draw` reads it).
+REGISTRY: dict[str, Callable[[xr.Dataset], plt.Figure]] = {}
 #: What a figure file records of its dataset's provenance.
 FIGURE_PROVENANCE = ("greenaolo_version", "git_commit", "installed_from", "created", "profile", "seeds", "figure")
 
@@ -59,26 +61,10 @@ def register(name: str) -> Callable:
     """Decorator: register a figure function under ``name`` (the dataset's ``figure`` attribute)."""
 
     def wrap(fn: Callable[[xr.Dataset], plt.Figure]) -> Callable[[xr.Dataset], plt.Figure]:
-        _REGISTRY[name] = fn
+        REGISTRY[name] = fn
         return fn
 
     return wrap
-
-
-def _load_figure_modules() -> None:
-    # Figure functions live beside the packages they draw; importing registers them.
-    import greenaolo.aolo.figures  # noqa: F401
-    import greenaolo.greenllm.figures  # noqa: F401
-
-
-def draw(ds: xr.Dataset) -> plt.Figure:
-    """Draw the figure a dataset names in its ``figure`` attribute."""
-    _load_figure_modules()
-    name = ds.attrs.get("figure")
-    if name not in _REGISTRY:
-        raise KeyError(f"no figure registered as {name!r}; known figures: {sorted(_REGISTRY)}")
-    set_theme()
-    return _REGISTRY[name](ds)
 
 
 def save_figure(

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import linopy
 
+from greenaolo.options import SOLVERS
+
 __all__ = [
     "SIZE_LIMIT",
     "GurobiLicence",
@@ -40,7 +42,6 @@ __all__ = [
     "solve",
 ]
 
-SOLVERS = ("auto", "highs", "gurobi")
 #: Variables and linear constraints the size-limited (pip) Gurobi licence accepts.
 SIZE_LIMIT = 2000
 

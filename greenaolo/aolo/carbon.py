@@ -110,9 +110,8 @@ def bs_power(p, cfg: AoloConfig):
 def communication_energy(kappa, p, gain, cfg: AoloConfig):
     """Eq. (12): BS energy (J): ``P_0 t_link + Delta_p P t_C``; without streaming ``t_link = t_C`` and this
     is ``P_BS t_C``."""
-    t_c = transmission_time(kappa, p, gain, cfg)
-    t_link = inference_time(kappa, cfg) + t_c if cfg.streaming else t_c
-    return cfg.bs_static_power * t_link + cfg.bs_power_slope * p * t_c
+    return cfg.bs_static_power * link_time(kappa, p, gain, cfg) + cfg.bs_power_slope * p * transmission_time(
+        kappa, p, gain, cfg)
 
 
 def communication_operational_carbon(kappa, p, gain, intensity, cfg: AoloConfig):
@@ -148,6 +147,22 @@ def latency(kappa, p, gain, cfg: AoloConfig):
     return inference_time(kappa, cfg) + transmission_time(kappa, p, gain, cfg)
 
 
+#: Float tolerances of the two constraints of problem P1 (an answer that meets the threshold up to
+#: rounding meets it), the one definition every evaluation, reward and view uses.
+QOE_TOLERANCE = 1e-12
+LATENCY_TOLERANCE = 1e-9
+
+
+def meets_qoe(q, threshold):
+    """The QoE constraint ``Q(kappa) >= Q_th`` (up to :data:`QOE_TOLERANCE`)."""
+    return q >= threshold - QOE_TOLERANCE
+
+
+def meets_latency(t, budget):
+    """The latency constraint ``t_I + t_C <= T_max`` (up to :data:`LATENCY_TOLERANCE`)."""
+    return t <= budget + LATENCY_TOLERANCE
+
+
 # --- total (eq. 16) --------------------------------------------------------------------------------------
 
 class CarbonBreakdown(NamedTuple):
@@ -172,15 +187,10 @@ class CarbonBreakdown(NamedTuple):
 
 
 def carbon(kappa, p, gain, intensity, cfg: AoloConfig) -> CarbonBreakdown:
-    """Eq. (16): ``C_all = C_oper,I + C_emb,I + C_oper,C + C_emb,C`` (gCO2e), term by term."""
-    t_i = inference_time(kappa, cfg)
-    t_c = payload_bits(kappa, cfg) / rate(p, gain, cfg)
-    t_link = t_i + t_c if cfg.streaming else t_c
-    e_i = cfg.n_gpus * cfg.gpu_power * cfg.gpu_utilisation * t_i
-    e_c = cfg.bs_static_power * t_link + cfg.bs_power_slope * p * t_c
+    """Eq. (16): ``C_all = C_oper,I + C_emb,I + C_oper,C + C_emb,C`` (gCO2e), term by term (eqs. 3, 4, 13, 14)."""
     return CarbonBreakdown(
-        intensity * cfg.pue * e_i / J_PER_KWH,
-        t_i / cfg.gpu_lifetime * cfg.n_gpus * cfg.gpu_embodied,
-        intensity * e_c / J_PER_KWH,
-        t_link / cfg.bs_lifetime * cfg.bs_embodied,
+        inference_operational_carbon(kappa, intensity, cfg),
+        inference_embodied_carbon(kappa, cfg),
+        communication_operational_carbon(kappa, p, gain, intensity, cfg),
+        communication_embodied_carbon(kappa, p, gain, cfg),
     )

@@ -68,8 +68,8 @@ def decision(action, cfg: AoloConfig) -> tuple[np.ndarray, np.ndarray]:
 def reward(carbon, qoe, qoe_threshold, latency, latency_budget, cfg: AoloConfig, carbon_scale: float):
     """The reward of :class:`AoloEnv` (its docstring), for floats or arrays: ``-C_all / C_ref`` minus, per
     violated constraint, its weight times ``1 + relative shortfall``."""
-    qoe_miss = qoe < qoe_threshold - 1e-12
-    late = latency > latency_budget + 1e-9
+    qoe_miss = ~np.asarray(cm.meets_qoe(qoe, qoe_threshold))
+    late = ~np.asarray(cm.meets_latency(latency, latency_budget))
     return (
         -carbon / carbon_scale
         - cfg.qoe_penalty * qoe_miss * (1.0 + np.maximum(qoe_threshold - qoe, 0.0) / qoe_threshold)
@@ -191,7 +191,7 @@ class AoloEnv(gym.Env):
         total = float(c.total)
         q = float(cm.qoe(kappa, cfg))
         lat = float(cm.latency(kappa, p, gain, cfg))
-        qoe_ok, latency_ok = q >= threshold - 1e-12, lat <= budget + 1e-9
+        qoe_ok, latency_ok = bool(cm.meets_qoe(q, threshold)), bool(cm.meets_latency(lat, budget))
         r = float(reward(total, q, threshold, lat, budget, cfg, self.carbon_scale))
         info = {
             "carbon_inference_operational": float(c.inference_operational),

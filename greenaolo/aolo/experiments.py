@@ -7,7 +7,7 @@ import xarray as xr
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.oracle import POLICIES, energy_efficient_power, evaluation_requests, policy_rng
+from greenaolo.aolo.oracle import EVALUATION_SEED, POLICIES, energy_efficient_power, evaluation_requests, policy_rng
 
 __all__ = ["TERMS", "carbon_model_study"]
 
@@ -28,7 +28,7 @@ def _terms(breakdown: cm.CarbonBreakdown, dims: tuple[str, ...], shape) -> dict:
 
 
 def carbon_model_study(
-    cfg: AoloConfig | None = None, *, n_requests: int = 1000, seed: int = 20250306, reference_kappa: int = 200,
+    cfg: AoloConfig | None = None, *, n_requests: int = 1000, seed: int = EVALUATION_SEED, reference_kappa: int = 200,
     reference_distance: float = 250.0, distances: tuple[float, ...] = (50.0, 150.0, 300.0, 500.0),
 ) -> xr.Dataset:
     """The carbon model's anatomy (``papers/aolo.md`` section 2):
@@ -68,9 +68,9 @@ def carbon_model_study(
         c = cm.carbon(k, p, requests["gain"], requests["intensity"], cfg)
         for term, value in zip(TERMS, c):
             rows[term].append(float(np.mean(value)))
-        rows["qoe_violation_rate"].append(float(np.mean(cm.qoe(k, cfg) < requests["qoe_threshold"] - 1e-12)))
-        rows["latency_violation_rate"].append(
-            float(np.mean(cm.latency(k, p, requests["gain"], cfg) > requests["latency_budget"] + 1e-9)))
+        rows["qoe_violation_rate"].append(float(np.mean(~cm.meets_qoe(cm.qoe(k, cfg), requests["qoe_threshold"]))))
+        rows["latency_violation_rate"].append(float(np.mean(
+            ~cm.meets_latency(cm.latency(k, p, requests["gain"], cfg), requests["latency_budget"]))))
     for term, symbol in TERMS.items():
         data[f"policy_{term[7:]}"] = (("policy",), rows[term], {"units": "gCO2e", "long_name": f"mean {symbol} per request"})
     for rate in ("qoe_violation_rate", "latency_violation_rate"):

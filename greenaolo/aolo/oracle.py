@@ -19,6 +19,7 @@ import xarray as xr
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.checks import number
+from greenaolo.options import EVALUATION_SEED, MAX_REQUESTS
 from greenaolo.aolo.config import AoloConfig
 
 __all__ = [
@@ -144,12 +145,8 @@ HEURISTICS: dict[str, Policy] = {
 POLICIES: dict[str, Policy] = {"oracle": lambda requests, cfg, rng=None: oracle(requests, cfg), **HEURISTICS}
 
 
-#: Seed of the fixed evaluation set every method is measured on.
-EVALUATION_SEED = 20250306
 
 
-#: The most evaluation requests one evaluation draws (about 7.5 kB each, with the per-request outcome).
-MAX_REQUESTS = 1_000_000
 
 
 def evaluation_requests(cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_SEED) -> Requests:
@@ -189,8 +186,8 @@ def evaluate(kappa, p, requests: Requests, cfg: AoloConfig, *, method: str) -> x
     c = cm.carbon(kappa, p, requests["gain"], requests["intensity"], cfg)
     q = cm.qoe(kappa, cfg)
     t = cm.latency(kappa, p, requests["gain"], cfg)
-    qoe_ok = q >= requests["qoe_threshold"] - 1e-12
-    latency_ok = t <= requests["latency_budget"] + 1e-9
+    qoe_ok = cm.meets_qoe(q, requests["qoe_threshold"])
+    latency_ok = cm.meets_latency(t, requests["latency_budget"])
     per_request = {
         "carbon_inference_operational": (c.inference_operational, "gCO2e", "C_oper,I"),
         "carbon_inference_embodied": (np.broadcast_to(c.inference_embodied, kappa.shape), "gCO2e", "C_emb,I"),

@@ -24,15 +24,15 @@ from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv, decision, observation, reward
-from greenaolo.aolo.oracle import MAX_REQUESTS, evaluate, evaluation_requests, oracle
+from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import boolean, number
+from greenaolo.options import ALGORITHMS, MAX_REQUESTS
 
 __all__ = ["ALGORITHMS", "HyperparameterError", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train",
            "validate_hyperparams"]
 
-ALGORITHMS = ("sac", "sdrl")
 
 
 class HyperparameterError(ValueError):

@@ -26,6 +26,9 @@ __all__ = [
     "compare_models",
     "figure1",
     "figure2",
+    "figure2_grids",
+    "lexicographic_orders",
+    "psi_values",
     "latency_study",
     "milp_study",
     "pareto_front",
@@ -37,6 +40,31 @@ __all__ = [
 #: The six priority orders of the notebook's lexicographic runs (F11).
 LEXICOGRAPHIC_ORDERS: tuple[tuple[str, str, str], ...] = tuple(itertools.permutations(OBJECTIVES))
 _ABBREV = {"energy": "E", "carbon": "C", "delay": "D"}
+
+
+def lexicographic_orders(profile: str) -> tuple[tuple[str, str, str], ...]:
+    """The priority orders Table 2 runs: all six (``full``), or the first two (``quick``: the same code)."""
+    return LEXICOGRAPHIC_ORDERS if profile == "full" else LEXICOGRAPHIC_ORDERS[:2]
+
+
+def psi_values(n_points: int, low: float = 0.1, high: float = 1.9) -> np.ndarray:
+    """``n_points`` Psi values evenly spaced in [low, high] (the paper's sweeps run 0.1 to 1.9), rounded to
+    4 decimals so they read back exactly."""
+    return np.round(np.linspace(low, high, n_points), 4)
+
+
+#: Psi_rho values of Fig. 2's tau x rho grid (the M0 curves of its panel (c)).
+FIGURE2_GRID_RHO = (0.1, 0.5, 0.9, 1.3, 1.7)
+
+
+def figure2_grids(n_points: int, profile: str) -> dict[str, np.ndarray]:
+    """Fig. 2's sweeps: ``psi_tau`` (0.1 to 1.0), ``psi_rho`` (0.1 to 1.9), and the tau x rho grid: ``grid_tau``
+    is ``psi_tau`` and ``grid_rho`` :data:`FIGURE2_GRID_RHO` (``full``), or their two corners (``quick``)."""
+    psi_tau, psi_rho = psi_values(n_points, 0.1, 1.0), psi_values(n_points)
+    full = profile == "full"
+    return {"psi_tau": psi_tau, "psi_rho": psi_rho,
+            "grid_tau": psi_tau if full else np.array([0.1, 1.0]),
+            "grid_rho": np.array(FIGURE2_GRID_RHO if full else (FIGURE2_GRID_RHO[0], FIGURE2_GRID_RHO[-1]))}
 REPORTED = {name: SUMMARY[name] for name in
             ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water", "delay")}
 

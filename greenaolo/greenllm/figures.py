@@ -7,7 +7,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from greenaolo.plotting import FIGSIZE, METHOD_COLORS, MODEL_LABELS, register, set_theme
+from greenaolo.greenllm.model import MODEL_NAMES
+from greenaolo.plotting import FIGSIZE, METHOD_COLORS, register, set_theme
+
+#: Legend labels of the compared models ("M0 Green-LLM", ...), from the model's own names.
+MODEL_LABELS = {m: f"{m} {name}" for m, name in MODEL_NAMES.items()}
 
 __all__ = ["draw_explore", "model_comparison_frame", "scenario_frame"]
 
