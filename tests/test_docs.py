@@ -228,3 +228,9 @@ def test_the_checks_catch_a_broken_reference(text, problem):
         assert not found, found
     else:
         assert any(problem in p for p in found), found
+
+
+def test_the_markdown_check_catches_a_broken_link():
+    page = ROOT / "docs" / "greenllm.md"
+    found = markdown_link_problems(page, "[ok](#a8) [ok](aolo.md#a5) [bad](#nowhere) [bad](missing.md) [url](https://x.org)")
+    assert len(found) == 2 and "#nowhere" in found[0] and "missing.md" in found[1], found
