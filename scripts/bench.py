@@ -141,8 +141,8 @@ def interleaved_rates(runs: dict[str, tuple[str, dict]], repeats: int, steps: in
 def training_speed(repeats: int, steps: int = 400) -> dict:
     """Training steps per second of SAC, SDRL (compiled fast path, the default where ``torch.compile``
     works), SDRL on the eager fast path and SDRL on the original loops (:func:`interleaved_rates`), at the
-    configured batch size and at A9's 256; and SAC and SDRL with one torch thread, in a fresh process alone and
-    in two processes side by side (:func:`side_by_side_speed`)."""
+    configured batch size and at 256 (``docs/aolo.md#a9``); and SAC and SDRL with one torch thread, in a fresh
+    process alone and in two processes side by side (:func:`side_by_side_speed`)."""
     import copy
 
     from greenaolo.aolo.popsan import compile_available

@@ -19,7 +19,7 @@ def allocation(ds, dc):
     return float(ds.allocation.sel(dc=dc).sum())
 
 
-# --- the paper's published baseline (papers/greenllm.md section 4.1) --------------------------------
+# --- the paper's published baseline (docs/greenllm.md#baseline) ---------------------------------------------
 
 def test_m0_reproduces_the_published_baseline_to_the_cent(m0):
     assert round(float(m0.energy_cost), 2) == 197.63
@@ -34,7 +34,7 @@ def test_m0_reproduces_the_published_baseline_to_the_cent(m0):
 
 
 def test_m0_baseline_structure(m0, paper):
-    # Section 4.1: the water budget, delay caps and grid limits do not bind; 8 of 648 resource limits do.
+    # docs/greenllm.md#baseline: the water budget, delay caps and grid limits do not bind; 8 of 648 resource limits do.
     assert float(m0.water) < float(paper.water_budget) - 100
     total_delay = m0.delay_transmission + m0.delay_propagation + m0.delay_processing
     assert bool((total_delay < paper.delay_cap - 1e-3).all())
@@ -68,7 +68,7 @@ def test_single_route_energy_water_delay_by_hand(tiny):
     assert float(ds.delay_processing.sum()) == pytest.approx(0.3)
     assert float(ds.delay_cost) == pytest.approx(0.1 * 0.322)
     assert float(ds.total_cost) == pytest.approx(0.45 + 0.045 + 0.0322)
-    # Per-query latency (section 2.B): rtt + 8 beta (h+f) / (1000 B) + v (h+f).
+    # Per-query latency (docs/greenllm.md#latency): rtt + 8 beta (h+f) / (1000 B) + v (h+f).
     assert float(ds.latency.sum()) == pytest.approx(0.01 + 8 * 0.004 * 30 / 1e6 + 1e-4 * 30)
 
 
@@ -246,7 +246,7 @@ def test_tie_break_picks_the_cheapest_optimum_and_keeps_the_primary():
     assert broken.attrs["n_solves"] == 2 and plain.attrs["n_solves"] == 1
 
 
-# --- the MILP extension (section 2.B) ---------------------------------------------------------------
+# --- the MILP extension (docs/greenllm.md#milp) ----------------------------------------------------------
 
 def test_extensions_that_cost_nothing_reproduce_the_lp():
     s = synthetic_scenario(2, 3, 3, n_query=2, seed=4)
@@ -291,7 +291,7 @@ def test_per_query_latency_cap(tiny):
 
 
 def test_offsite_water_on_grid_energy_only(tiny):
-    # A12: W = WUE P_c + EWIF P_g = 1 x 5 + 0.5 x 4.5.
+    # docs/greenllm.md#a12: W = WUE P_c + EWIF P_g = 1 x 5 + 0.5 x 4.5.
     ds = solve(tiny(renewable=3.0), "M0", extensions=Extensions(offsite_water_on_grid=True), solver="highs")
     assert float(ds.water) == pytest.approx(5.0 + 0.5 * 4.5)
 

@@ -1,4 +1,4 @@
-"""The paper instance is the authors' (section 3 of papers/greenllm.md); scaling, CSV traces, synthetic."""
+"""The paper instance is the authors' (docs/greenllm.md#instance); scaling, CSV traces, synthetic."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_paper_instance_dimensions_and_metadata(paper):
 
 
 def test_paper_instance_matches_the_documented_draws(paper):
-    # Section 3.3: totals and seeded values the extraction reports from the authors' notebook.
+    # docs/greenllm.md#generator: totals and seeded values reported from the authors' notebook.
     assert paper.demand.sum() == 692_248
     assert paper.demand.min() == 500 and paper.demand.max() <= 1200
     np.testing.assert_allclose(paper.delay_penalty, [0.1445, 0.1733, 0.0867, 0.0578, 0.0217], atol=5e-5)

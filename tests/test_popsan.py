@@ -37,7 +37,7 @@ def test_encoder_spikes_are_binary_and_regular():
 
 
 def _hand_forward(net: PopSAN, obs: torch.Tensor) -> torch.Tensor:
-    """Section 8.2-8.4 written out with explicit loops, on the network's own weights."""
+    """The PopSAN of ``docs/aolo.md#popsan`` written out with explicit loops, on the network's own weights."""
     enc, snn, dec = net.encoder, net.snn, net.decoder
     mean, std = enc.mean.detach()[0], enc.std.detach()[0]
     out = []

@@ -1,10 +1,10 @@
 """The AOLO carbon model of one wireless LLM request, as pure vectorised functions.
 
-Equation numbers are those of ``papers/aolo.md`` section 2-3, whose functional forms are the project's
+Equation numbers are those of ``docs/aolo.md#carbon-model``, whose functional forms are the project's
 reconstruction (LLMCarbon operational and embodied carbon, Shannon rate over path loss and Rayleigh
 fading, the EARTH base-station power model); the confirmed structure is ``C_all = C_I + C_C`` with
-``C_I = C_oper,I + C_emb,I`` and ``C_C = C_oper,C + C_emb,C`` (F5). Every function takes NumPy arrays or
-Python floats (broadcasting) and an :class:`~greenaolo.aolo.config.AoloConfig`; carbon is in gCO2e,
+``C_I = C_oper,I + C_emb,I`` and ``C_C = C_oper,C + C_emb,C`` (``docs/aolo.md#f5``). Every function takes NumPy
+arrays or Python floats (broadcasting) and an :class:`~greenaolo.aolo.config.AoloConfig`; carbon is in gCO2e,
 energy in J, time in s, power in W, carbon intensity in gCO2e/kWh.
 
 Symbols: ``kappa`` output words; ``p`` BS transmit power P_trans (W); ``gain`` channel power gain g (eq.
@@ -96,8 +96,8 @@ def transmission_time(kappa, p, gain, cfg: AoloConfig):
 
 
 def link_time(kappa, p, gain, cfg: AoloConfig):
-    """Time the BS serves the request (s): ``t_I + t_C`` when streaming (A5 ii: the link is held from the
-    first generated word), else ``t_C``."""
+    """Time the BS serves the request (s): ``t_I + t_C`` when streaming (``docs/aolo.md#a5`` ii: the link is held
+    from the first generated word), else ``t_C``."""
     t_c = transmission_time(kappa, p, gain, cfg)
     return inference_time(kappa, cfg) + t_c if cfg.streaming else t_c
 
@@ -126,7 +126,7 @@ def communication_embodied_carbon(kappa, p, gain, cfg: AoloConfig):
 
 
 def energy_per_bit(p, gain, cfg: AoloConfig):
-    """``(P_0 + Delta_p P) / R(P)`` (J/bit): non-monotone in P, with one interior minimum P_ee (section 2.2)."""
+    """``(P_0 + Delta_p P) / R(P)`` (J/bit): non-monotone in P, one minimum P_ee (``docs/aolo.md#energy-per-bit``)."""
     return bs_power(p, cfg) / rate(p, gain, cfg)
 
 

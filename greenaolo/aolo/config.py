@@ -1,11 +1,11 @@
-"""AOLO's parameters: one frozen, validated configuration (``papers/aolo.md`` section 1.2).
+"""AOLO's parameters: one frozen, validated configuration (``docs/aolo.md#parameters``).
 
 The paper's simulation table could not be read, so every value is the project's reconstruction, marked
 ``[reconstructed]`` with its rationale, or carries the source it was taken from. Each field states its unit
 and its valid range; a wrong value raises :class:`ConfigError` naming the parameter, the value and the
 range. Configurations load from and save to YAML, and travel in dataset attributes as JSON.
 
-Ambiguity A5 (``papers/aolo.md`` section 9), which decides whether the transmit power matters at all, is
+Ambiguity A5 (``docs/aolo.md#a5``), which decides whether the transmit power matters at all, is
 settled here by combining its three options, each a field you can switch back:
 
 * (i) a narrow per-user channel: one LTE resource block, ``bandwidth = 180 kHz``, users up to 500 m away;
@@ -16,7 +16,7 @@ settled here by combining its three options, each a field you can switch back:
   48 bits of text.
 
 Why: with text over a wide channel the transmission takes milliseconds and C_C is far below 1% of the
-total, so P_trans cannot matter (A5). With (ii) the communication share of the optimal policy is about a
+total, so P_trans cannot matter. With (ii) the communication share of the optimal policy is about a
 quarter to a third (tested to lie in 10-60%); with (i) and (iii) the transmission lasts a large fraction of
 a second to seconds, so a poor P_trans costs real carbon, and the energy-per-bit optimum P_ee moves with
 the channel (from about 1 W near the base station to the maximum at the cell edge in a fade).
@@ -53,16 +53,16 @@ R = "[reconstructed]"
 
 @dataclass(frozen=True)
 class AoloConfig:
-    """Every parameter of the AOLO carbon model and environment (``papers/aolo.md`` section 1.2).
+    """Every parameter of the AOLO carbon model and environment (``docs/aolo.md#parameters``).
 
     Units are in each field's metadata (``AoloConfig.describe()`` lists them). Carbon comes out in gCO2e.
     """
 
-    # Decisions (section 1.2): output length kappa (words) and BS transmit power P_trans (W).
-    kappa_min: int = _p(20, "words", 1, 10_000, f"{R} table 1.2", integer=True)
-    kappa_max: int = _p(600, "words", 1, 10_000, f"{R} table 1.2", integer=True)
-    p_min: float = _p(0.1, "W", 1e-6, 1e3, f"{R} table 1.2")
-    p_max: float = _p(20.0, "W", 1e-6, 1e3, f"{R} table 1.2: EARTH macro-BS maximum")
+    # Decisions: output length kappa (words) and BS transmit power P_trans (W).
+    kappa_min: int = _p(20, "words", 1, 10_000, f"{R} docs/aolo.md#parameters", integer=True)
+    kappa_max: int = _p(600, "words", 1, 10_000, f"{R} docs/aolo.md#parameters", integer=True)
+    p_min: float = _p(0.1, "W", 1e-6, 1e3, f"{R} docs/aolo.md#parameters")
+    p_max: float = _p(20.0, "W", 1e-6, 1e3, f"{R} docs/aolo.md#parameters: EARTH macro-BS maximum")
     # Inference (eqs. 1-5, LLMCarbon-style).
     tokens_per_word: float = _p(1.33, "tokens/word", 0.1, 10.0, f"{R} 0.75 words per token")
     n_gpus: int = _p(1, "GPUs", 1, 1024, f"{R} an edge-sized model (7B-13B)", integer=True)
@@ -75,27 +75,27 @@ class AoloConfig:
     carbon_per_area: float = _p(1500.0, "gCO2e/cm^2", 0.0, 1e5, "LLMCarbon carbon per chip area (CPA)")
     gpu_lifetime: float = _p(1.577e8, "s", 1.0, 1e10, "5 years (LLMCarbon)")
     # Radio (eqs. 6-15).
-    bandwidth: float = _p(180e3, "Hz", 1.0, 1e10, f"{R} A5 (i): one LTE resource block per user")
+    bandwidth: float = _p(180e3, "Hz", 1.0, 1e10, f"{R} docs/aolo.md#a5 (i): one LTE resource block per user")
     noise_psd_dbm: float = _p(-174.0, "dBm/Hz", -250.0, 0.0, "thermal noise at 290 K")
-    distance_min: float = _p(50.0, "m", 1.0, 1e5, f"{R} table 1.2")
-    distance_max: float = _p(500.0, "m", 1.0, 1e5, f"{R} table 1.2")
-    bits_per_word: float = _p(6400.0, "bit/word", 1.0, 1e7, f"{R} A5 (iii): spoken answer, 16 kbit/s x 0.4 s/word")
-    streaming: bool = field(default=True, metadata={"unit": "-", "source": f"{R} A5 (ii): link held for t_I + t_C"})
+    distance_min: float = _p(50.0, "m", 1.0, 1e5, f"{R} docs/aolo.md#parameters")
+    distance_max: float = _p(500.0, "m", 1.0, 1e5, f"{R} docs/aolo.md#parameters")
+    bits_per_word: float = _p(6400.0, "bit/word", 1.0, 1e7, f"{R} docs/aolo.md#a5 (iii): spoken answer")
+    streaming: bool = field(default=True, metadata={"unit": "-", "source": f"{R} docs/aolo.md#a5 (ii)"})
     bs_static_power: float = _p(130.0, "W", 0.0, 1e4, "EARTH macro BS P_0 (Auer et al. 2011)")
     bs_power_slope: float = _p(4.7, "1", 0.0, 100.0, "EARTH macro BS Delta_p (Auer et al. 2011)")
     bs_embodied: float = _p(1.5e6, "gCO2e", 0.0, 1e9, f"{R} about 1.5 tCO2e per radio unit (LCA order)")
     bs_lifetime: float = _p(3.154e8, "s", 1.0, 1e10, f"{R} 10 years")
-    # Carbon intensity of electricity (A11): drawn per request in [low, high]; equal bounds fix it.
-    carbon_intensity_low: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (A11)")
-    carbon_intensity_high: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (A11)")
-    # QoE (eq. 17) and requests (section 3).
+    # Carbon intensity of electricity (docs/aolo.md#a11): drawn per request in [low, high]; equal bounds fix it.
+    carbon_intensity_low: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (docs/aolo.md#a11)")
+    carbon_intensity_high: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (docs/aolo.md#a11)")
+    # QoE (eq. 17) and requests (docs/aolo.md#qoe).
     qoe_scale: float = _p(150.0, "words", 1e-3, 1e5, f"{R} kappa_0 of Q = 1 - exp(-kappa/kappa_0)")
-    qoe_threshold_low: float = _p(0.6, "1", 0.0, 0.9999, f"{R} table 1.2")
-    qoe_threshold_high: float = _p(0.9, "1", 0.0, 0.9999, f"{R} table 1.2")
-    latency_budget_low: float = _p(10.0, "s", 0.01, 1e4, f"{R} table 1.2 gives 8-20 s; from 10 s every request is feasible at 50 tokens/s")
-    latency_budget_high: float = _p(20.0, "s", 0.01, 1e4, f"{R} table 1.2")
-    # Environment (section 4).
-    episode_length: int = _p(50, "requests", 1, 1_000_000, f"{R} A8: 50 requests per episode", integer=True)
+    qoe_threshold_low: float = _p(0.6, "1", 0.0, 0.9999, f"{R} docs/aolo.md#parameters")
+    qoe_threshold_high: float = _p(0.9, "1", 0.0, 0.9999, f"{R} docs/aolo.md#parameters")
+    latency_budget_low: float = _p(10.0, "s", 0.01, 1e4, f"{R} from 10 s every request is feasible at 50 tokens/s")
+    latency_budget_high: float = _p(20.0, "s", 0.01, 1e4, f"{R} docs/aolo.md#parameters")
+    # Environment (docs/aolo.md#mdp).
+    episode_length: int = _p(50, "requests", 1, 1_000_000, f"{R} docs/aolo.md#a8", integer=True)
     qoe_penalty: float = _p(1.0, "1", 0.0, 1e6, f"{R} reward penalty per QoE shortfall (normalised)")
     latency_penalty: float = _p(1.0, "1", 0.0, 1e6, f"{R} reward penalty per relative latency excess")
 
@@ -200,6 +200,6 @@ class AoloConfig:
 
     @classmethod
     def describe(cls) -> list[tuple[str, Any, str, str]]:
-        """(name, default, unit, source) for every parameter: the table of ``papers/aolo.md`` section 1.2."""
+        """(name, default, unit, source) for every parameter: the table of ``docs/aolo.md#parameters``."""
         return [(f.name, f.default, f.metadata.get("unit", ""), f.metadata.get("source", ""))
                 for f in dataclasses.fields(cls)]

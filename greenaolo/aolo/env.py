@@ -45,7 +45,7 @@ def observation(requests: Requests, cfg: AoloConfig) -> np.ndarray:
 
 def decision(action, cfg: AoloConfig) -> tuple[np.ndarray, np.ndarray]:
     """Map actions in [-1, 1]^2 (clipped) to ``(kappa, P_trans)``: kappa linear in [kappa_min, kappa_max]
-    and rounded to whole words (A12); P_trans log-uniform in [P_min, P_max].
+    and rounded to whole words (``docs/aolo.md#a12``); P_trans log-uniform in [P_min, P_max].
 
     :param action: shape ``(..., 2)``; finite values outside [-1, 1] are clipped, as Gymnasium environments do.
     :raises ValueError: for another shape, or a NaN or infinite entry (it would reach the replay buffer).
@@ -87,7 +87,7 @@ def action_for(kappa, p, cfg: AoloConfig) -> np.ndarray:
 class AoloEnv(gym.Env):
     """## Description
 
-    One wireless LLM service (``papers/aolo.md`` sections 1-4): each step is one user request. The agent
+    One wireless LLM service (``docs/aolo.md#mdp``): each step is one user request. The agent
     picks the answer's length kappa (words) and the base station's downlink transmit power P_trans (W);
     the request's carbon is the LLM inference on a GPU server plus the radio delivery from the BS, each
     operational plus embodied (eq. 16: ``C_all = C_oper,I + C_emb,I + C_oper,C + C_emb,C``, gCO2e).
@@ -96,7 +96,7 @@ class AoloEnv(gym.Env):
     ## Action space
 
     ``Box(-1, 1, (2,), float32)``: ``a[0]`` maps linearly to kappa in [kappa_min, kappa_max] = [20, 600]
-    words, rounded to a whole word (A12); ``a[1]`` maps log-uniformly to P_trans in [P_min, P_max] =
+    words, rounded to a whole word (``docs/aolo.md#a12``); ``a[1]`` maps log-uniformly to P_trans in [P_min, P_max] =
     [0.1, 20] W. Actions outside [-1, 1] are clipped.
 
     ## Observation space
@@ -121,7 +121,7 @@ class AoloEnv(gym.Env):
 
     ## Starting state and episode end
 
-    ``reset`` draws ``episode_length`` (default 50, A8) requests from ``self.np_random``: distance
+    ``reset`` draws ``episode_length`` (default 50, ``docs/aolo.md#a8``) requests from ``self.np_random``: distance
     U[50, 500] m, fading ``|h|^2 ~ Exp(1)``, Q_th U[0.6, 0.9], T_max U[10, 20] s, intensity U[I_low, I_high].
     The episode is truncated after the last request; it never terminates.
 
@@ -138,7 +138,7 @@ class AoloEnv(gym.Env):
 
     ## Version history
 
-    * v0: first version (the reconstruction of ``papers/aolo.md``, A5 settled in ``AoloConfig``).
+    * v0: first version (the reconstruction of ``docs/aolo.md``, ``docs/aolo.md#a5`` settled in ``AoloConfig``).
     """
 
     metadata = {"render_modes": []}

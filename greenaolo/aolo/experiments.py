@@ -31,7 +31,7 @@ def carbon_model_study(
     cfg: AoloConfig | None = None, *, n_requests: int = 1000, seed: int = EVALUATION_SEED, reference_kappa: int = 200,
     reference_distance: float = 250.0, distances: tuple[float, ...] = (50.0, 150.0, 300.0, 500.0),
 ) -> xr.Dataset:
-    """The carbon model's anatomy (``papers/aolo.md`` section 2):
+    """The carbon model's anatomy (``docs/aolo.md#carbon-model``):
 
     * ``vs_kappa_*``: the four terms against kappa at P_ee for a user at ``reference_distance`` (mean fading);
     * ``vs_power_*``: the four terms and the latency against P_trans for a ``reference_kappa``-word answer,

@@ -1,6 +1,6 @@
 """Requests, the exact per-request optimum (the oracle), reference heuristics, and their evaluation.
 
-The problem P1 of ``papers/aolo.md`` section 3.3 separates per request: the carbon and the latency both
+The problem P1 (``docs/aolo.md#problem``) separates per request: the carbon and the latency both
 grow with the output length kappa, and the QoE constraint bounds kappa from below, so the optimal length
 is the smallest that meets QoE, ``kappa* = max(kappa_min, ceil(Q^-1(Q_th)))``. For that kappa the
 P-dependent carbon is ``D (c_0 + c_1 P) / R(P)`` (the BS's static and load-dependent power, plus its
@@ -42,7 +42,7 @@ REQUEST_FIELDS = ("distance", "fading", "gain", "qoe_threshold", "latency_budget
 
 
 def sample_requests(rng: np.random.Generator, n: int, cfg: AoloConfig) -> Requests:
-    """Draw ``n`` requests (section 1.2): distance U[d_min, d_max], Rayleigh fading Exp(1), QoE threshold
+    """Draw ``n`` requests (``docs/aolo.md#mdp``): distance U[d_min, d_max], Rayleigh fading Exp(1), QoE threshold
     and latency budget uniform in their ranges, carbon intensity uniform in its range."""
     distance = rng.uniform(cfg.distance_min, cfg.distance_max, n)
     fading = rng.exponential(1.0, n)
@@ -150,7 +150,7 @@ POLICIES: dict[str, Policy] = {"oracle": lambda requests, cfg, rng=None: oracle(
 
 
 def evaluation_requests(cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_SEED) -> Requests:
-    """The fixed, seeded set of evaluation requests shared by every method (A10: 1000 requests).
+    """The fixed, seeded set of evaluation requests shared by every method (``docs/aolo.md#a10``: 1000 requests).
 
     :raises ValueError: for ``n`` outside [1, :data:`MAX_REQUESTS`] or a seed outside [0, 2**32 - 1].
     """

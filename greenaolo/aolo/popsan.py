@@ -2,18 +2,18 @@
 
 AOLO's SDRL is soft actor-critic whose actor is a PopSAN (Tang, Kumar, Yoo & Michmizos, CoRL 2020); the
 pieces below follow the original code (``combra-lab/pop-spiking-deep-rl``, ``popsan_sac/popsan.py``) as
-``papers/aolo.md`` section 8 records it:
+``docs/aolo.md#popsan`` records it:
 
-* :class:`PopSpikeEncoderRegularSpike` (8.2): ``pop_dim`` Gaussian receptive fields per observation
+* :class:`PopSpikeEncoderRegularSpike`: ``pop_dim`` Gaussian receptive fields per observation
   dimension, means evenly over ``mean_range`` and std ``sqrt(0.15)``, both learned; deterministic
   ("regular") spikes over ``spike_ts`` steps, ``v <- v + A; o = [v > 0.999]; v <- v - 0.999 o``, with a
   straight-through gradient;
-* :class:`SpikeMLP` (8.3): current-based LIF layers, ``c <- 0.5 c + W o_pre + b``,
+* :class:`SpikeMLP`: current-based LIF layers, ``c <- 0.5 c + W o_pre + b``,
   ``v <- 0.75 v (1 - o) + c``, ``o = [v > 0.5]``, rectangular pseudo-gradient ``|v - 0.5| < 0.5``; the
   output population's firing rate over the ``spike_ts`` = 5 steps;
-* :class:`PopSpikeDecoder` (8.4): a grouped ``Conv1d`` (one learned weighted sum of its own ``pop_dim``
+* :class:`PopSpikeDecoder`: a grouped ``Conv1d`` (one learned weighted sum of its own ``pop_dim``
   rates per action dimension), identity output: the pre-tanh mean;
-* :class:`PopSANActor` (8.5-8.6): SB3's SAC ``Actor`` whose mean comes from the PopSAN and whose log-std
+* :class:`PopSANActor`: SB3's SAC ``Actor`` whose mean comes from the PopSAN and whose log-std
   comes from SB3's own ANN trunk (obs -> 256 -> 256 -> act_dim, ReLU, clamped to [-20, 2]);
 * :class:`PopSANPolicy`: ``SACPolicy`` that makes that actor, so ``SAC(PopSANPolicy, env)`` is SDRL and
   shares every line of SB3's training code with plain SAC.
@@ -25,8 +25,8 @@ hand-written backward); and, by default when a C++ compiler works, that layer-ma
 original formulas compiled by ``torch.compile`` (one fused kernel per recurrence, backward derived by
 AOTAutograd). Matrix products stay ATen's in every path; the decoder runs eagerly.
 
-Learning rates (8.5): the PopSAN learns at 1e-4 and the log-std net at 1e-3. SB3 sets every parameter
-group's ``lr`` to the schedule's value at each ``train()``; :class:`ScaledAdam` multiplies each group's
+Learning rates (``docs/aolo.md#popsan-actor``): the PopSAN learns at 1e-4 and the log-std net at 1e-3. SB3 sets
+every parameter group's ``lr`` to the schedule's value at each ``train()``; :class:`ScaledAdam` multiplies each group's
 ``lr`` by its ``lr_scale`` at the step, so with ``learning_rate=1e-3`` and ``snn_lr_scale=0.1`` the
 ratio survives every update.
 """
@@ -57,7 +57,7 @@ __all__ = [
     "lr_scaled",
 ]
 
-# Section 8.1, the original module-level constants.
+# The original module-level constants (docs/aolo.md#popsan-constants).
 ENCODER_REGULAR_VTH = 0.999
 NEURON_VTH = 0.5
 NEURON_CDECAY = 0.5
@@ -66,7 +66,7 @@ SPIKE_PSEUDO_GRAD_WINDOW = 0.5
 
 
 class _RegularSpike(torch.autograd.Function):
-    """Encoder spike ``[v > 0.999]`` with a straight-through gradient (8.2)."""
+    """Encoder spike ``[v > 0.999]`` with a straight-through gradient (``docs/aolo.md#popsan-encoder``)."""
 
     @staticmethod
     def forward(ctx, volt: torch.Tensor) -> torch.Tensor:
@@ -78,7 +78,7 @@ class _RegularSpike(torch.autograd.Function):
 
 
 class _RectSpike(torch.autograd.Function):
-    """LIF spike ``[v > 0.5]`` with the rectangular pseudo-gradient ``1[|v - 0.5| < 0.5]`` (8.3)."""
+    """LIF spike ``[v > 0.5]`` with the pseudo-gradient ``1[|v - 0.5| < 0.5]`` (``docs/aolo.md#popsan-lif``)."""
 
     @staticmethod
     def forward(ctx, volt: torch.Tensor) -> torch.Tensor:
@@ -121,7 +121,7 @@ class _RegularSpikeTrain(torch.autograd.Function):
 
 
 class _LIFTrain(torch.autograd.Function):
-    """One current-based LIF layer over all timesteps in one autograd node (the fast path of 8.3).
+    """One current-based LIF layer over all timesteps in one autograd node (fast path, ``docs/aolo.md#popsan-lif``).
 
     Input: the synaptic input ``x_t = W o_pre,t + b`` for every step, shape (T, batch, neurons). Forward
     computes what the plain loop computes (``c <- 0.5 c + x``, ``v <- 0.75 v (1 - o) + c``,
@@ -170,7 +170,7 @@ class _LIFTrain(torch.autograd.Function):
 
 
 def _encoder_loop(stimulus: torch.Tensor, spike_ts: int) -> torch.Tensor:
-    """The original encoder loop (8.2): spikes time-major, shape (spike_ts, batch, fields)."""
+    """Original encoder loop (``docs/aolo.md#popsan-encoder``), spikes time-major, shape (spike_ts, batch, fields)."""
     volt = torch.zeros_like(stimulus)
     spikes = []
     for _ in range(spike_ts):
@@ -182,8 +182,8 @@ def _encoder_loop(stimulus: torch.Tensor, spike_ts: int) -> torch.Tensor:
 
 
 def _lif_loop(syn: torch.Tensor) -> torch.Tensor:
-    """One LIF layer over all timesteps with the original formulas (8.3); ``syn`` (T, batch, neurons) is
-    the layer's synaptic input."""
+    """One LIF layer over all timesteps with the original formulas (``docs/aolo.md#popsan-lif``); ``syn`` (T, batch,
+    neurons) is the layer's synaptic input."""
     current = torch.zeros_like(syn[0])
     volt = torch.zeros_like(syn[0])
     spike = torch.zeros_like(syn[0])
@@ -255,7 +255,7 @@ def _compile_default() -> bool:
 
 
 class PopSpikeEncoderRegularSpike(nn.Module):
-    """Population encoder with learnable Gaussian receptive fields and deterministic spikes (8.2).
+    """Population encoder with learnable Gaussian fields and deterministic spikes (``docs/aolo.md#popsan-encoder``).
 
     :param obs_dim: observation dimensions.
     :param pop_dim: neurons per observation dimension.
@@ -292,7 +292,7 @@ class PopSpikeEncoderRegularSpike(nn.Module):
 
 
 class SpikeMLP(nn.Module):
-    """Current-based LIF spiking MLP (8.3); returns the output population's firing rate.
+    """Current-based LIF spiking MLP (``docs/aolo.md#popsan-lif``); returns the output population's firing rate.
 
     :param in_dim: input neurons (encoder population).
     :param out_dim: output neurons (decoder population).
@@ -333,7 +333,7 @@ class SpikeMLP(nn.Module):
         return pre.sum(dim=0) / self.spike_ts, counts
 
     def _forward_plain(self, in_spikes: torch.Tensor, count: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The original loop (8.3): time outside, layers inside, one autograd node per operation."""
+        """The original loop (``docs/aolo.md#popsan-lif``): time outside, layers inside, a node per operation."""
         batch = in_spikes.shape[1]
         states = [[torch.zeros(batch, layer.out_features, device=in_spikes.device, dtype=in_spikes.dtype) for _ in range(3)]
                   for layer in self.layers]
@@ -354,7 +354,7 @@ class SpikeMLP(nn.Module):
 
 
 class PopSpikeDecoder(nn.Module):
-    """Population decoder (8.4): per action dimension a learned weighted sum of its ``pop_dim`` rates."""
+    """Population decoder (``docs/aolo.md#popsan-decoder``): per action dimension a weighted sum of its rates."""
 
     def __init__(self, act_dim: int, pop_dim: int = 10):
         super().__init__()
@@ -428,7 +428,7 @@ class PopSAN(nn.Module):
 
 
 class PopSANActor(Actor):
-    """SB3 SAC actor with a PopSAN mean and SB3's ANN trunk for the log-std (8.5, 8.6).
+    """SB3 SAC actor with a PopSAN mean and SB3's ANN trunk for the log-std (``docs/aolo.md#popsan-sb3``).
 
     SB3 builds ``latent_pi`` (obs -> ``net_arch``, ReLU) and the ``log_std`` head; its ``mu`` head is
     replaced by the PopSAN, so no unused layer is kept. ``get_action_dist_params`` returns

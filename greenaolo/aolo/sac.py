@@ -1,7 +1,7 @@
 """Stable-Baselines3's SAC with one exact shortcut for AOLO's zero discount; SAC and SDRL both train with it.
 
 AOLO's requests are independent, so an action never changes a later state and both agents train with
-``gamma = 0`` (``papers/aolo.md`` A9; ``hyperparams/agents.yaml``). SB3's update still computes the next
+``gamma = 0`` (``docs/aolo.md#a9``; ``hyperparams/agents.yaml``). SB3's update still computes the next
 state's value, the TD target's ``r + (1 - d) * gamma * (min_i Q'_i(s', a') - alpha * log pi(a'|s'))``, with
 one forward of the actor and of both target critics on the next observations, then multiplies it by
 ``gamma = 0``. :class:`AoloSAC` skips that dead computation when ``gamma == 0`` and nothing else:

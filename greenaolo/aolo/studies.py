@@ -9,11 +9,11 @@ hide it.
 
 * :func:`convergence_study`: evaluation reward and carbon against training steps;
 * :func:`carbon_comparison_study`: the final carbon per request in its four terms, and SDRL's reduction
-  against SAC (``papers/aolo.md`` section 7: ``(C_SAC - C_SDRL) / C_SAC``, published 18.77%);
+  against SAC (``docs/aolo.md#reduction``: ``(C_SAC - C_SDRL) / C_SAC``, published 18.77%);
 * :func:`sweep_study`: carbon against the QoE threshold, the latency budget, the grid carbon intensity and
   the maximum transmit power;
 * :func:`actor_energy_study`: energy per actor inference, ANN multiply-accumulates against SNN
-  accumulates counted from the trained PopSANs' real spikes (section 5, "SNN energy accounting").
+  accumulates counted from the trained PopSANs' real spikes (``docs/aolo.md#actor-energy``).
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ __all__ = [
     "t_interval",
 ]
 
-#: SDRL's published reduction of the overall carbon against SAC (abstract; ``papers/aolo.md`` F3).
+#: SDRL's published reduction of the overall carbon against SAC (abstract; ``docs/aolo.md#f3``).
 PAPER_REDUCTION = 0.1877
 #: Energy of one 32-bit floating-point multiply-accumulate and of one accumulate at 45 nm, in pJ:
 #: multiply 3.7 pJ + add 0.9 pJ, and add 0.9 pJ (M. Horowitz, "Computing's energy problem (and what we
-#: can do about it)", ISSCC 2014). The values the SNN literature uses (``papers/aolo.md`` section 5).
+#: can do about it)", ISSCC 2014). The values the SNN literature uses (``docs/aolo.md#actor-energy``).
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
 
@@ -291,7 +291,7 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
     ``v``), the encoder (four operations per receptive field, counted as multiply-accumulates, plus one
     accumulate per field and step) and the decoder (one multiply-accumulate per output neuron). Energies
     use :data:`E_MAC_PJ` and :data:`E_AC_PJ`. This counts arithmetic only, on hardware that skips zero
-    inputs; memory access, which dominates on real chips, is left out for both (A3: not part of the
+    inputs; memory access, which dominates on real chips, is left out for both (``docs/aolo.md#a3``: not part of the
     service carbon of the 18.77%).
     """
     runs = load_runs(paths)

@@ -37,7 +37,7 @@ __all__ = [
     "water_study",
 ]
 
-#: The six priority orders of the notebook's lexicographic runs (F11).
+#: The six priority orders of the notebook's lexicographic runs (docs/greenllm.md#lexicographic).
 LEXICOGRAPHIC_ORDERS: tuple[tuple[str, str, str], ...] = tuple(itertools.permutations(OBJECTIVES))
 _ABBREV = {"energy": "E", "carbon": "C", "delay": "D"}
 
@@ -147,7 +147,7 @@ def compare_models(
     return ds
 
 
-# --- Figures 1 and 2: Psi sweeps (papers/greenllm.md section 4.2) ------------------------------------
+# --- Figures 1 and 2: Psi sweeps (docs/greenllm.md#figures) -----------------------------------------------
 
 SWEEP_MODELS = ("M0", "M1", "M2")
 SWEEP_VARS = ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water", "delay",
@@ -238,9 +238,9 @@ def figure1(
 ) -> xr.Dataset:
     """Fig. 1: total cost and emissions against Psi_theta and Psi_Pw for M0, M1, M2, and hourly panels.
 
-    Ambiguities A6 and A7: every point is the base seed-42 instance with only the swept factor changed
-    (the authors' Psi_theta PNGs came from a run with renewables x 0.8), and the hourly Psi_theta panel
-    scales theta (the authors' notebook replaced theta by Psi x P^w there).
+    Every point is the base seed-42 instance with only the swept factor changed (the authors' Psi_theta
+    PNGs came from a run with renewables x 0.8, ``docs/greenllm.md#a6``), and the hourly Psi_theta panel scales
+    theta (the authors' notebook replaced theta by Psi x P^w there, ``docs/greenllm.md#a7``).
     """
     kwargs = dict(seed=seed, solver=solver, processes=processes, scheduler=scheduler, store=store)
     return xr.merge([
@@ -376,7 +376,7 @@ def milp_study(
     *, time_limit: float, mip_gap: float = 1e-3, seed: int = 42, solver: str = "auto", processes: int | None = None,
     scheduler: str | None = None, store: str | None = None,
 ) -> xr.Dataset:
-    """The MILP extension (section 2.B) against the LP on the paper instance: cost terms, solve time, gap.
+    """The MILP extension (``docs/greenllm.md#milp``) against the LP on the paper instance: cost terms, solve time, gap.
 
     Variants (:data:`MILP_VARIANTS`): integer active servers (40 per DC, 500 queries per server-hour at
     90% utilisation, 0.3 kW idle each), binary model placement ($0.5 per model download), and both.
@@ -406,7 +406,7 @@ def milp_study(
 def latency_study(
     *, models: Sequence[str] = tuple(MODELS), seed: int = 42, solver: str = "auto", bins: int = 60,
 ) -> xr.Dataset:
-    """Per-query latency distributions (section 2.B) of each model, beside the paper's aggregate "delay".
+    """Per-query latency distributions (``docs/greenllm.md#latency``) of each model, beside the aggregate "delay".
 
     Every query routed i -> j has latency d[i,j] + 8 beta (h+f)/(1000 B) + v[j,k] (h+f); weighting routes by
     the number of queries lambda x gives each model's distribution, stored as a histogram and quantiles.

@@ -58,7 +58,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "emissions": ("kgCO2", "grid emissions"),
     "water": ("L", "water use"),
 }
-#: The model dropdown: the compared models of F10, or ``"weights"`` for weights of one's own.
+#: The model dropdown: the compared models (docs/greenllm.md#objectives), or ``"weights"`` for weights of one's own.
 MODEL_CHOICES = (*MODELS, "weights")
 #: Slider ranges of the Psi factors, (low, high, step); 1 is the paper instance.
 SLIDERS: dict[str, tuple[float, float, float]] = {
@@ -71,7 +71,7 @@ SLIDERS: dict[str, tuple[float, float, float]] = {
     "water": (0.1, 2.0, 0.01),
 }
 
-# Which monomials of the Psi factors each piece of the LP is a sum of (model.py, section 2.A):
+# Which monomials of the Psi factors each piece of the LP is a sum of (model.py, docs/greenllm.md#lp):
 # A: full allocation and the P_g terms are constant, resource use ~ lambda, power balance and water ~
 # tau lambda, the delay cap ~ lambda (transmission, processing) + 1 (propagation); b: capacities and caps
 # constant, renewables ~ Psi_Pw, the water budget ~ Psi_water; the cost and metric vectors as named.

@@ -1,17 +1,17 @@
-"""The Green-LLM workload-allocation model in linopy (``papers/greenllm.md`` section 2).
+"""The Green-LLM workload-allocation model in linopy (``docs/greenllm.md#lp``).
 
-The reference model is the LP that produced the v1 results (section 2.A, confirmed by reproduction): the
+The reference model is the LP that produced the v1 results (confirmed by reproduction): the
 fraction ``x[i,j,k,t]`` of area i's type-k queries in hour t served by DC j, and the grid power
-``P_g[j,t]``. One function per constraint family below, numbered as constraints 1-12 of section 2.A.
-:class:`Extensions` adds the optional MILP of section 2.B (unmet demand, binary model placement with
+``P_g[j,t]``. One function per constraint family below, numbered as in ``docs/greenllm.md#constraints``.
+:class:`Extensions` adds the optional MILP of ``docs/greenllm.md#milp`` (unmet demand, binary model placement with
 download cost, integer active servers with idle power, a per-query latency cap, off-site water on grid
 energy only); with every option off, the model is exactly the LP.
 
-Objectives (section 2.A, "Models"; F10, F11): the weighted sum ``w_E C_E + w_C C_C + w_D C_D`` (M0 equal
+Objectives (``docs/greenllm.md#objectives``): the weighted sum ``w_E C_E + w_C C_C + w_D C_D`` (M0 equal
 weights, M1 energy only, M2 carbon only, M3 1/4, 1/2, 1/4, or any weights), or the lexicographic
-procedure (the likely Algorithm 1) in any priority order with its tolerance epsilon.
+procedure (the likely Algorithm 1, ``docs/greenllm.md#lexicographic``) in any priority order with its tolerance epsilon.
 
-Alternative optima (ambiguity A8): when an objective leaves a cost term unpriced (M1 and M2 ignore the
+Alternative optima (``docs/greenllm.md#a8``): when an objective leaves a cost term unpriced (M1 and M2 ignore the
 delay; a delay-only phase ignores the grid power), the solution, and so the reported "total cost",
 depends on the solver. We break ties deliberately: after the primary solve, the primary objective is held
 within a relative ``1e-6`` of its optimum and the unweighted total ``C_E + C_C + C_D`` is minimised. So every
@@ -50,7 +50,7 @@ __all__ = [
 OBJECTIVES = ("energy", "carbon", "delay")
 #: Physical quantities that can be minimised or limited too: grid emissions (kgCO2) and water (L).
 METRICS = ("emissions", "water")
-#: The compared models of F10: weights on (C_E, C_C, C_D).
+#: The compared models (docs/greenllm.md#objectives): weights on (C_E, C_C, C_D).
 MODELS: dict[str, tuple[float, float, float]] = {
     "M0": (1.0, 1.0, 1.0),
     "M1": (1.0, 0.0, 0.0),
@@ -65,7 +65,7 @@ MIN_BANDWIDTH = 0.001
 
 @dataclass(frozen=True)
 class Extensions:
-    """Optional MILP extension of section 2.B. Everything off (the default) is the paper's LP.
+    """Optional MILP extension (``docs/greenllm.md#milp``). Everything off (the default) is the paper's LP.
 
     :param unmet_penalty: $ per unserved query s; ``None`` keeps full allocation (constraint 8 as an
         equality). When set, a fraction ``q[i,k,t] in [0, max_unmet]`` may go unserved.
@@ -80,8 +80,8 @@ class Extensions:
     :param queries_per_server: queries one server handles in one hour H.
     :param utilisation: largest utilisation u_max of an active server.
     :param idle_kw: idle power of one active server (kW, so kWh per slot).
-    :param latency_cap: cap (s) on the per-query latency ``L[i,k,t]`` of section 2.B; ``None`` for none.
-    :param offsite_water_on_grid: ambiguity A12: charge off-site water (EWIF) on grid energy only,
+    :param latency_cap: cap (s) on the per-query latency ``L[i,k,t]`` (``docs/greenllm.md#latency``); ``None`` for none.
+    :param offsite_water_on_grid: ``docs/greenllm.md#a12``: charge off-site water (EWIF) on grid energy only,
         ``W = WUE P_c + EWIF P_g``, instead of the code's ``(WUE/PUE + EWIF) P_d``.
     """
 
@@ -158,7 +158,7 @@ def _energy_per_query(s: xr.Dataset) -> xr.DataArray:
 
 
 def route_latency(s: xr.Dataset) -> xr.DataArray:
-    """Per-query latency (s) of one query routed i -> j (section 2.B, A5): RTT + transfer + processing.
+    """Per-query latency (s) of one query routed i -> j (``docs/greenllm.md#latency``): RTT + transfer + processing.
 
     ``d[i,j] + 8 beta (h+f) / (1000 B[i,j]) + v[j,k] (h+f)``, with KB -> kbit -> Mbit conversion that the
     aggregate "delay" of constraint 9 omits.
@@ -168,7 +168,7 @@ def route_latency(s: xr.Dataset) -> xr.DataArray:
 
 
 # ------------------------------------------------------------------------------------------------------
-# Constraint families of section 2.A (numbered as there). The defining equalities (1, 2, 5, 9-11) are
+# Constraint families 1-12 (docs/greenllm.md#constraints). The defining equalities (1, 2, 5, 9-11) are
 # linopy expressions, not auxiliary variables: the same LP with 13,824 -> 9,936 variables on the paper
 # instance, and a faster build.
 
@@ -197,7 +197,7 @@ def water(
     offsite_on_grid: bool,
 ) -> linopy.LinearExpression:
     """Constraint 5: ``W[j,t] = (WUE/PUE + EWIF) P_d`` (L): on-site WUE x IT energy plus off-site
-    EWIF x facility energy. With ``offsite_on_grid`` (A12): ``W = WUE P_c + EWIF P_g``."""
+    EWIF x facility energy. With ``offsite_on_grid`` (``docs/greenllm.md#a12``): ``W = WUE P_c + EWIF P_g``."""
     if offsite_on_grid:
         return s.wue * p_c + s.ewif * p_g
     return (s.wue / s.pue + s.ewif) * p_d
@@ -216,7 +216,7 @@ def add_resource_capacity(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) ->
 
 def add_full_allocation(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, unmet: linopy.Variable | None) -> None:
     """Constraint 8: ``sum_j x[i,j,k,t] = 1``: every query is served (v1 has no unmet demand).
-    With the unmet-demand extension (section 2.B): ``q + sum_j x = 1``."""
+    With the unmet-demand extension (``docs/greenllm.md#milp``): ``q + sum_j x = 1``."""
     served = x.sum("dc")
     m.add_constraints(served + unmet == 1 if unmet is not None else served == 1, name="full_allocation")
 
@@ -253,7 +253,7 @@ def add_delay_cap(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------
-# Section 2.B extensions.
+# The MILP extensions (docs/greenllm.md#milp).
 
 def add_model_placement(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, download_cost: float) -> linopy.LinearExpression:
     """Binary model placement ``z[j,k,t]``, ``x <= z``, and downloads ``u >= z[t] - z[t-1]`` (z[-1] = 0).
@@ -277,7 +277,7 @@ def add_servers(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, ext: Extensi
 # ------------------------------------------------------------------------------------------------------
 
 def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> GreenLLMModel:
-    """Build the Green-LLM model of section 2.A (plus the options of 2.B) on the scenario's coordinates.
+    """Build the Green-LLM LP (plus the MILP options of ``docs/greenllm.md#milp``) on the scenario's coordinates.
 
     :param scenario: a scenario Dataset (:mod:`greenaolo.greenllm.scenario`).
     :param extensions: optional MILP extension; ``None`` or ``Extensions()`` builds the paper's LP.
@@ -461,9 +461,9 @@ def solve(
         (``{"emissions": 1}`` minimises emissions).
     :param limits: upper limits ``{name: value}`` on cost terms ($) or metrics (kgCO2, L), as in the
         epsilon-constraint method.
-    :param extensions: optional MILP extension (section 2.B); off by default.
+    :param extensions: optional MILP extension (``docs/greenllm.md#milp``); off by default.
     :param solver: ``"auto"``, ``"highs"`` or ``"gurobi"`` (:func:`greenaolo.solvers.solve`).
-    :param tie_break: resolve alternative optima (A8) by minimising the total cost among them; only
+    :param tie_break: resolve alternative optima (``docs/greenllm.md#a8``) by minimising the total cost among them; only
         runs a second solve when some weight is zero.
     :param time_limit: seconds per solve; hitting it raises :class:`greenaolo.solvers.SolveError`.
     :param threads: solver threads; ``None`` for the solver's default.
@@ -513,11 +513,11 @@ def solve_lexicographic(
     seed: int = 0,
     mip_gap: float = 1e-4,
 ) -> xr.Dataset:
-    """Lexicographic optimisation (F11, the likely Algorithm 1).
+    """Lexicographic optimisation (the likely Algorithm 1, ``docs/greenllm.md#lexicographic``).
 
     For phase p = 1..3, minimise ``order[p]`` subject to constraints 1-12 and
     ``f_q <= (1 + tolerance) f_q*`` for every earlier phase q. With ``tie_break``, a last solve keeps the
-    final objective within ``1e-6`` of its optimum and minimises the total cost (A8).
+    final objective within ``1e-6`` of its optimum and minimises the total cost (``docs/greenllm.md#a8``).
 
     :param order: a permutation of ``("energy", "carbon", "delay")``, highest priority first.
     :param tolerance: epsilon of the phase constraints (the authors use 0.001); in [0, 1].
@@ -588,7 +588,7 @@ def results(
     Totals (scalars): ``energy_cost``, ``carbon_cost``, ``delay_cost``, ``total_cost`` ($, C_E + C_C + C_D
     evaluated at the solution, as the paper reports every model), ``emissions`` (kgCO2, sum theta P_g),
     ``water`` (L), ``delay`` (s, the paper's aggregate sum of D over (i, k, t)), ``grid_energy``,
-    ``facility_energy``, ``renewable_used`` (kWh). Per-query latency (section 2.B): ``latency``
+    ``facility_energy``, ``renewable_used`` (kWh). Per-query latency (``docs/greenllm.md#latency``): ``latency``
     (area, query, time) is the demand-weighted mean over the DCs served; ``route_latency`` (area, dc, query).
     """
     s = built.scenario

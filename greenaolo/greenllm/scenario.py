@@ -2,16 +2,16 @@
 
 The paper instance (:func:`paper_scenario`) rebuilds, draw for draw, the seed-42 generator of the authors'
 released notebook (``JJmingcc/Green_LLM``, ``model/Experiment.ipynb`` cell 1), documented in
-``papers/greenllm.md`` section 3. Its published inputs (the DC table of section 3.1, the RTT matrix of
-section 3.3 and Electricity Maps' hourly life-cycle carbon intensity, F14) ship with the package.
+``docs/greenllm.md#instance``. Its published inputs (the DC table, the RTT matrix and Electricity Maps' hourly
+life-cycle carbon intensity, ``docs/greenllm.md#f14``) ship with the package.
 
 Every scenario, whatever its origin (:func:`paper_scenario`, :func:`synthetic_scenario`,
-:func:`greenaolo.greenllm.csv.load_csv_scenario`), has the same variables on the dimensions
+:func:`greenaolo.greenllm.traces.load_csv_scenario`), has the same variables on the dimensions
 ``area`` (user areas, i), ``dc`` (edge data centres, j), ``query`` (query types, k), ``time`` (hourly
 slots, t) and ``resource`` (r), so the model in :mod:`greenaolo.greenllm.model` takes any of them.
 
-Units follow the authors' code (section 2.A): energy in kWh per slot (a one-hour slot, so kW and kWh/slot
-are the same number), prices in $/kWh, carbon intensity in kgCO2/kWh, water in L.
+Units follow the authors' code (``docs/greenllm.md#symbols``): energy in kWh per slot (a one-hour slot, so kW and
+kWh/slot are the same number), prices in $/kWh, carbon intensity in kgCO2/kWh, water in L.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ __all__ = [
     "validate_scenario",
 ]
 
-#: Section 3.1: the nine Google Cloud US regions (F7), their 2023 CFE share (Google region-carbon-info),
-#: Electricity Maps zone (F14, F15), the notebook's base retail price (cents/kWh), carbon-tax factor and
+#: docs/greenllm.md#dc-table: the nine Google Cloud US regions, their 2023 CFE share (Google region-carbon-info),
+#: Electricity Maps zone, the notebook's base retail price (cents/kWh), carbon-tax factor and
 #: the population (millions) of the co-located user area.
 DC_TABLE = pd.DataFrame(
     [
@@ -63,8 +63,8 @@ DC_TABLE = pd.DataFrame(
     ],
 )
 
-#: Section 3.2: query types, average input/output tokens, demand factor, base processing delay (s/token),
-#: base delay threshold (s) and delay-penalty multiplier.
+#: docs/greenllm.md#query-table: query types, average input/output tokens, demand factor, base processing delay
+#: (s/token), base delay threshold (s) and delay-penalty multiplier.
 QUERY_TABLE = pd.DataFrame(
     [
         ("chat", 80, 100, 2.0, 1e-6, 5.0, 10.0, 0.002),
@@ -79,8 +79,8 @@ QUERY_TABLE = pd.DataFrame(
     ],
 )
 
-#: Section 3.3: round-trip times (s) between the nine cities, hourly ping statistics of 24-25 Mar 2025
-#: transcribed by the authors (F17). Row/column order as in :data:`DC_TABLE`. The diagonal is redrawn.
+#: docs/greenllm.md#f17: round-trip times (s) between the nine cities, hourly ping statistics of 24-25 Mar 2025
+#: transcribed by the authors. Row/column order as in :data:`DC_TABLE`. The diagonal is redrawn.
 RTT_SECONDS = np.array(
     [
         [0.000, 0.039, 0.034, 0.027, 0.026, 0.044, 0.049, 0.035, 0.042],
@@ -95,22 +95,22 @@ RTT_SECONDS = np.array(
     ]
 )
 
-#: Electricity Maps zone codes of the DCs' carbon zones (F14), in :data:`DC_TABLE` order.
+#: Electricity Maps zone codes of the DCs' carbon zones (docs/greenllm.md#f14), in :data:`DC_TABLE` order.
 ZONE_CODES = (
     "US-MIDW-MISO", "US-SE-SEPA", "US-NY-NYIS", "US-MIDW-LGEE", "US-TEX-ERCO",
     "US-NW-PGE", "US-CAL-LDWP", "US-NW-PACE", "US-NW-NEVP",
 )
-RESOURCES = ("CPU", "GPU", "memory")  # ambiguity A11: the generation code's order
+RESOURCES = ("CPU", "GPU", "memory")  # the generation code's order (docs/greenllm.md#a11)
 HOURS = 24
-#: Section 3.3: diurnal demand shape (fraction of peak) per hour.
+#: docs/greenllm.md#generator: diurnal demand shape (fraction of peak) per hour.
 DEMAND_PATTERN = np.array(
     [0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.5, 0.7, 0.8, 0.9,
      1.0, 0.95, 0.9, 0.85, 0.8, 0.85, 0.9, 0.85, 0.75, 0.6, 0.5, 0.4]
 )
-#: The instance's day, 2024-03-24 (the carbon data's date, F14), is a Sunday, so the generator's
-#: weekday boost (x1.2 for hours 9-16) is off: only then does the demand total 692,248 queries (section 3.3).
+#: The instance's day, 2024-03-24 (the carbon data's date), is a Sunday, so the generator's
+#: weekday boost (x1.2 for hours 9-16) is off: then the demand totals 692,248 queries (docs/greenllm.md#instance).
 PAPER_DAY_IS_WEEKDAY = False
-CARBON_PRICE_PER_TONNE = 50.0  # $/tCO2, times the DC's tax factor (section 3.3)
+CARBON_PRICE_PER_TONNE = 50.0  # $/tCO2, times the DC's tax factor (docs/greenllm.md#generator)
 J_PER_KWH = 3.6e6
 CARBON_DATA = "carbon_intensity_2024-03-24_lifecycle.csv"
 
@@ -126,12 +126,12 @@ MAX_SCALING = 1000.0
 
 @dataclass(frozen=True)
 class Scaling:
-    """Scaling factors Psi of the paper's sensitivity studies (F19), applied to a generated scenario.
+    """Scaling factors Psi of the sensitivity studies, applied after generation (``docs/greenllm.md#scaling``).
 
     :param theta: Psi_theta, multiplies the grid carbon intensity theta[j,t].
     :param pw: Psi_Pw, multiplies the on-site renewable generation P^w[j,t].
     :param tau: Psi_tau, multiplies the energy per input and output token (the captions' "token size",
-        ambiguity A4).
+        ``docs/greenllm.md#a4``).
     :param rho: Psi_rho, multiplies the delay penalty rho[k].
     :param price: multiplies the electricity price c[j,t] (Psi_e).
     :param demand: Psi_lambda, multiplies the demand lambda[i,k,t] (not re-rounded; rho is left as drawn).
@@ -157,12 +157,12 @@ class Scaling:
 
 
 def _weekday_factor(hours: np.ndarray, is_weekday: bool) -> np.ndarray:
-    """Demand boost of section 3.3: x1.2 during office hours 9-16 on a weekday, 1 otherwise."""
+    """Demand boost (``docs/greenllm.md#generator``): x1.2 during office hours 9-16 on a weekday, 1 otherwise."""
     return np.where(is_weekday & (hours % HOURS >= 9) & (hours % HOURS <= 16), 1.2, 1.0)
 
 
 def _load_carbon_intensity() -> np.ndarray:
-    """theta[j,t] in kgCO2/kWh: Electricity Maps life-cycle intensity of 2024-03-24 / 1000 (F14, A13)."""
+    """theta[j,t] in kgCO2/kWh: Electricity Maps life-cycle intensity of 2024-03-24 / 1000 (``docs/greenllm.md#a13``)."""
     with resources.files("greenaolo.greenllm.data").joinpath(CARBON_DATA).open("r", encoding="utf-8") as fh:
         table = pd.read_csv(fh)
     columns = {c.split(" (")[0]: c for c in table.columns}
@@ -170,9 +170,9 @@ def _load_carbon_intensity() -> np.ndarray:
 
 
 def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset:
-    """The paper's instance: 9 areas, 9 DCs, 5 query types, 24 hours, 3 resources (F6).
+    """The paper's instance: 9 areas, 9 DCs, 5 query types, 24 hours, 3 resources (``docs/greenllm.md#sets``).
 
-    Draws come from one legacy :class:`numpy.random.RandomState` in the authors' order (section 3:
+    Draws come from one legacy :class:`numpy.random.RandomState` in the authors' order (``docs/greenllm.md#draw-order``:
     seed -> demand noise (i, k, t) -> re-seed -> RTT diagonal -> prices (j, t) -> tau_in, tau_out ->
     per DC base renewable capacity and 24 draws -> P^max -> PUE -> C (r, j) -> alpha (k, r) -> z_prev
     -> f_download -> beta (i, k, t) -> B (i, j) -> v (j, k) -> Delta (i, k) -> WUE -> EWIF -> Z), so that
@@ -192,7 +192,7 @@ def _paper_instance(seed: int) -> xr.Dataset:
     n_query, n_time = len(QUERY_TABLE), HOURS
     rng = np.random.RandomState(seed)
 
-    # Demand lambda[i,k,t] (section 3.3): the diurnal pattern scaled by weekday, month, noise, area, type.
+    # Demand lambda[i,k,t] (docs/greenllm.md#generator): diurnal pattern x weekday, month, noise, area, type.
     pop = DC_TABLE["population_m"].to_numpy()
     area_mult = (0.3 + (pop - pop.min()) / (pop.max() - pop.min())) * DC_TABLE["regional_factor"].to_numpy()
     weekday = _weekday_factor(np.arange(n_time), PAPER_DAY_IS_WEEKDAY)
@@ -304,7 +304,7 @@ def _paper_instance(seed: int) -> xr.Dataset:
         {"units": "$/kWh", "long_name": "base retail electricity price"},
     )
     ds.attrs.update(
-        source="Green-LLM (Cheng & Nguyen, arXiv 2507.09942): paper instance, authors' generator (section 3)",
+        source="Green-LLM (Cheng & Nguyen, arXiv 2507.09942): paper instance, authors' generator (docs/greenllm.md)",
         seed=int(seed),
     )
     return ds
@@ -435,7 +435,7 @@ def validate_scenario(ds: xr.Dataset) -> xr.Dataset:
 def synthetic_scenario(
     n_area: int, n_dc: int, n_time: int = 24, *, n_query: int = 5, seed: int = 0
 ) -> xr.Dataset:
-    """A larger synthetic instance for scaling studies, drawn with the paper's formulas (section 3.3).
+    """A larger synthetic instance for scaling studies, drawn with the paper's formulas (``docs/greenllm.md#generator``).
 
     Areas and DCs reuse the paper's nine cities cyclically (with jittered RTTs), query types the paper's
     five; hours beyond 24 repeat the daily profiles. The generator is a seeded
