@@ -2,7 +2,7 @@
 
 Every dataset the package writes carries, in its attributes (CF style, str/int/float only):
 ``greenaolo_version``, ``git_commit`` (or ``"unknown"``), ``installed_from`` (:func:`installed_from`),
-``created`` (UTC, ISO 8601), ``profile``,
+``created`` (UTC, ISO 8601), ``Conventions`` (CF-1.10) and ``history`` (CF: when and by what), ``profile``,
 ``seeds`` (JSON list), ``parameters`` (JSON object: the notebook's parameters), ``solver`` (``"none"`` where
 no solver ran) and ``figure`` (the name of the plot that draws it, see :mod:`greenaolo.plotting`).
 """
@@ -252,9 +252,14 @@ def write_dataset(
     if profile not in PROFILES:
         raise ValueError(f"profile={profile!r} is invalid: expected one of {PROFILES}")
     out = _sanitise(ds)
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    code = provenance()
     out.attrs.update(
-        **provenance(),
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **code,
+        Conventions="CF-1.10",
+        history=f"{created}: written by greenaolo {code['greenaolo_version']} ({code['git_commit']}) for "
+                f"figure {figure}, profile {profile}",
+        created=created,
         profile=profile,
         seeds=json.dumps([int(s) for s in seeds]),
         parameters=json.dumps(dict(parameters or {}), sort_keys=True, default=str),

@@ -34,7 +34,9 @@ def test_round_trip_keeps_values_and_attributes(tmp_path):
     assert json.loads(ds.attrs["parameters"]) == {"seed": 3, "psi": 0.5}
     for key in io.PROVENANCE_KEYS:
         assert key in ds.attrs
-    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?|unknown", ds.attrs["git_commit"])
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty|\+unchecked)?|unknown", ds.attrs["git_commit"])
+    assert ds.attrs["Conventions"] == "CF-1.10"
+    assert ds.attrs["history"].startswith(ds.attrs["created"]) and "figure fig, profile quick" in ds.attrs["history"]
 
 
 def test_interrupted_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch):
