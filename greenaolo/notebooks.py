@@ -411,8 +411,8 @@ def run_notebook(
         except OSError as err:
             raise ParameterError(f"{option}: {err}") from None
     executed = Path(executed_dir) / f"{source.stem}.ipynb"
-    with tempfile.TemporaryFile(mode="w+") as kernel_log:
-        local = {"kernel_manager_class": _local_kernel_manager(kernel_log)} if os.name == "posix" else {}
+    with tempfile.TemporaryFile(mode="w+") as kernel_log, tempfile.TemporaryDirectory(prefix="greenaolo-") as sockets:
+        local = {"kernel_manager_class": _local_kernel_manager(kernel_log, sockets)} if os.name == "posix" else {}
         try:
             nb = papermill.execute_notebook(
                 str(source),
@@ -436,9 +436,10 @@ def run_notebook(
     return executed
 
 
-def _local_kernel_manager(stderr: IO[str]) -> type:
-    """A kernel manager whose kernel talks over local (IPC) sockets instead of TCP on localhost, so it does
-    not print its warning about unencrypted TCP on every run, and writes its stderr to ``stderr``, so an
+def _local_kernel_manager(stderr: IO[str], sockets: str) -> type:
+    """A kernel manager whose kernel talks over local (IPC) sockets in the folder ``sockets`` (its own, so
+    kernels started at once in one folder never share a socket) instead of TCP on localhost, so it does not
+    print its warning about unencrypted TCP on every run; the kernel writes its stderr to ``stderr``, so an
     interrupted run does not end in the kernel's traceback (POSIX only)."""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
@@ -447,6 +448,10 @@ def _local_kernel_manager(stderr: IO[str]) -> type:
         @default("transport")
         def _default_transport(self) -> str:
             return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            return os.path.join(sockets, "kernel")
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw["stderr"] = stderr

@@ -325,3 +325,17 @@ def test_executed_notebook_dataset_and_figure_carry_the_same_provenance(executed
     for key in keys:
         assert notebook[key] == dataset[key] == png[key] == pdf[key], key
     assert dataset["git_commit"] != "unknown" and png["created"] == dataset["created"]
+
+
+def test_two_notebooks_started_at_once_in_one_folder_both_run(tmp_path):
+    """``make -j2`` starts two kernels at the same moment from one folder: each has its own sockets."""
+    procs = [subprocess.Popen([sys.executable, "-m", "greenaolo", "run", "greenllm_table1", "--profile", "quick",
+                               "--output-dir", str(tmp_path / f"out{i}"), "--executed-dir", str(tmp_path / f"ex{i}")],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+        assert "Traceback" not in err and "Invalid Signature" not in err
+    assert all((tmp_path / f"out{i}" / "greenllm_table1.png").exists() for i in range(3))
+    assert not list(tmp_path.glob("kernel*"))  # no socket files left in the working folder
