@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import json
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -112,7 +111,8 @@ DEMAND_PATTERN = np.array(
 PAPER_DAY_IS_WEEKDAY = False
 CARBON_PRICE_PER_TONNE = 50.0  # $/tCO2, times the DC's tax factor (section 3.3)
 J_PER_KWH = 3.6e6
-CARBON_DATA = "carbon_intensity_2024-03-24_lifecycle.csv"
+#: The UTC day whose carbon intensity the paper instance uses (F14).
+PAPER_DAY = "2024-03-24"
 
 
 class ScalingError(ValueError):
@@ -162,11 +162,12 @@ def _weekday_factor(hours: np.ndarray, is_weekday: bool) -> np.ndarray:
 
 
 def _load_carbon_intensity() -> np.ndarray:
-    """theta[j,t] in kgCO2/kWh: Electricity Maps life-cycle intensity of 2024-03-24 / 1000 (F14, A13)."""
-    with resources.files("greenaolo.greenllm.data").joinpath(CARBON_DATA).open("r", encoding="utf-8") as fh:
-        table = pd.read_csv(fh)
-    columns = {c.split(" (")[0]: c for c in table.columns}
-    return np.stack([table[columns[zone]].to_numpy(float) for zone in DC_TABLE["carbon_zone"]]) / 1000.0
+    """theta[j,t] in kgCO2/kWh: Electricity Maps life-cycle intensity of 2024-03-24 / 1000 (F14, A13), taken
+    from the package's year of hourly data (:mod:`greenaolo.greenllm.carbon`); bit for bit the authors'
+    consolidated day (a test compares it)."""
+    from greenaolo.greenllm.carbon import day_intensity  # imports this module: not at the top
+
+    return day_intensity(PAPER_DAY)
 
 
 def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset:
