@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from importlib import resources
 
 import numpy as np
@@ -61,7 +62,7 @@ def parse_day(day: str | dt.date) -> dt.date:
     if not isinstance(day, dt.date):
         text = str(day).strip()
         try:
-            if len(text) != 10:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat also takes 20240715, 2024-W29-1
                 raise ValueError
             day = dt.date.fromisoformat(text)
         except ValueError:

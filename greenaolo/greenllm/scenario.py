@@ -170,7 +170,7 @@ def _load_carbon_intensity() -> np.ndarray:
     return day_intensity(PAPER_DAY)
 
 
-def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset:
+def paper_scenario(seed: int = 42, scaling: Scaling | None = None, day: str | None = None) -> xr.Dataset:
     """The paper's instance: 9 areas, 9 DCs, 5 query types, 24 hours, 3 resources (F6).
 
     Draws come from one legacy :class:`numpy.random.RandomState` in the authors' order (section 3:
@@ -182,8 +182,17 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset
 
     :param seed: seed of the generator; 42 is the paper's.
     :param scaling: Psi factors applied after generation (:func:`apply_scaling`); ``None`` means all 1.
+    :param day: a UTC day of 2024 (``YYYY-MM-DD``) whose hourly carbon intensity replaces 2024-03-24's
+        (:func:`greenaolo.greenllm.carbon.day_intensity`); everything else is the seed's instance (the
+        demand keeps the paper day's Sunday shape). ``None`` is the paper's day.
     """
-    return apply_scaling(_paper_instance(int(seed)).copy(deep=True), scaling or Scaling())
+    ds = _paper_instance(int(seed)).copy(deep=True)
+    if day is not None:
+        from greenaolo.greenllm.carbon import day_intensity, parse_day
+
+        ds["carbon_intensity"].values[...] = day_intensity(day)
+        ds.attrs["day"] = parse_day(day).isoformat()
+    return apply_scaling(ds, scaling or Scaling())
 
 
 @functools.lru_cache(maxsize=8)
@@ -307,6 +316,7 @@ def _paper_instance(seed: int) -> xr.Dataset:
     ds.attrs.update(
         source="Green-LLM (Cheng & Nguyen, arXiv 2507.09942): paper instance, authors' generator (section 3)",
         seed=int(seed),
+        day=PAPER_DAY,
     )
     return ds
 
