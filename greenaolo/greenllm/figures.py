@@ -404,6 +404,7 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
     axes[4].legend(fontsize=5, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False,
                    handlelength=1, columnspacing=0.8)
     # The value of perfect information: a plan made on a forecast, scored on the actual intensity.
+    short = {"persistence": "pers."}
     for ax, name, unit in ((axes[5], "total_cost", "$"), (axes[6], "emissions", "kg")):
         vpi = value_of_information(ds, name)
         keys = [(m, s) for m in ("M0", "M2") for s in vpi.setting.values]
@@ -413,7 +414,7 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
         for patch, (m, _) in zip(parts["boxes"], keys):
             patch.set_facecolor(METHOD_COLORS[m])
             patch.set_alpha(0.6)
-        ax.set_xticks(range(1, len(keys) + 1), [f"{m}\n{ {'persistence': 'pers.'}.get(s, s)}" for m, s in keys], fontsize=5)
+        ax.set_xticks(range(1, len(keys) + 1), [f"{m}\n{short.get(s, s)}" for m, s in keys], fontsize=5)
         ax.tick_params(axis="y", labelsize=6)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_ylabel(f"forecast - perfect plan,\nrealised {name.replace('_', ' ')} ({unit})", fontsize=6)
