@@ -201,11 +201,20 @@ def greenllm_solve(
     psi_demand: Annotated[float, typer.Option(help="scale demand")] = 1.0,
     psi_water: Annotated[float, typer.Option(help="scale the water budget")] = 1.0,
     seed: Annotated[int, typer.Option(help="scenario seed (42 is the paper's)")] = 42,
+    date: Annotated[Optional[str], typer.Option(
+        help="a UTC day of 2024 (YYYY-MM-DD) whose hourly carbon intensity replaces the paper's 2024-03-24")] = None,
     solver: Annotated[SolverName, typer.Option(help="auto: Gurobi if its licence fits, else HiGHS")] = SolverName.auto,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="write the result as netCDF")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the totals")] = False,
 ) -> None:
-    """Solve the Green-LLM model on the paper instance and print its cost terms."""
+    """Solve the Green-LLM model on the paper instance (or on any day of 2024 with --date) and print its cost terms."""
+    if date is not None:
+        from greenaolo.greenllm.carbon import parse_day
+
+        try:
+            date = parse_day(date).isoformat()
+        except ValueError as exc:
+            _fail(f"--date: {exc}")
     if lexicographic and model is not None:
         _fail("--model and --lexicographic exclude each other: a lexicographic order replaces the model's weights")
     if tolerance is not None and not lexicographic:
@@ -222,7 +231,7 @@ def greenllm_solve(
         scaling = Scaling(
             theta=psi_theta, pw=psi_pw, tau=psi_tau, rho=psi_rho, price=psi_price, demand=psi_demand, water=psi_water
         )
-        scenario = paper_scenario(seed, scaling)
+        scenario = paper_scenario(seed, scaling, day=date)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SolverFallbackWarning)
             if lexicographic:
@@ -243,9 +252,10 @@ def greenllm_solve(
         "water_l": float(ds.water),
         "delay_s": float(ds.delay),
         "solver": ds.attrs["solver"],
+        "date": scenario.attrs["day"],
     }
     label = f"lexicographic {ds.attrs['lexicographic_order']}" if lexicographic else model
-    typer.echo(f"Green-LLM {label}, scaling {ds.attrs['scaling']}")
+    typer.echo(f"Green-LLM {label}, carbon intensity of {scenario.attrs['day']} (UTC), scaling {ds.attrs['scaling']}")
     rows = [
         ("energy cost", summary["energy_cost"], "$"),
         ("carbon tax", summary["carbon_cost"], "$"),
@@ -266,7 +276,8 @@ def greenllm_solve(
 
         write_dataset(
             ds, output, profile="full", figure="greenllm_solution", seeds=[seed],
-            parameters={"model": model, "lexicographic": lexicographic, "scaling": json.loads(ds.attrs["scaling"])},
+            parameters={"model": model, "lexicographic": lexicographic, "scaling": json.loads(ds.attrs["scaling"]),
+                        "date": scenario.attrs["day"]},
             solver=ds.attrs["solver"],
         )
         typer.echo(f"  wrote {output}")

@@ -245,6 +245,16 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             (SEED, SOLVER, Param("bins", int, 60, "histogram bins", low=5, high=1000)),
         ),
         NotebookSpec(
+            "greenllm_year",
+            "Green-LLM over 2024: every day's hourly carbon intensity, perfect foresight against day-ahead forecasts",
+            "Effective cost and carbon reduction requires joint, time-aware multi-objective optimization "
+            "(Fig. 1, shown on one day, with the day's carbon intensity known in advance).",
+            (SEED, PROCESSES, SCHEDULER,
+             Param("n_days", int, 366, "days of 2024, spread evenly over the year (366: every day)", low=2, high=366,
+                   quick=4),
+             Param("afresh", bool, False, "draw the synthetic inputs anew per day, seeded by the date (YYYYMMDD)")),
+        ),
+        NotebookSpec(
             "aolo_carbon_model",
             "AOLO: the carbon model of one wireless LLM request, and the exact per-request optimum",
             "Carbon spans inference and wireless delivery, operational and embodied; both the output length "

@@ -171,11 +171,11 @@ _SOURCE_HASH: list[str] = []
 
 
 def source_hash() -> str:
-    """SHA-256 (16 hex digits) of every ``.py``, ``.yaml`` and ``.csv`` file of the installed package."""
+    """SHA-256 (16 hex digits) of every ``.py``, ``.yaml``, ``.csv`` and ``.gz`` (data) file of the installed package."""
     if not _SOURCE_HASH:
         root = Path(greenaolo.__file__).parent
         digest = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".yaml", ".csv") and p.is_file()):
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".yaml", ".csv", ".gz") and p.is_file()):
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
         _SOURCE_HASH.append(digest.hexdigest()[:16])

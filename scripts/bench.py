@@ -8,6 +8,10 @@ AOLO:
   3. environment steps per second, raw and through ``gymnasium.make`` (target: over 20,000 raw);
   4. SAC and SDRL training steps per second and their ratio, measured in one run: in this process (2 torch
      threads), alone at one thread, and two processes side by side at one thread each (as ``make -j2`` trains).
+Green-LLM year (``--only year``):
+  5. seconds per day-solve (one model and information setting of one day: its plan, tie-break included, scored
+     on the actual intensity) with a fresh linopy build per plan and with the reused LP, days interleaved in one
+     run, and their ratio; the year study's wall time on 2 local Dask workers (366 days, ``--year-days``).
 
 Results are printed and written to ``build/bench/bench.json``.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import warnings
@@ -200,6 +205,44 @@ def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
             "overhead_per_task_local_ms": noop_local / n_noop * 1e3}
 
 
+def year_speed(sample_days: int, study_days: int, workers: int = 2) -> dict:
+    """Seconds per day-solve, fresh build against the reused LP, on ``sample_days`` days spread over 2024
+    (each day timed both ways, one after the other, so load hits both alike; the reused LP is built once,
+    before timing, as a sweep worker builds it once, and starts cold on the first day, as a chunk does); then
+    the year study over ``study_days`` days on ``workers`` local Dask workers, with the cluster started first
+    (its start-up reported on its own)."""
+    import numpy as np
+
+    from greenaolo.greenllm.year import ReusedLP, fresh_day, reused_day, study_days as spread, year_study
+    from greenaolo.sweep import _client, close_local_cluster
+
+    scenario = paper_scenario()
+    start = time.perf_counter()
+    lp = ReusedLP(scenario)
+    lp_build = time.perf_counter() - start
+    fresh, reused = [], []
+    for day in tqdm(spread(sample_days), desc="year: fresh vs reused", unit="day"):
+        for method, out in ((lambda: reused_day(lp, day), reused), (lambda: fresh_day(scenario, day), fresh)):
+            start = time.perf_counter()
+            result = method()
+            plans = int(np.isfinite(result["total_cost"]).sum())
+            out.append((time.perf_counter() - start) / plans)
+    close_local_cluster()
+    start = time.perf_counter()
+    _client("local", workers)
+    startup = time.perf_counter() - start
+    start = time.perf_counter()
+    days = spread(study_days)
+    year_study(days, processes=workers, scheduler="local")
+    wall = time.perf_counter() - start
+    close_local_cluster()
+    return {"sample_days": sample_days, "fresh_s_per_day_solve": statistics.median(fresh),
+            "reused_s_per_day_solve": statistics.median(reused),
+            "fresh_over_reused": statistics.median(f / r for f, r in zip(fresh, reused)),
+            "reused_lp_build_s": lp_build, "study_days": study_days, "workers": workers,
+            "study_wall_s": wall, "cluster_startup_s": startup, "load_average": list(os.getloadavg())}
+
+
 def _fresh_process(algorithms: list[str], repeats: int, steps: int):
     """A fresh Python process, one torch thread, printing :func:`interleaved_rates` of ``algorithms`` (with
     :func:`timing_hyperparams`) as JSON on its last line."""
@@ -253,7 +296,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (median reported)")
     parser.add_argument("--max-variables", type=int, default=1_000_000, help="largest scaling instance")
     parser.add_argument("--output", type=Path, default=Path("build/bench/bench.json"))
-    parser.add_argument("--only", choices=("greenllm", "aolo", "sweep"), help="run one part of the benchmarks")
+    parser.add_argument("--only", choices=("greenllm", "aolo", "sweep", "year"), help="run one part of the benchmarks")
+    parser.add_argument("--year-days", type=int, default=366, help="days of the timed year study (366: all)")
+    parser.add_argument("--year-sample", type=int, default=8, help="days timed fresh against reused")
     args = parser.parse_args()
     report = {}
 
@@ -268,6 +313,17 @@ def main() -> None:
               f"{w['cluster_startup_s']:.1f} s, not included); overhead per task {w['overhead_per_task_serial_ms']:.2f} ms "
               f"serial, {w['overhead_per_task_local_ms']:.2f} ms on the workers (median of 3, no-op tasks)")
         if args.only == "sweep":
+            return write()
+    if args.only in (None, "year"):
+        report["greenllm_year"] = y = year_speed(args.year_sample, args.year_days)
+        print(f"Green-LLM year: {y['fresh_s_per_day_solve']:.3f} s per day-solve with a fresh build, "
+              f"{y['reused_s_per_day_solve']:.4f} s with the reused LP: fresh/reused = {y['fresh_over_reused']:.1f} "
+              f"(median over {y['sample_days']} days timed both ways in one run; the reused LP's one build "
+              f"{y['reused_lp_build_s']:.2f} s)")
+        print(f"Green-LLM year study: {y['study_days']} days x 4 models x 3 settings in {y['study_wall_s']:.0f} s on "
+              f"{y['workers']} local Dask workers (cluster start-up {y['cluster_startup_s']:.1f} s, not included; "
+              f"load average {y['load_average'][0]:.1f} at the end)")
+        if args.only == "year":
             return write()
     if args.only in (None, "aolo"):
         report["aolo_env"] = env_speed(args.repeats)

@@ -14,7 +14,7 @@ references are on purpose), ``scripts/*.py``, ``README.md`` and ``docs/*.md``. T
    a URL names an existing file relative to the page, and its ``#anchor`` (alone: the page itself) is
    defined as in rule 1.
 3. **Repository paths exist.** A path starting with ``greenaolo/``, ``tests/``, ``scripts/``,
-   ``notebooks/`` or ``docs/`` and ending in ``.py``, ``.yaml``, ``.md``, ``.ipynb`` or ``.csv`` names an
+   ``notebooks/`` or ``docs/`` and ending in ``.py``, ``.yaml``, ``.md``, ``.ipynb``, ``.csv`` or ``.csv.gz`` names an
    existing file, and a dotted module reference (``greenaolo.greenllm.model.solve``) imports.
 4. **Nothing points outside.** No reference to the team's private notes (a ``papers/`` file of either
    paper) or to the ``../shared/`` folder, and no numbered "section 2.B" or a section sign: the docs pages
@@ -43,7 +43,7 @@ CODE_WINDOW = 100
 
 DOCS_LINK = re.compile(r"(?<![\w/.-])docs/([\w.-]+\.md)(?:#([\w-]+))?")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
-REPO_PATH = re.compile(r"(?<![\w/.-])((?:greenaolo|tests|scripts|notebooks|docs)/[\w/.-]*?\.(?:py|yaml|md|ipynb|csv))\b")
+REPO_PATH = re.compile(r"(?<![\w/.-])((?:greenaolo|tests|scripts|notebooks|docs)/[\w/.-]*?\.(?:py|yaml|md|ipynb|csv\.gz|csv))\b")
 MODULE_REF = re.compile(r"(?<![\w./-])greenaolo(?:\.[A-Za-z_]\w*)+")
 CODE = re.compile(r"(?<![\w#/.-])([AF])(\d{1,2})(?![\w])")
 # Built from parts so that this file does not match its own patterns.

@@ -38,7 +38,7 @@ def test_the_wheel_ships_every_notebook_and_data_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"greenaolo/notebook_files/{n}.ipynb" for n in NOTEBOOKS} <= names
     assert "greenaolo/aolo/hyperparams/agents.yaml" in names
-    assert "greenaolo/greenllm/data/carbon_intensity_2024-03-24_lifecycle.csv" in names
+    assert "greenaolo/greenllm/data/carbon_intensity_2024_lifecycle.csv.gz" in names
     assert not [n for n in names if n.startswith(("notebooks/", "tests/"))]
 
 

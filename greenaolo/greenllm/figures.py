@@ -336,3 +336,92 @@ def draw_explore(view: xr.Dataset) -> plt.Figure:
     fig.suptitle(f"{view.attrs['label']}\n{status}", fontsize=7, color="black" if view.attrs["feasible"] else "firebrick")
     fig.tight_layout()
     return fig
+
+
+@register("greenllm_year")
+def draw_year(ds: xr.Dataset) -> plt.Figure:
+    """The year study: M0's and M2's emission and cost changes against M1 over the days and by month, the
+    DCs that serve the load by season, and what a day-ahead forecast costs against perfect foresight."""
+    from greenaolo.greenllm.year import SEASONS, change_against_m1, value_of_information
+
+    fig = plt.figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 3.3))
+    grid = fig.add_gridspec(3, 4, hspace=0.6, wspace=0.9)
+    axes = [fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:]), fig.add_subplot(grid[1, :2]),
+            fig.add_subplot(grid[1, 2:]), fig.add_subplot(grid[2, :2]), fig.add_subplot(grid[2, 2]),
+            fig.add_subplot(grid[2, 3])]
+    models = ["M0", "M2", "M3"]
+    month = ds.day.dt.month
+    paper_day = np.datetime64("2024-03-24")
+    for ax, name in ((axes[0], "emissions"), (axes[1], "total_cost")):
+        change = change_against_m1(ds, name)
+        data = [change.sel(model=m).dropna("day").values for m in models]
+        parts = ax.boxplot(data, vert=False, widths=0.6, patch_artist=True, showfliers=True,
+                           flierprops={"markersize": 2, "alpha": 0.5}, medianprops={"color": "black"})
+        for patch, m in zip(parts["boxes"], models):
+            patch.set_facecolor(METHOD_COLORS[m])
+            patch.set_alpha(0.6)
+        ax.set_yticks(range(1, len(models) + 1), [MODEL_LABELS[m] for m in models] if ax is axes[0] else [],
+                      fontsize=6)
+        ax.axvline(0, color=METHOD_COLORS["M1"], lw=1, ls="--")
+        if paper_day in ds.day.values:
+            ax.scatter(change.sel(day=paper_day, model=models), range(1, len(models) + 1), marker="*", s=40,
+                       color="black", zorder=3, label="2024-03-24 (the paper's day)")
+            ax.legend(fontsize=5, loc="lower right")
+        ax.set_xlabel(f"{name.replace('_', ' ')} vs M1 (%), one value per day")
+        less = change < 0
+        ax.text(0.02, 0.97, f"below M1 on {int(less.sel(model='M0').sum())} (M0) and {int(less.sel(model='M2').sum())} "
+                f"(M2) of {int(change.sel(model='M0').notnull().sum())} days", transform=ax.transAxes, fontsize=5.5,
+                va="top")
+    for ax, name in ((axes[2], "emissions"), (axes[3], "total_cost")):
+        change = change_against_m1(ds, name)
+        for m in ("M0", "M2"):
+            by_month = change.sel(model=m).groupby(month)
+            q = by_month.quantile([0.25, 0.5, 0.75])
+            months = q["month"].values
+            ax.plot(months, q.sel(quantile=0.5), marker="o", ms=3, lw=1.2, color=METHOD_COLORS[m], label=MODEL_LABELS[m])
+            ax.fill_between(months, q.sel(quantile=0.25), q.sel(quantile=0.75), color=METHOD_COLORS[m], alpha=0.2, lw=0)
+        ax.axhline(0, color=METHOD_COLORS["M1"], lw=1, ls="--", label=MODEL_LABELS["M1"])
+        ax.set_xticks(range(1, 13), list("JFMAMJJASOND"))
+        ax.set_xlabel("month of 2024 (median, interquartile range)")
+        ax.set_ylabel(f"{name.replace('_', ' ')} vs M1 (%)")
+    axes[2].legend(fontsize=5)
+    # Which DCs serve the load, by season: each model's share of the queries per DC (perfect foresight).
+    season = xr.DataArray([SEASONS[int(m)] for m in month.values], dims="day", coords={"day": ds.day})
+    served = ds.served.sel(setting="perfect", model=["M0", "M1", "M2"])
+    share = (served.groupby(season).sum() / served.groupby(season).sum().sum("dc"))
+    order = [s for s in ("DJF", "MAM", "JJA", "SON") if s in share["group"].values]
+    labels, rows = [], []
+    for s in order:
+        for m in ("M0", "M1", "M2"):
+            labels.append(f"{s} {m}")
+            rows.append(share.sel(group=s, model=m).values)
+    rows = np.array(rows)
+    left = np.zeros(len(rows))
+    colours = plt.get_cmap("tab10")
+    for j, dc in enumerate(ds.dc.values):
+        axes[4].barh(range(len(rows)), rows[:, j], left=left, color=colours(j), label=str(ds.dc_location.sel(dc=dc).values))
+        left += rows[:, j]
+    axes[4].set_yticks(range(len(rows)), labels, fontsize=5)
+    axes[4].invert_yaxis()
+    axes[4].set_xlim(0, 1)
+    axes[4].set_xlabel("share of the queries each DC serves (perfect foresight)")
+    axes[4].legend(fontsize=5, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False,
+                   handlelength=1, columnspacing=0.8)
+    # The value of perfect information: a plan made on a forecast, scored on the actual intensity.
+    short = {"persistence": "pers."}
+    for ax, name, unit in ((axes[5], "total_cost", "$"), (axes[6], "emissions", "kg")):
+        vpi = value_of_information(ds, name)
+        keys = [(m, s) for m in ("M0", "M2") for s in vpi.setting.values]
+        data = [vpi.sel(model=m, setting=s).dropna("day").values for m, s in keys]
+        parts = ax.boxplot(data, widths=0.6, patch_artist=True, flierprops={"markersize": 2, "alpha": 0.5},
+                           medianprops={"color": "black"})
+        for patch, (m, _) in zip(parts["boxes"], keys):
+            patch.set_facecolor(METHOD_COLORS[m])
+            patch.set_alpha(0.6)
+        ax.set_xticks(range(1, len(keys) + 1), [f"{m}\n{short.get(s, s)}" for m, s in keys], fontsize=5)
+        ax.tick_params(axis="y", labelsize=6)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_ylabel(f"forecast - perfect plan,\nrealised {name.replace('_', ' ')} ({unit})", fontsize=6)
+    for letter, ax in zip("abcdefg", axes):
+        ax.set_title(f"({letter})", loc="left", fontsize=8, fontweight="bold")
+    return fig

@@ -20,13 +20,14 @@ import dataclasses
 import functools
 import json
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from greenaolo.checks import number
+from greenaolo.greenllm.carbon import day_intensity
+from greenaolo.greenllm.regions import DC_TABLE, ZONE_CODES
 
 __all__ = [
     "DC_TABLE",
@@ -39,29 +40,6 @@ __all__ = [
     "synthetic_scenario",
     "validate_scenario",
 ]
-
-#: docs/greenllm.md#dc-table: the nine Google Cloud US regions, their 2023 CFE share (Google region-carbon-info),
-#: Electricity Maps zone, the notebook's base retail price (cents/kWh), carbon-tax factor and
-#: the population (millions) of the co-located user area.
-DC_TABLE = pd.DataFrame(
-    [
-        ("us-central1", "Iowa", "Des Moines", 0.95, "Midcontinent ISO", 11.5, 0.5, 3.2, 0.8, 1),
-        ("us-east1", "South Carolina", "Charlotte", 0.29, "Southeastern Power Administration", 13.8, 0.2, 5.1, 0.8, 0),
-        ("us-east4", "N. Virginia", "Washington", 0.52, "New York ISO", 15.2, 0.6, 8.6, 1.3, 0),
-        ("us-east5", "Columbus", "Columbus", 0.52,
-         "Louisville Gas and Electric Company and Kentucky Utilities", 14.5, 0.6, 11.8, 0.8, 0),
-        ("us-south1", "Dallas", "Dallas", 0.79, "Electric Reliability Council of Texas", 12.8, 0.2, 29.0, 1.2, 1),
-        ("us-west1", "Oregon", "Portland", 0.84, "Portland General Electric Company", 11.0, 0.4, 4.2, 1.2, 3),
-        ("us-west2", "Los Angeles", "Los Angeles", 0.55, "Los Angeles Department of Water and Power",
-         22.5, 0.9, 39.5, 1.3, 3),
-        ("us-west3", "Salt Lake City", "Salt Lake City", 0.29, "Pacificorp East", 12.5, 0.25, 3.3, 0.8, 3),
-        ("us-west4", "Las Vegas", "Las Vegas", 0.26, "Nevada Power Company", 13.2, 0.3, 3.1, 1.2, 3),
-    ],
-    columns=[
-        "region", "location", "city", "cfe", "carbon_zone", "base_price_cents", "tax_factor",
-        "population_m", "regional_factor", "bandwidth_region",
-    ],
-)
 
 #: docs/greenllm.md#query-table: query types, average input/output tokens, demand factor, base processing delay
 #: (s/token), base delay threshold (s) and delay-penalty multiplier.
@@ -95,11 +73,6 @@ RTT_SECONDS = np.array(
     ]
 )
 
-#: Electricity Maps zone codes of the DCs' carbon zones (docs/greenllm.md#f14), in :data:`DC_TABLE` order.
-ZONE_CODES = (
-    "US-MIDW-MISO", "US-SE-SEPA", "US-NY-NYIS", "US-MIDW-LGEE", "US-TEX-ERCO",
-    "US-NW-PGE", "US-CAL-LDWP", "US-NW-PACE", "US-NW-NEVP",
-)
 RESOURCES = ("CPU", "GPU", "memory")  # the generation code's order (docs/greenllm.md#a11)
 HOURS = 24
 #: docs/greenllm.md#generator: diurnal demand shape (fraction of peak) per hour.
@@ -112,7 +85,8 @@ DEMAND_PATTERN = np.array(
 PAPER_DAY_IS_WEEKDAY = False
 CARBON_PRICE_PER_TONNE = 50.0  # $/tCO2, times the DC's tax factor (docs/greenllm.md#generator)
 J_PER_KWH = 3.6e6
-CARBON_DATA = "carbon_intensity_2024-03-24_lifecycle.csv"
+#: The UTC day whose carbon intensity the paper instance uses (``docs/greenllm.md#a13``).
+PAPER_DAY = "2024-03-24"
 
 
 class ScalingError(ValueError):
@@ -162,14 +136,13 @@ def _weekday_factor(hours: np.ndarray, is_weekday: bool) -> np.ndarray:
 
 
 def _load_carbon_intensity() -> np.ndarray:
-    """theta[j,t] in kgCO2/kWh: Electricity Maps life-cycle intensity of 2024-03-24 / 1000 (``docs/greenllm.md#a13``)."""
-    with resources.files("greenaolo.greenllm.data").joinpath(CARBON_DATA).open("r", encoding="utf-8") as fh:
-        table = pd.read_csv(fh)
-    columns = {c.split(" (")[0]: c for c in table.columns}
-    return np.stack([table[columns[zone]].to_numpy(float) for zone in DC_TABLE["carbon_zone"]]) / 1000.0
+    """theta[j,t] in kgCO2/kWh: Electricity Maps life-cycle intensity of 2024-03-24 / 1000 (``docs/greenllm.md#a13``), taken
+    from the package's year of hourly data (:mod:`greenaolo.greenllm.carbon`); bit for bit the authors'
+    consolidated day (a test compares it)."""
+    return day_intensity(PAPER_DAY)
 
 
-def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset:
+def paper_scenario(seed: int = 42, scaling: Scaling | None = None, day: str | None = None) -> xr.Dataset:
     """The paper's instance: 9 areas, 9 DCs, 5 query types, 24 hours, 3 resources (``docs/greenllm.md#sets``).
 
     Draws come from one legacy :class:`numpy.random.RandomState` in the authors' order (``docs/greenllm.md#draw-order``:
@@ -181,8 +154,17 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None) -> xr.Dataset
 
     :param seed: seed of the generator; 42 is the paper's.
     :param scaling: Psi factors applied after generation (:func:`apply_scaling`); ``None`` means all 1.
+    :param day: a UTC day of 2024 (``YYYY-MM-DD``) whose hourly carbon intensity replaces 2024-03-24's
+        (:func:`greenaolo.greenllm.carbon.day_intensity`); everything else is the seed's instance (the
+        demand keeps the paper day's Sunday shape). ``None`` is the paper's day.
     """
-    return apply_scaling(_paper_instance(int(seed)).copy(deep=True), scaling or Scaling())
+    ds = _paper_instance(int(seed)).copy(deep=True)
+    if day is not None:
+        from greenaolo.greenllm.carbon import day_intensity, parse_day
+
+        ds["carbon_intensity"].values[...] = day_intensity(day)
+        ds.attrs["day"] = parse_day(day).isoformat()
+    return apply_scaling(ds, scaling or Scaling())
 
 
 @functools.lru_cache(maxsize=8)
@@ -306,6 +288,7 @@ def _paper_instance(seed: int) -> xr.Dataset:
     ds.attrs.update(
         source="Green-LLM (Cheng & Nguyen, arXiv 2507.09942): paper instance, authors' generator (docs/greenllm.md)",
         seed=int(seed),
+        day=PAPER_DAY,
     )
     return ds
 
