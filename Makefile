@@ -25,13 +25,14 @@ AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml'
 AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py oracle.py popsan.py sac.py training.py runs.py hyperparams/agents.yaml)
 
 # AOLO training runs: one Make rule per (algorithm, seed), so `make -j2` trains two side by side, each on
-# one thread. The seeds are the profiles' `seeds` in hyperparams/agents.yaml (a test keeps them equal).
+# one thread. The seeds are read from the profile's `seeds` in hyperparams/agents.yaml, their one home
+# (its `PROFILE: {..., seeds: [0, 1, ...]}` line; `make seeds` prints them).
 AOLO_RUNS := $(FIGURES)/data/aolo_runs
-AOLO_SEEDS_quick := 0 1
-AOLO_SEEDS_full := 0 1 2 3 4
-AOLO_RUN_FILES := $(foreach a,sac sdrl,$(foreach s,$(AOLO_SEEDS_$(PROFILE)),$(AOLO_RUNS)/$(a)_seed$(s).nc))
+AOLO_HYPERPARAMS := greenaolo/aolo/hyperparams/agents.yaml
+AOLO_SEEDS := $(shell sed -n 's/^ *$(PROFILE): {.*seeds: \[\([0-9, ]*\)\].*/\1/p' $(AOLO_HYPERPARAMS) | tr -d ,)
+AOLO_RUN_FILES := $(foreach a,sac sdrl,$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_seed$(s).nc))
 
-.PHONY: help setup reproduce report figures runs test bench lab clean FORCE
+.PHONY: help setup reproduce report figures runs seeds test bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
@@ -66,6 +67,9 @@ reproduce: $(INSTALLED)
 figures: $(FIGURE_PNGS)
 
 runs: $(AOLO_RUN_FILES)
+
+seeds:
+	@echo $(AOLO_SEEDS)
 
 # The static site of the executed notebooks (Sphinx + myst-nb, offline); open build/report/html/index.html.
 report: reproduce

@@ -190,15 +190,26 @@ def test_actor_energy_counts(runs):
     assert ((rates >= 0) & (rates <= 1)).all()
 
 
-def test_profile_seeds_match_the_makefile_and_the_notebooks():
+def test_the_makefile_trains_the_seeds_the_hyperparameter_file_lists(tmp_path):
+    """Make reads the seeds from agents.yaml (their one home); a file with other seeds changes what it trains."""
+    import subprocess
     from pathlib import Path
 
     from greenaolo.notebooks import spec
 
-    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    root = Path(__file__).resolve().parent.parent
+
+    def make_seeds(profile: str, hyperparams: Path | None = None) -> list[int]:
+        extra = [f"AOLO_HYPERPARAMS={hyperparams}"] if hyperparams else []
+        out = subprocess.run(["make", "--no-print-directory", "-s", "seeds", f"PROFILE={profile}", *extra], cwd=root,
+                             capture_output=True, text=True, check=True).stdout
+        return [int(s) for s in out.split()]
+
     for profile in ("quick", "full"):
-        line = next(l for l in makefile.splitlines() if l.startswith(f"AOLO_SEEDS_{profile} :="))
-        assert [int(s) for s in line.split(":=")[1].split()] == profile_seeds(profile)
+        assert make_seeds(profile) == profile_seeds(profile)
+    other = tmp_path / "agents.yaml"
+    other.write_text((root / "greenaolo/aolo/hyperparams/agents.yaml").read_text().replace("seeds: [0, 1]}", "seeds: [3, 7]}"))
+    assert make_seeds("quick", other) == [3, 7]
     n_seeds = spec("aolo_convergence").param("n_seeds")
     assert profile_seeds("full") == list(range(n_seeds.default))
     assert profile_seeds("quick") == list(range(int(n_seeds.quick)))
