@@ -114,6 +114,11 @@ def run(
     except KeyboardInterrupt:
         _fail(f"interrupted: {notebook} did not finish (every file it wrote is complete; temporary files are "
               "removed on the next run)")
+    except Exception as exc:  # a cell raised: say which, and where the executed notebook shows the rest
+        if type(exc).__name__ != "PapermillExecutionError":
+            raise
+        _fail(f"{notebook} failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue} "
+              f"(the executed notebook in {executed_dir} shows the traceback)")
     typer.echo(f"executed {executed}")
 
 

@@ -316,3 +316,17 @@ def test_an_interrupted_figure_leaves_no_pdf_without_its_png(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         save_figure(fig, "f", tmp_path)
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before  # the old pair, untouched
+
+
+def test_a_failing_cell_is_one_line_naming_the_cell_and_the_error(tmp_path):
+    import json as json_
+
+    from greenaolo.notebooks import NOTEBOOKS
+
+    nb = json_.loads(NOTEBOOKS["greenllm_table1"].path.read_text())
+    nb["cells"][-1]["source"] = ["1 / 0"]
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text(json_.dumps(nb))
+    result = fails_cleanly(["run", broken, "--profile", "quick", "--output-dir", tmp_path / "out",
+                            "--executed-dir", tmp_path / "ex"], "broken.ipynb failed in cell [")
+    assert "ZeroDivisionError: division by zero" in result.output and str(tmp_path / "ex") in result.output
