@@ -141,3 +141,22 @@ def test_the_time_limit_covers_the_start_and_its_completion(paper):
 def test_unknown_formulation_names_itself():
     with pytest.raises(ValueError, match=r"Extensions.formulation='loose' is unknown: expected one of \('tight', 'compact'\)"):
         Extensions(formulation="loose")
+
+
+def test_bench_milp_entry_point_at_a_tiny_size(capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    import bench
+
+    s = synthetic_scenario(3, 3, 6, n_query=2, seed=4)
+    out = bench.milp_speed(1, 20.0, scenario=s, variants=["servers + placement"])
+    row = out["variants"]["servers + placement"]
+    for formulation in ("compact", "tight"):
+        assert row[formulation]["to_1pct_s"] <= row[formulation]["to_0.1pct_s"] <= row[formulation]["solve_s"]
+        assert row[formulation]["runs"][0]["progress"]
+    assert row["compact"]["total_cost"] == pytest.approx(row["tight"]["total_cost"], rel=1e-3)
+    assert row["compact_over_tight_1pct"] > 0
+    bench.print_milp(out)
+    assert "compact/tight time ratio" in capsys.readouterr().out
