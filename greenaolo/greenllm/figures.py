@@ -228,10 +228,9 @@ def draw_milp(ds: xr.Dataset) -> plt.Figure:
     costs, times = fig.add_subplot(grid[0, :half]), fig.add_subplot(grid[0, half:])
     _milp_costs(costs, ds)
     _milp_times(times, ds)
-    axes = [costs, times]
+    _panel_letters([costs, times])
     if placed:
-        axes.append(_milp_placement(fig, grid, ds))
-    _panel_letters(axes)
+        _milp_placement(fig, grid, ds)
     return fig
 
 
@@ -249,7 +248,7 @@ def _milp_costs(ax, ds: xr.Dataset) -> None:
     total, bound = ds.total_cost.values, ds.cost_bound.values
     # The scale is the LP's: an early incumbent far above it (a time limit hit within seconds) is written out,
     # not drawn.
-    right = 1.6 * float(np.nanmin(total)) if np.isfinite(total).any() else 1.0
+    right = 1.75 * float(np.nanmin(total)) if np.isfinite(total).any() else 1.0
     for i, (t, b, gap, opt) in enumerate(zip(total, bound, ds.mip_gap.values, ds.optimal.values)):
         if not np.isfinite(t):
             ax.text(0, i, " no incumbent at the time limit", va="center", fontsize=6)
@@ -265,7 +264,7 @@ def _milp_costs(ax, ds: xr.Dataset) -> None:
     ax.set_yticks(y, names, fontsize=6)
     ax.invert_yaxis()
     ax.set_xlim(0, right)
-    ax.set_xlabel("cost ($/day), M0 weights; |-| proven bound to incumbent")
+    ax.set_xlabel("cost ($/day); |-| proven bound to incumbent", fontsize=6)
     ax.legend(fontsize=5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
 
 
@@ -273,23 +272,24 @@ def _milp_times(ax, ds: xr.Dataset) -> None:
     n = ds.size_n_variables.values
     t = ds.size_solve_seconds.values
     solved = ds.size_optimal.values.astype(bool)
+    limit = ds.attrs["time_limit"]
     ax.plot(n, t, color="0.6", lw=0.8, zorder=1)
     ax.scatter(n[solved], t[solved], color=METHOD_COLORS["M0"], s=14, zorder=2,
                label=f"gap <= {ds.attrs['mip_gap_target']:.1%}")
     ax.scatter(n[~solved], t[~solved], facecolor="white", edgecolor=METHOD_COLORS["M0"], s=14, zorder=2,
-               label="stopped at the time limit")
-    for x, y, gap, ok, label in zip(n, t, ds.size_mip_gap.values, solved, ds.size.values):
-        ax.annotate(str(label) + ("" if ok else f"\ngap {gap:.2%}"), (x, y), fontsize=5, xytext=(3, -8 if ok else 3),
-                    textcoords="offset points")
-    ax.axhline(ds.attrs["time_limit"], color="0.4", ls=":", lw=0.8)
+               label="stopped at the limit, gap")
+    for i, (x, y, gap, ok) in enumerate(zip(n, t, ds.size_mip_gap.values, solved)):
+        if not ok:
+            ax.annotate(f"{gap:.2%}", (x, y), fontsize=5, ha="center", xytext=(0, 5 + 6 * (i % 2)),
+                        textcoords="offset points")
+    ax.axhline(limit, color="0.4", ls=":", lw=0.8)
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(ticker.NullFormatter())
-    ax.set_xlabel("variables (areas x DCs x hours, 5 query types)")
+    ax.set_xticks(n, [str(v) for v in ds.size.values], rotation=40, fontsize=5, ha="right")
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_ylim(0, limit * 1.35)
+    ax.set_xlabel("areas x DCs x hours (log of variables)", fontsize=6)
     ax.set_ylabel("solve time (s)")
-    ax.legend(fontsize=5, loc="upper left", title=ds.attrs["size_variant"], title_fontsize=5)
+    ax.legend(fontsize=5, loc="lower right", title=ds.attrs["size_variant"], title_fontsize=5)
 
 
 def _milp_placement(fig, grid, ds: xr.Dataset):
@@ -306,14 +306,14 @@ def _milp_placement(fig, grid, ds: xr.Dataset):
         ax.set_facecolor("0.93")
         ax.grid(False)
         downloads = int(round(float(placement.sel(query=query).isel(time=0).sum())))
-        ax.set_title(f"{query}: {downloads} DCs", fontsize=6)
+        ax.set_title(f"{query}: {downloads} DC" + ("" if downloads == 1 else "s"), fontsize=6)
         ax.set_xticks([0, 12, 23])
         ax.set_xlabel("hour", fontsize=6)
         ax.set_yticks(range(ds.sizes["dc"]), [str(d) for d in ds.dc.values] if k == 0 else [], fontsize=5)
     fig.colorbar(mesh, ax=ax, label="queries served / h", fraction=0.08, pad=0.04).ax.tick_params(labelsize=5)
     total = int(round(float(ds.downloads.sel(variant=variant))))
-    first.text(0, 1.32, f"{variant}: {total} model downloads in the day, each kept all day (colour: queries it "
-               "serves per hour; blank: not placed)", transform=first.transAxes, fontsize=6)
+    first.text(-0.35, 1.3, f"(c) {variant}: {total} model downloads in the day, each kept all day (colour: queries it "
+               "serves per hour; blank: not placed)", transform=first.transAxes, fontsize=7)
     return first
 
 
