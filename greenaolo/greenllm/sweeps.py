@@ -37,7 +37,7 @@ SUMMARY = {
     "mean_latency": ("s", "demand-weighted mean per-query latency"),
     "solve_seconds": ("s", "solver time"),
     "cost_bound": ("$", "proven lower bound on the objective (the objective itself for an LP)"),
-    "downloads": ("1", "model downloads over the day"),
+    "downloads": ("1", "model downloads over the day (0 without model placement)"),
 }
 #: Hourly series every point reports, summed over DCs (name -> (units, long_name)).
 HOURLY = {
@@ -96,7 +96,7 @@ def solve_point(point: Point, threads: int | None = None) -> dict:
     measured = {name for name in SUMMARY if name not in ("mean_latency", "cost_bound", "downloads")}
     out = {name: float(ds[name]) if name in ds else float(ds.attrs[name]) for name in measured}
     out["cost_bound"] = float(ds.attrs["bound"])
-    out["downloads"] = float(ds.downloads.sum()) if "downloads" in ds else float("nan")
+    out["downloads"] = float(ds.downloads.sum()) if "downloads" in ds else 0.0
     if "placement" in ds:
         out["placement"] = ds.placement.transpose("dc", "query", "time").values
         out["served"] = (ds.allocation * demand).sum("area").transpose("dc", "query", "time").values
