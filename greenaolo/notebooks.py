@@ -234,9 +234,12 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
         NotebookSpec(
             "greenllm_milp",
             "Beyond the paper: the MILP extension (integer servers, model placement) against the LP",
-            "Not in the paper: what integer servers with idle power and model downloads add, and what they cost to solve.",
+            "Not in the paper: what integer servers with idle power and model downloads add, proven to a gap, what "
+            "they cost to solve as instances grow, and where the models sit over the day.",
             (SEED, SOLVER, PROCESSES, SCHEDULER,
-             Param("time_limit", float, 60.0, "seconds per MILP solve", low=1.0, high=3600.0, quick=3.0)),
+             Param("time_limit", float, 60.0, "seconds per MILP solve", low=1.0, high=3600.0, quick=8.0),
+             Param("n_sizes", int, 6, "instance sizes of the solve-time study (the first of MILP_SIZES)", low=1, high=6,
+                   quick=2)),
         ),
         NotebookSpec(
             "greenllm_latency",

@@ -8,6 +8,10 @@ the pip licence, ``LicenseExpiration`` its end date) and compare the model's siz
 
 A solve that does not end optimal (time limit, infeasible, unbounded, unknown) raises :class:`SolveError`,
 unless the caller asks for non-optimal results, which are then marked ``optimal = 0`` in their attributes.
+
+A MILP solve can be handed a start: a function that solves the model's LP relaxations on the same solver
+object (warm-started) and returns values for some variables, which the solver completes into its first
+incumbent. The MIP's progress (time, incumbent, bound) is recorded as it runs.
 """
 
 from __future__ import annotations
@@ -16,16 +20,19 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import functools
+import json
 import logging
 import math
 import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import linopy
+import numpy as np
+import xarray as xr
 
 from greenaolo.options import SOLVERS
 
@@ -39,7 +46,9 @@ __all__ = [
     "choose_solver",
     "gurobi_licence",
     "highs_version",
+    "relative_gap",
     "solve",
+    "time_to_gap",
 ]
 
 #: Variables and linear constraints the size-limited (pip) Gurobi licence accepts.
@@ -184,13 +193,21 @@ class SolveInfo:
     threads: int
     solve_seconds: float
     n_solves: int = 1
+    #: The best proven bound on the objective (the objective itself for an LP).
+    bound: float = math.nan
+    #: MIP progress as (seconds since the solve began, incumbent, bound), one row per change; empty for LPs
+    #: and for Gurobi. Not part of :meth:`attrs` (see :func:`progress_json`).
+    progress: tuple[tuple[float, float, float], ...] = ()
 
     def merge(self, later: SolveInfo) -> SolveInfo:
         """Combine with a later solve of the same model (a tie-break or a lexicographic phase): the later
-        solve's termination and gap, this one's objective (the primary optimum), the summed time."""
+        solve's termination and gap, this one's objective, bound and progress (the primary optimum), the
+        summed time."""
         return dataclasses.replace(
             later,
             objective=self.objective,
+            bound=self.bound,
+            progress=self.progress,
             optimal=self.optimal and later.optimal,
             solve_seconds=self.solve_seconds + later.solve_seconds,
             n_solves=self.n_solves + later.n_solves,
@@ -199,7 +216,28 @@ class SolveInfo:
     def attrs(self) -> dict[str, str | int | float]:
         out = dataclasses.asdict(self)
         out["optimal"] = int(self.optimal)
+        out["mip_progress"] = progress_json(out.pop("progress"))
         return out
+
+
+def progress_json(progress) -> str:
+    """MIP progress as JSON ``[[seconds, incumbent, bound], ...]`` (``null`` for none yet), netCDF-safe."""
+    return json.dumps([[None if not math.isfinite(v) else round(v, 6) for v in row] for row in progress])
+
+
+def relative_gap(incumbent: float, bound: float) -> float:
+    """HiGHS's and Gurobi's relative MIP gap ``|incumbent - bound| / |incumbent|`` (inf without an incumbent)."""
+    if not (math.isfinite(incumbent) and math.isfinite(bound)):
+        return math.inf
+    return abs(incumbent - bound) / max(abs(incumbent), 1e-10)
+
+
+def time_to_gap(progress, gap: float) -> float:
+    """Seconds until the recorded progress first proved a relative gap of at most ``gap`` (inf if never)."""
+    for seconds, incumbent, bound in progress:
+        if relative_gap(incumbent, bound) <= gap:
+            return seconds
+    return math.inf
 
 
 def _options(solver: str, time_limit, threads, seed, mip_gap, solution_limit=None) -> dict:
@@ -238,6 +276,14 @@ def _has_solution(model: linopy.Model, solver: str) -> bool:
         return True
 
 
+def _bound(model: linopy.Model, solver: str) -> float:
+    sm = model.solver_model
+    try:
+        return float(sm.getInfo().mip_dual_bound) if solver == "highs" else float(sm.ObjBound)
+    except Exception:  # the solver returned no bound
+        return float("nan")
+
+
 def _mip_gap(model: linopy.Model, solver: str) -> float:
     if not model.variables.integers and not model.variables.binaries:
         return 0.0
@@ -246,6 +292,12 @@ def _mip_gap(model: linopy.Model, solver: str) -> float:
         return float(sm.getInfo().mip_gap) if solver == "highs" else float(sm.MIPGap)
     except Exception:  # the solver returned no gap (e.g. no incumbent)
         return float("nan")
+
+
+#: A MILP start (see :func:`solve`): given ``resolve``, which solves the model as it stands (the caller may
+#: relax or fix variables first, and must restore them) and returns its objective or ``None`` if not optimal,
+#: return values for some variables, or ``None`` for no start.
+Start = Callable[[Callable[[], "float | None"]], "Mapping[str, xr.DataArray] | None"]
 
 
 def solve(
@@ -258,11 +310,12 @@ def solve(
     mip_gap: float = 1e-4,
     allow_suboptimal: bool = False,
     solution_limit: int | None = None,
+    start: Start | None = None,
 ) -> SolveInfo:
     """Solve ``model`` with the chosen solver and check how it ended.
 
     :param solver: ``"auto"``, ``"highs"`` or ``"gurobi"`` (:func:`choose_solver`).
-    :param time_limit: seconds; ``None`` for no limit.
+    :param time_limit: seconds, the start's LP solves included; ``None`` for no limit.
     :param threads: solver threads; ``None`` for the solver's default (recorded as 0).
     :param seed: solver random seed.
     :param mip_gap: relative MIP gap for models with integer variables.
@@ -270,6 +323,9 @@ def solve(
         ``optimal=False``, instead of raising.
     :param solution_limit: stop a MILP after this many improving solutions (a limit that does not depend on
         the machine's speed, unlike ``time_limit``); ``None`` for none.
+    :param start: a MILP start (:data:`Start`), run on the solver object the MILP then runs on (so its LP
+        solves are warm-started); its values are handed to the solver, which completes them into an
+        incumbent (HiGHS ``setSolution``, Gurobi ``Start``). Ignored for an LP.
     :raises SolveError: the solve did not end optimal (and ``allow_suboptimal`` is off, or there is no
         solution at all).
     """
@@ -279,16 +335,34 @@ def solve(
         raise ValueError(f"threads={threads!r} is out of range: expected an integer >= 1 or None")
     name, licence = choose_solver(model, solver)
     version = highs_version() if name == "highs" else gurobi_licence().version
+    is_mip = bool(model.variables.integers or model.variables.binaries)
+    start = start if is_mip else None
     started = time.perf_counter()
     extra = {"env": _gurobi_env()} if name == "gurobi" else {}
     linopy_log = logging.getLogger("linopy")
     level = linopy_log.level
     linopy_log.setLevel(logging.ERROR)  # its "Optimization potentially failed" block: SolveError says it here
+    progress: list[tuple[float, float, float]] = []
     try:
-        status, condition = model.solve(
-            solver_name=name, io_api="direct", progress=False, **extra,
-            **_options(name, time_limit, threads, seed, mip_gap, solution_limit),
+        # What linopy's Model.solve does before building, then the build, the start and the run by hand.
+        model.constraints.sanitize_zeros()
+        model.constraints.sanitize_infinities()
+        model.solver = None  # closes any previous solver (and its Gurobi licence)
+        built = linopy.solvers.Solver.from_name(
+            name, model=model, io_api="direct",
+            options=_options(name, time_limit, threads, seed, mip_gap, solution_limit),
+            track_updates=start is not None, set_names=False, **extra,
         )
+        if start is not None:
+            _run_start(built, model, name, start, started, time_limit)
+        deadline = math.inf if time_limit is None else started + time_limit
+        if name == "highs" and is_mip:
+            _record_progress(built.solver_model, progress, started, deadline)
+        result = built.solve()
+        if result.status.termination_condition == "user_interrupt" and time.perf_counter() >= deadline:
+            result = _time_limited(built)  # our deadline (see _record_progress), reported as HiGHS's would be
+        model.assign_result(result, solver=built)
+        status, condition = model.status, model.termination_condition
     finally:
         linopy_log.setLevel(level)
     seconds = time.perf_counter() - started
@@ -299,6 +373,10 @@ def solve(
                 f"{name} ended with status {status!r}, termination {condition!r}: no optimal solution"
                 + ("" if condition not in SUBOPTIMAL_OK or _has_solution(model, name) else " and no incumbent")
             )
+    if progress and name == "highs":
+        progress = _main_search_bounds(progress)
+        info = model.solver_model.getInfo()  # the final state, as the solver reports it
+        progress.append((seconds, float(info.objective_function_value), float(info.mip_dual_bound)))
     return SolveInfo(
         solver=name,
         solver_version=version,
@@ -307,7 +385,93 @@ def solve(
         optimal=optimal,
         objective=float(model.objective.value),
         mip_gap=_mip_gap(model, name),
+        bound=_bound(model, name) if is_mip else float(model.objective.value),
         seed=int(seed),
         threads=int(threads or 0),
         solve_seconds=seconds,
+        progress=tuple(progress),
     )
+
+
+def _run_start(built, model: linopy.Model, name: str, start: Start, started: float, time_limit) -> None:
+    """Run ``start`` on the built solver, push the restored model back to it, and hand it the values."""
+
+    def resolve() -> float | None:
+        if time_limit is not None and time.perf_counter() - started >= time_limit:
+            return None  # out of time: no more LPs for the start
+        built.solve(model, assign=True)
+        return float(model.objective.value) if model.termination_condition == "optimal" else None
+
+    values = start(resolve)
+    built.update(model)  # the start relaxed or fixed variables and restored them: the solver must follow
+    model.reset_solution()
+    if time_limit is not None:
+        remaining = max(time_limit - (time.perf_counter() - started), 1e-3)
+        _native_option(built.solver_model, name, "time_limit", remaining)
+    if not values:
+        return
+    labels = np.concatenate([np.asarray(model.variables[v].labels).ravel() for v in values])
+    data = np.concatenate([np.asarray(values[v].transpose(*model.variables[v].labels.dims)).ravel()
+                           for v in values]).astype(float)
+    vlabels = model.variables.label_index.vlabels
+    column = np.full(int(vlabels.max()) + 1, -1)
+    column[vlabels] = np.arange(len(vlabels))
+    keep = labels >= 0
+    cols, data = column[labels[keep]], data[keep]
+    if name == "highs":
+        built.solver_model.setSolution(len(cols), cols.astype(np.int32), data)
+    else:
+        variables = built.solver_model.getVars()
+        built.solver_model.setAttr("Start", [variables[c] for c in cols], data.tolist())
+
+
+def _time_limited(built) -> linopy.constants.Result:
+    """The result of a HiGHS MIP interrupted at the deadline, as linopy reports a time limit: the incumbent."""
+    from linopy.constants import Result, Solution, Status
+
+    highs = built.solver_model
+    values = np.asarray(highs.getSolution().col_value, dtype=float)
+    primal = np.full(built.model._xCounter, np.nan)
+    primal[built.model.variables.label_index.vlabels] = values
+    solution = Solution(primal, np.array([], dtype=float), float(highs.getInfo().objective_function_value))
+    return Result(Status.from_termination_condition("time_limit"), solution, highs, "highs")
+
+
+def _native_option(solver_model, name: str, option: str, value: float) -> None:
+    if name == "highs":
+        solver_model.setOptionValue(option, float(value))
+    else:
+        solver_model.setParam({"time_limit": "TimeLimit"}[option], float(value))
+
+
+def _record_progress(highs, progress: list, started: float, deadline: float) -> None:
+    """Append (seconds, incumbent, bound, HiGHS's own clock) to ``progress`` whenever HiGHS's MIP incumbent or
+    bound changes; interrupt the solve at ``deadline``. HiGHS's own time limit starts again with the main
+    search, after the start has been completed; the deadline holds for the whole solve."""
+
+    def record(event) -> None:
+        if time.perf_counter() >= deadline:
+            event.interrupt()
+        out = event.data_out
+        row = (float(out.mip_primal_bound), float(out.mip_dual_bound))
+        if not progress or progress[-1][1:3] != row:
+            progress.append((time.perf_counter() - started, *row, float(out.running_time)))
+
+    highs.cbMipInterrupt.subscribe(record)
+    highs.cbMipImprovingSolution.subscribe(record)
+
+
+def _main_search_bounds(progress: list) -> list[tuple[float, float, float]]:
+    """(seconds, best incumbent so far, best bound so far) of the main search. HiGHS completes a start by a
+    sub-MIP that reports through the same callbacks, with its own clock (reset when the main search begins)
+    and its own bound (that of the start's fixed values, not a bound of the model): bounds before the clock's
+    last reset are dropped; incumbents are complete solutions and are kept."""
+    clocks = [row[3] for row in progress]
+    main = max((i for i in range(1, len(clocks)) if clocks[i] < clocks[i - 1]), default=0)
+    out, incumbent, bound = [], math.inf, -math.inf
+    for i, (seconds, primal, dual, _) in enumerate(progress):
+        incumbent = min(incumbent, primal)
+        if i >= main:
+            bound = max(bound, dual)  # a bound, once proven, stays proven (a restart may report a weaker one)
+        out.append((seconds, incumbent, bound))
+    return out

@@ -4,6 +4,9 @@ Green-LLM:
   1. build and solve time of the paper instance (M0) per solver (Gurobi only where its licence allows the
      model; the reason is printed otherwise), and on a small instance both solvers can take, their ratio;
   2. HiGHS solve time against instance size, up to at least a million variables (``--max-variables``).
+  3. the MILP of section 2.B (``--only milp``): per variant, time to a proven 1% and 0.1% gap with HiGHS on
+     2 threads, the compact (literal) formulation against the tight one, run alternately (median of
+     ``--milp-repeats``), their ratios, and each run's gap over time.
 AOLO:
   3. environment steps per second, raw and through ``gymnasium.make`` (target: over 20,000 raw);
   4. SAC and SDRL training steps per second and their ratio, measured in one run: in this process (2 torch
@@ -92,6 +95,61 @@ def scaling(max_variables: int, repeats: int) -> list[dict]:
         )
         tqdm.write(json.dumps(rows[-1]))
     return rows
+
+
+def milp_speed(repeats: int, time_limit: float, scenario=None, variants=None) -> dict:
+    """Per MILP variant and formulation: median seconds to a proven 1% and 0.1% gap (``inf``: not within
+    ``time_limit``), the final gap, cost and bound, and every run's progress ``[seconds, incumbent, bound]``.
+    The formulations run alternately (compact, tight, compact, ...) so that load on the machine hits both alike;
+    ``compact_over_tight`` is the ratio of the medians (``inf`` when only the tight one got there)."""
+    import dataclasses
+    import math
+
+    from greenaolo.greenllm.experiments import MILP_VARIANTS
+    from greenaolo.solvers import time_to_gap
+
+    s = paper_scenario() if scenario is None else scenario
+    report = {}
+    for name in variants or [n for n, e in MILP_VARIANTS.items() if e is not None]:
+        runs = {"compact": [], "tight": []}
+        for _ in tqdm(range(repeats), desc=f"MILP {name}", unit="round"):
+            for formulation in runs:
+                ext = dataclasses.replace(MILP_VARIANTS[name], formulation=formulation)
+                ds = solve(s, "M0", extensions=ext, solver="highs", threads=2, time_limit=time_limit, mip_gap=1e-3,
+                           allow_suboptimal=True)
+                progress = [(t, math.inf if p is None else p, -math.inf if b is None else b)
+                            for t, p, b in json.loads(ds.attrs["mip_progress"])]
+                runs[formulation].append({
+                    "to_1pct_s": time_to_gap(progress, 1e-2), "to_0.1pct_s": time_to_gap(progress, 1e-3),
+                    "final_gap": ds.attrs["mip_gap"], "total_cost": float(ds.total_cost), "bound": ds.attrs["bound"],
+                    "solve_s": ds.attrs["solve_seconds"], "progress": json.loads(ds.attrs["mip_progress"]),
+                })
+        row = {}
+        for formulation, done in runs.items():
+            row[formulation] = {key: statistics.median(r[key] for r in done)
+                                for key in ("to_1pct_s", "to_0.1pct_s", "final_gap", "total_cost", "bound", "solve_s")}
+            row[formulation]["runs"] = done
+        for key in ("to_1pct_s", "to_0.1pct_s"):
+            old, new = row["compact"][key], row["tight"][key]
+            row[f"compact_over_tight_{key[3:-2]}"] = old / new if math.isfinite(new) else math.nan
+        report[name] = row
+    return {"time_limit_s": time_limit, "repeats": repeats, "threads": 2, "variants": report}
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value != float("inf") else "not reached"
+
+
+def print_milp(m: dict) -> None:
+    print(f"\nMILP (section 2.B), paper instance, HiGHS 2 threads, limit {m['time_limit_s']:g} s, median of {m['repeats']}:")
+    for name, row in m["variants"].items():
+        for formulation in ("compact", "tight"):
+            r = row[formulation]
+            print(f"  {name:>20} {formulation:>7}: 1% gap {_seconds(r['to_1pct_s']):>12}, 0.1% gap "
+                  f"{_seconds(r['to_0.1pct_s']):>12}, final gap {r['final_gap']:.2%}, cost {r['total_cost']:.2f} "
+                  f"(bound {r['bound']:.2f})")
+        print(f"  {'':>20} compact/tight time ratio: to 1% x{row['compact_over_tight_1pct']:.2f}, "
+              f"to 0.1% x{row['compact_over_tight_0.1pct']:.2f} (inf: the compact one never got there)")
 
 
 def env_speed(repeats: int, steps: int = 20_000) -> dict:
@@ -296,9 +354,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (median reported)")
     parser.add_argument("--max-variables", type=int, default=1_000_000, help="largest scaling instance")
     parser.add_argument("--output", type=Path, default=Path("build/bench/bench.json"))
-    parser.add_argument("--only", choices=("greenllm", "aolo", "sweep", "year"), help="run one part of the benchmarks")
+    parser.add_argument("--only", choices=("greenllm", "aolo", "sweep", "year", "milp"),
+                        help="run one part of the benchmarks")
     parser.add_argument("--year-days", type=int, default=366, help="days of the timed year study (366: all)")
     parser.add_argument("--year-sample", type=int, default=8, help="days timed fresh against reused")
+    parser.add_argument("--milp-repeats", type=int, default=3, help="MILP runs per variant and formulation")
+    parser.add_argument("--milp-time-limit", type=float, default=60.0, help="seconds per MILP solve")
     args = parser.parse_args()
     report = {}
 
@@ -306,6 +367,10 @@ def main() -> None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2))
 
+    if args.only == "milp":  # about 3 variants x 2 formulations x repeats x up to the limit: run on request
+        report["milp"] = milp_speed(args.milp_repeats, args.milp_time_limit)
+        print_milp(report["milp"])
+        return write()
     if args.only in (None, "sweep"):
         report["sweep"] = w = sweep_speed()
         print(f"Sweep runner: Fig. 2's Psi_tau sweep ({w['points']} solves) serial {w['serial_s']:.1f} s, 2 local Dask "

@@ -274,6 +274,23 @@ def test_milp_variants_cost_at_least_the_lp(executed):
     assert bool(((ds.solver == "none") == ~solved).all())
 
 
+def test_milp_bounds_gaps_and_placements_are_consistent(executed):
+    ds = read_dataset(executed / "data" / "greenllm_milp.nc")
+    solved = ds.total_cost.notnull()
+    assert bool(((ds.cost_bound <= ds.total_cost * (1 + 1e-9)) | ~solved).all())  # a bound, never above the cost
+    done = ds.optimal == 1
+    assert bool((ds.mip_gap <= ds.attrs["mip_gap_target"] + 1e-9).where(done, True).all())
+    assert bool((ds.size_mip_gap <= ds.attrs["mip_gap_target"] + 1e-9).where(ds.size_optimal == 1, True).all())
+    assert ds.sizes["size"] >= 1 and bool((ds.size_n_variables > 0).where(ds.size_total_cost.notnull(), True).all())
+    if "placement" in ds:  # only placed models serve; each is downloaded once
+        assert bool(((ds.served < 1e-6) | (ds.placement > 0.5)).all())
+        for variant in ds.placed_variant.values:
+            placed = ds.placement.sel(placed_variant=variant)
+            assert float(ds.downloads.sel(variant=variant)) == pytest.approx(float(placed.isel(time=0).sum()))
+            # every query of the paper's day is served (section 2.B without unmet demand)
+            assert float(ds.served.sel(placed_variant=variant).sum()) == pytest.approx(692_248, rel=1e-6)
+
+
 def test_latency_quantiles_are_ordered(executed):
     ds = read_dataset(executed / "data" / "greenllm_latency.nc")
     assert bool((ds.latency_quantile.diff("quantile") >= 0).all())

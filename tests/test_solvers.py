@@ -104,7 +104,8 @@ def test_unknown_solver_and_bad_options_name_themselves(tiny):
 def limited_milp():
     """A small MILP (servers and placement) with its objective, for limits that do not depend on speed."""
     built = build_model(synthetic_scenario(4, 4, 6, seed=0),
-                        Extensions(servers=50, queries_per_server=1000, idle_kw=0.5, download_cost=3.0))
+                        Extensions(servers=50, queries_per_server=1000, idle_kw=0.5, download_cost=3.0,
+                                   formulation="compact"))
     built.model.add_objective(sum(built.costs.values()))
     return built
 
@@ -138,6 +139,16 @@ def test_a_limited_incumbent_is_marked_not_optimal():
     assert info.mip_gap > 1e-3 and np.isfinite(info.objective)
     x = built.model.variables["allocation"].solution
     np.testing.assert_allclose(x.sum("dc"), 1.0, atol=1e-6)  # a feasible incumbent
+
+
+def test_a_time_limited_incumbent_is_marked_not_optimal():
+    s = synthetic_scenario(8, 6, 12, seed=0)
+    # The compact form: its incumbents come within 2 s on any machine (the tight form spends them on its start).
+    ext = Extensions(servers=1000, queries_per_server=1000, idle_kw=0.5, download_cost=3.0, formulation="compact")
+    ds = solve(s, "M0", extensions=ext, solver="highs", time_limit=2.0, allow_suboptimal=True)
+    assert ds.attrs["optimal"] == 0 and ds.attrs["termination"] == "time_limit"
+    assert np.isfinite(float(ds.total_cost)) and float(ds.total_cost) > 0
+    np.testing.assert_allclose(ds.allocation.sum("dc"), 1.0, atol=1e-6)  # a feasible incumbent
 
 
 def test_infeasible_is_an_error_even_when_suboptimal_is_allowed(tiny):

@@ -370,35 +370,82 @@ MILP_VARIANTS: dict[str, Extensions | None] = {
     "servers + placement": Extensions(servers=40, queries_per_server=500.0, utilisation=0.9, idle_kw=0.3,
                                       download_cost=0.5),
 }
+#: Instance sizes (areas, DCs, hours) of the solve-time study, with 5 query types; (9, 9, 24) is the paper's.
+MILP_SIZES: tuple[tuple[int, int, int], ...] = ((3, 3, 6), (3, 3, 24), (6, 6, 12), (6, 6, 24), (9, 9, 24), (12, 12, 24))
+#: The variant the solve-time study runs (the hardest: both integer parts).
+MILP_SIZE_VARIANT = "servers + placement"
 
 
 def milp_study(
     *, time_limit: float, mip_gap: float = 1e-3, seed: int = 42, solver: str = "auto", processes: int | None = None,
-    scheduler: str | None = None, store: str | None = None,
+    scheduler: str | None = None, store: str | None = None, sizes: Sequence[tuple[int, int, int]] = MILP_SIZES,
 ) -> xr.Dataset:
-    """The MILP extension (``docs/greenllm.md#milp``) against the LP on the paper instance: cost terms, solve time, gap.
+    """The MILP extension (``docs/greenllm.md#milp``) against the LP: cost terms with proven bounds, solve time,
+    placements.
 
-    Variants (:data:`MILP_VARIANTS`): integer active servers (40 per DC, 500 queries per server-hour at
-    90% utilisation, 0.3 kW idle each), binary model placement ($0.5 per model download), and both.
-    Each MILP stops at a relative gap of ``mip_gap`` or at ``time_limit`` seconds; a time-limited
-    incumbent is kept and its gap recorded.
+
+    Variants (:data:`MILP_VARIANTS`, the tight formulation of ``docs/greenllm_milp.md``) on the paper
+    instance: integer active servers (40 per DC, 500 queries per server-hour at 90% utilisation, 0.3 kW idle
+    each), binary model placement ($0.5 per model download), and both. Each MILP stops at a relative gap of
+    ``mip_gap`` or at ``time_limit`` seconds (one solver thread each); a time-limited incumbent is kept with
+    its proven bound (``cost_bound``) and gap. With placement, the placements and the queries served per
+    (variant, dc, query, hour). The solve-time study runs :data:`MILP_SIZE_VARIANT` on synthetic instances of
+    ``sizes`` (areas, DCs, hours).
     """
     names = list(MILP_VARIANTS)
     points = [Point(model="M0", extensions=MILP_VARIANTS[n], seed=seed, solver=solver, mip_gap=mip_gap,
                     time_limit=None if MILP_VARIANTS[n] is None else time_limit) for n in names]
-    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="LP vs MILP")
+    points += [Point(model="M0", extensions=MILP_VARIANTS[MILP_SIZE_VARIANT], seed=seed, solver=solver,
+                     mip_gap=mip_gap, time_limit=time_limit, size=tuple(size)) for size in sizes]
+    everything = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="LP vs MILP")
+    results, scaling = everything[:len(names)], everything[len(names):]
     dims = ("variant",)
     out = xr.Dataset(
         {name: _summary_var(name, dims, [r[name] for r in results])
          for name in ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "grid_energy",
-                      "solve_seconds")},
+                      "solve_seconds", "cost_bound", "downloads")},
         coords={"variant": names},
     )
     out["mip_gap"] = ("variant", [r["mip_gap"] for r in results], {"units": "1", "long_name": "relative MIP gap"})
-    out["optimal"] = ("variant", [r["optimal"] for r in results], {"units": "1", "long_name": "solved to optimality"})
+    out["optimal"] = ("variant", [r["optimal"] for r in results],
+                      {"units": "1", "long_name": "solved to the gap target (1) or stopped at the time limit (0)"})
     out["n_variables"] = ("variant", [r["n_variables"] for r in results], {"units": "1", "long_name": "variables"})
     out = out.assign_coords(solver=("variant", [r["solver"] for r in results]))
-    out.attrs.update(time_limit=time_limit, mip_gap_target=mip_gap, variants=json.dumps(
+    placed = [n for n, r in zip(names, results) if "placement" in r]
+    if placed:
+        s = paper_scenario(seed)
+        shape = (s.sizes["dc"], s.sizes["query"], s.sizes["time"])
+        coords = {"placed_variant": placed, "dc": s.dc.values, "query": s["query"].values, "time": s.time.values}
+        pick = {n: r for n, r in zip(names, results)}
+        out["placement"] = xr.DataArray(
+            np.stack([np.asarray(pick[n]["placement"], dtype=float).reshape(shape) for n in placed]),
+            coords=coords, dims=tuple(coords),
+            attrs={"units": "1", "long_name": "model k placed at DC j in hour t, z"})
+        out["served"] = xr.DataArray(
+            np.stack([np.asarray(pick[n]["served"], dtype=float).reshape(shape) for n in placed]),
+            coords=coords, dims=tuple(coords),
+            attrs={"units": "queries/h", "long_name": "queries of type k served by DC j in hour t"})
+    size_dims = ("size",)
+    sizes = [tuple(int(v) for v in size) for size in sizes]
+    out = out.assign_coords(
+        size=("size", [f"{a}x{d}x{h}" for a, d, h in sizes], {"long_name": "areas x DCs x hours"}),
+        size_areas=("size", [a for a, _, _ in sizes], {"units": "1", "long_name": "user areas"}),
+        size_dcs=("size", [d for _, d, _ in sizes], {"units": "1", "long_name": "data centres"}),
+        size_hours=("size", [h for _, _, h in sizes], {"units": "h", "long_name": "hours"}),
+    )
+    for name, long_name in (("solve_seconds", "solve time"), ("total_cost", "total cost"),
+                            ("cost_bound", "proven lower bound on the objective")):
+        units = SUMMARY[name][0]
+        out[f"size_{name}"] = (size_dims, np.array([r[name] for r in scaling], dtype=float),
+                               {"units": units, "long_name": f"{long_name}, {MILP_SIZE_VARIANT}"})
+    out["size_mip_gap"] = (size_dims, np.array([r["mip_gap"] for r in scaling], dtype=float),
+                           {"units": "1", "long_name": f"relative MIP gap, {MILP_SIZE_VARIANT}"})
+    out["size_optimal"] = (size_dims, np.array([r["optimal"] for r in scaling], dtype=int),
+                           {"units": "1", "long_name": "solved to the gap target (1) or stopped at the time limit (0)"})
+    out["size_n_variables"] = (size_dims, np.array([r["n_variables"] for r in scaling], dtype=int),
+                               {"units": "1", "long_name": "variables"})
+    out.attrs.update(time_limit=time_limit, mip_gap_target=mip_gap, size_variant=MILP_SIZE_VARIANT,
+                     solvers=_solvers(everything), errors=_errors(everything), variants=json.dumps(
         {n: (None if e is None else json.loads(e.to_json())) for n, e in MILP_VARIANTS.items()}))
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -218,26 +219,106 @@ def draw_water(ds: xr.Dataset) -> plt.Figure:
 
 @register("greenllm_milp")
 def draw_milp(ds: xr.Dataset) -> plt.Figure:
-    """LP vs MILP variants: stacked cost terms, and solve time with the MIP gap reached."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [3, 2]})
-    names = [str(v) for v in ds.variant.values]
-    bottom = np.zeros(len(names))
-    for term, hatch in (("energy_cost", ""), ("carbon_cost", "xx"), ("delay_cost", "//")):
-        left.barh(names, ds[term].values, left=bottom, hatch=hatch, color=METHOD_COLORS["M0"], edgecolor="white",
-                  label=ds[term].attrs["long_name"])
-        bottom += ds[term].values
-    left.set_xlabel("cost ($/day), M0 weights")
-    left.legend(fontsize=6, loc="lower right")
-    left.invert_yaxis()
-    right.barh(names, ds.solve_seconds.values, color="0.6")
-    for y, (t, gap, opt) in enumerate(zip(ds.solve_seconds.values, ds.mip_gap.values, ds.optimal.values)):
-        right.text(t, y, f" gap {gap:.2%}" + ("" if opt else " (time limit)"), va="center", fontsize=6)
-    right.set_xlabel(f"solve time (s), limit {ds.attrs['time_limit']:g} s")
-    right.set_yticks([])
-    right.invert_yaxis()
-    right.set_xlim(0, max(ds.solve_seconds.values) * 1.8)
-    fig.tight_layout()
+    """LP vs MILP variants: (a) cost terms with each MILP's proven bound and gap, (b) solve time against
+    instance size, every solve stopped at its limit drawn open and labelled with its gap, (c) with model
+    placement, the queries each placed model serves per DC and hour (one panel per query type; blank: not
+    placed)."""
+    placed = "placement" in ds and ds.sizes.get("placed_variant", 0) > 0
+    n_query = ds.sizes["query"] if placed else 0
+    fig = plt.figure(figsize=(FIGSIZE[0], FIGSIZE[1] * (2.1 if placed else 1.0)))
+    grid = fig.add_gridspec(2 if placed else 1, max(n_query, 2), height_ratios=[1.0, 0.9] if placed else None,
+                            hspace=0.75, wspace=0.45)
+    half = max(n_query, 2) // 2 + (max(n_query, 2) % 2)
+    costs, times = fig.add_subplot(grid[0, :half]), fig.add_subplot(grid[0, half:])
+    _milp_costs(costs, ds)
+    _milp_times(times, ds)
+    _panel_letters([costs, times])
+    if placed:
+        _milp_placement(fig, grid, ds)
     return fig
+
+
+def _milp_costs(ax, ds: xr.Dataset) -> None:
+    names = [str(v) for v in ds.variant.values]
+    y = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    download = np.nan_to_num(ds.total_cost.values - (ds.energy_cost + ds.carbon_cost + ds.delay_cost).values)
+    for values, label, hatch in ((ds.energy_cost.values, "energy C_E (with idle servers)", ""),
+                                 (ds.carbon_cost.values, "carbon C_C", "xx"), (ds.delay_cost.values, "delay C_D", "//"),
+                                 (download, "model downloads", "..")):
+        values = np.nan_to_num(values)
+        ax.barh(y, values, left=bottom, hatch=hatch, color=METHOD_COLORS["M0"], edgecolor="white", label=label)
+        bottom += values
+    total, bound = ds.total_cost.values, ds.cost_bound.values
+    # The scale is the LP's: an early incumbent far above it (a time limit hit within seconds) is written out,
+    # not drawn.
+    right = 1.75 * float(np.nanmin(total)) if np.isfinite(total).any() else 1.0
+    for i, (t, b, gap, opt) in enumerate(zip(total, bound, ds.mip_gap.values, ds.optimal.values)):
+        if not np.isfinite(t):
+            ax.text(0, i, " no incumbent at the time limit", va="center", fontsize=6)
+            continue
+        note = f"{t:,.1f} $, gap {gap:.2%}" + ("" if opt else ", time limit")
+        if t > right:
+            ax.text(0, i, f" off scale: {note}", va="center", fontsize=5.5, color="0.2",
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+            continue
+        if np.isfinite(b):
+            ax.plot([b, t], [i, i], color="black", lw=1.2, marker="|", ms=7)  # proven bound .. incumbent
+        ax.text(t, i, "  " + note, va="center", fontsize=5.5)
+    ax.set_yticks(y, names, fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlim(0, right)
+    ax.set_xlabel("cost ($/day); |-| proven bound to incumbent", fontsize=6)
+    ax.legend(fontsize=5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+
+
+def _milp_times(ax, ds: xr.Dataset) -> None:
+    n = ds.size_n_variables.values
+    t = ds.size_solve_seconds.values
+    solved = ds.size_optimal.values.astype(bool)
+    limit = ds.attrs["time_limit"]
+    ax.plot(n, t, color="0.6", lw=0.8, zorder=1)
+    ax.scatter(n[solved], t[solved], color=METHOD_COLORS["M0"], s=14, zorder=2,
+               label=f"gap <= {ds.attrs['mip_gap_target']:.1%}")
+    ax.scatter(n[~solved], t[~solved], facecolor="white", edgecolor=METHOD_COLORS["M0"], s=14, zorder=2,
+               label="stopped at the limit, gap")
+    for i, (x, y, gap, ok) in enumerate(zip(n, t, ds.size_mip_gap.values, solved)):
+        if not ok:
+            ax.annotate(f"{gap:.2%}", (x, y), fontsize=5, ha="center", xytext=(0, 5 + 6 * (i % 2)),
+                        textcoords="offset points")
+    ax.axhline(limit, color="0.4", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xticks(n, [str(v) for v in ds.size.values], rotation=40, fontsize=5, ha="right")
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_ylim(0, limit * 1.35)
+    ax.set_xlabel("areas x DCs x hours (log of variables)", fontsize=6)
+    ax.set_ylabel("solve time (s)")
+    ax.legend(fontsize=5, loc="lower right", title=ds.attrs["size_variant"], title_fontsize=5)
+
+
+def _milp_placement(fig, grid, ds: xr.Dataset):
+    variant = str(ds.placed_variant.values[0])
+    served = ds.served.sel(placed_variant=variant)
+    placement = ds.placement.sel(placed_variant=variant)
+    top = float(served.max()) or 1.0
+    first = None
+    for k, query in enumerate(ds["query"].values):
+        ax = fig.add_subplot(grid[1, k])
+        first = first or ax
+        shown = served.sel(query=query).where(placement.sel(query=query) > 0.5).transpose("dc", "time")
+        mesh = ax.imshow(shown.values, aspect="auto", cmap="viridis", vmin=0, vmax=top, interpolation="nearest")
+        ax.set_facecolor("0.93")
+        ax.grid(False)
+        downloads = int(round(float(placement.sel(query=query).isel(time=0).sum())))
+        ax.set_title(f"{query}: {downloads} DC" + ("" if downloads == 1 else "s"), fontsize=6)
+        ax.set_xticks([0, 12, 23])
+        ax.set_xlabel("hour", fontsize=6)
+        ax.set_yticks(range(ds.sizes["dc"]), [str(d) for d in ds.dc.values] if k == 0 else [], fontsize=5)
+    fig.colorbar(mesh, ax=ax, label="queries served / h", fraction=0.08, pad=0.04).ax.tick_params(labelsize=5)
+    total = int(round(float(ds.downloads.sel(variant=variant))))
+    first.text(-0.35, 1.3, f"(c) {variant}: {total} model downloads in the day, each kept all day (colour: queries it "
+               "serves per hour; blank: not placed)", transform=first.transAxes, fontsize=7)
+    return first
 
 
 @register("greenllm_latency")

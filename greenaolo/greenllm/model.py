@@ -43,6 +43,7 @@ __all__ = [
     "build_model",
     "check_weights",
     "infeasibility_reasons",
+    "placement_start",
     "solve",
     "solve_lexicographic",
 ]
@@ -61,6 +62,8 @@ MODEL_NAMES = {"M0": "Green-LLM", "M1": "Energy-LLM", "M2": "Carbon-LLM", "M3": 
 TIE_BREAK_TOLERANCE = 1e-6
 # linopy skips terms whose coefficient is exactly zero; bandwidth is floored like the authors' max(0.001, B).
 MIN_BANDWIDTH = 0.001
+#: How the MILP of section 2.B is written (:class:`Extensions`): the same optima, different solve times.
+FORMULATIONS = ("tight", "compact")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,11 @@ class Extensions:
     :param latency_cap: cap (s) on the per-query latency ``L[i,k,t]`` (``docs/greenllm.md#latency``); ``None`` for none.
     :param offsite_water_on_grid: ``docs/greenllm.md#a12``: charge off-site water (EWIF) on grid energy only,
         ``W = WUE P_c + EWIF P_g``, instead of the code's ``(WUE/PUE + EWIF) P_d``.
+    :param formulation: how the MILP is written, never what it means (``docs/greenllm_milp.md``):
+        ``"tight"`` (the default) keeps every model placed from its download to the end of the day (no
+        optimum needs to evict one: keeping a model costs nothing); ``"compact"`` is the literal section 2.B model (hourly ``z``, ``u >= z[t] - z[t-1]``). Both
+        have the same optimal cost; the tight one has 24 times fewer binaries, and its solve starts from an
+        incumbent rounded from the LP relaxation (:func:`placement_start`).
     """
 
     unmet_penalty: float | None = None
@@ -94,8 +102,11 @@ class Extensions:
     idle_kw: float = 0.3
     latency_cap: float | None = None
     offsite_water_on_grid: bool = False
+    formulation: str = "tight"
 
     def __post_init__(self) -> None:
+        if self.formulation not in FORMULATIONS:
+            raise ValueError(f"Extensions.formulation={self.formulation!r} is unknown: expected one of {FORMULATIONS}")
         # Bounds are far beyond any meaningful value but keep the solver's numbers finite.
         bounds = {
             "unmet_penalty": (0.0, 1e9, False, True),
@@ -266,12 +277,65 @@ def add_model_placement(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, down
     return download_cost * u.sum()
 
 
+def add_kept_placement(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, download_cost: float) -> linopy.LinearExpression:
+    """Model placement, tight form: binary ``y[j,k]``, the model k downloaded to DC j in the first hour and
+    kept all day (``z[j,k,t] = y[j,k]``), ``x[i,j,k,t] <= y[j,k]``; returns the download cost ``f_dl sum y``.
+
+    Same optimum as :func:`add_model_placement`: keeping a model costs nothing, so any placement ``z`` can be
+    replaced by ``y = max_t z`` with the same routes and no more downloads (``docs/greenllm_milp.md``)."""
+    y = m.add_variables(coords=_coords(s, "dc", "query"), name="placement", binary=True)
+    m.add_constraints(x - y <= 0, name="route_needs_placement")
+    return download_cost * y.sum()
+
+
 def add_servers(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, ext: Extensions) -> linopy.Variable:
     """Integer active servers ``n[j,t] in {0..N}``: ``sum_{i,k} lambda x <= u_max H n``. Returns n."""
     n = m.add_variables(lower=0, upper=ext.servers, coords=_coords(s, "dc", "time"), name="active_servers", integer=True)
     load = (s.demand * x).sum(["area", "query"])
     m.add_constraints(load - ext.utilisation * ext.queries_per_server * n <= 0, name="server_capacity")
     return n
+
+
+#: Placements whose LP-relaxation value exceeds one of these are kept by :func:`placement_start`'s candidates.
+START_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+def placement_start(built: GreenLLMModel) -> solvers.Start | None:
+    """An incumbent for the tight placement MILP from its LP relaxation, handed to the solver as a start.
+
+    Relax every integer variable and solve; each candidate keeps the placements ``y`` whose relaxed value
+    exceeds a threshold (:data:`START_THRESHOLDS`) and closes the others; the LP with ``y`` fixed (servers
+    still relaxed) prices each candidate, and the cheapest feasible one is the start. The solver completes it
+    (the routes, and the integer servers by a small sub-MIP) into its first incumbent. ``None`` (no start)
+    unless the model has the tight form's placement.
+    """
+    if built.extensions.download_cost is None or built.extensions.formulation != "tight":
+        return None
+
+    def start(resolve):
+        m = built.model
+        y = m.variables["placement"]
+        m.variables.relax()
+        try:
+            if resolve() is None:
+                return None
+            relaxed = y.solution.copy()
+            best, best_cost, previous = None, np.inf, None
+            for threshold in START_THRESHOLDS:
+                candidate = (relaxed > threshold + 1e-9).astype(float)
+                if previous is not None and bool((candidate == previous).all()):
+                    continue
+                previous = candidate
+                y.fix(candidate)
+                cost = resolve()
+                if cost is not None and cost < best_cost:
+                    best, best_cost = candidate, cost
+            return None if best is None else {"placement": best}
+        finally:
+            y.unfix()
+            m.variables.unrelax()
+
+    return start
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -314,7 +378,8 @@ def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> G
     if unmet is not None:
         costs["unmet"] = (ext.unmet_penalty * s.demand * unmet).sum()
     if ext.download_cost is not None:
-        costs["download"] = add_model_placement(m, s, x, ext.download_cost)
+        place = add_kept_placement if ext.formulation == "tight" else add_model_placement
+        costs["download"] = place(m, s, x, ext.download_cost)
     metrics = {"emissions": (s.carbon_intensity * p_g).sum(), "water": w.sum()}
     defined = {"it_energy": p_c, "facility_energy": p_d, "water": w, **delays(s, x)}
     return GreenLLMModel(model=m, scenario=s, extensions=ext, costs=costs, metrics=metrics, defined=defined)
@@ -379,10 +444,12 @@ def infeasibility_reasons(scenario: xr.Dataset, extensions: Extensions | None = 
     return reasons
 
 
-def _solve_or_explain(built: GreenLLMModel, limits: Mapping[str, float] | None, **options) -> solvers.SolveInfo:
+def _solve_or_explain(
+    built: GreenLLMModel, limits: Mapping[str, float] | None, start: solvers.Start | None = None, **options,
+) -> solvers.SolveInfo:
     """:func:`greenaolo.solvers.solve`; an infeasible model raises :class:`InfeasibleError` with the reasons."""
     try:
-        return solvers.solve(built.model, **options)
+        return solvers.solve(built.model, start=start, **options)
     except solvers.SolveError as err:
         if "infeasible" not in str(err):
             raise
@@ -488,7 +555,7 @@ def solve(
         solver=solver, time_limit=time_limit, threads=threads, seed=seed, mip_gap=mip_gap,
         allow_suboptimal=allow_suboptimal,
     )
-    info = _solve_or_explain(built, limits, **options)
+    info = _solve_or_explain(built, limits, placement_start(built), **options)
     shadow = _water_shadow_price(built)  # the dual of this model's own objective, before any tie-break
     if tie_break and any(weights.get(o, 0.0) == 0 for o in OBJECTIVES):
         _bound(built, objective, info.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
@@ -654,7 +721,10 @@ def results(
     if "active_servers" in sol:
         ds["active_servers"] = var(sol["active_servers"], "1", "active servers n")
     if "placement" in sol:
-        ds["placement"] = var(sol["placement"], "1", "model placement z")
+        z = sol["placement"].broadcast_like(s.time).transpose("dc", "query", "time")  # tight form: kept all day
+        downloads = (z - z.shift(time=1).fillna(0.0)).clip(min=0.0)
+        ds["placement"] = var(z, "1", "model k placed at DC j in hour t, z")
+        ds["downloads"] = var(downloads, "1", "model downloads, z switching on")
     ds.attrs.update(info.attrs())
     ds.attrs.update(
         model=model,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from greenaolo.greenllm.model import Extensions, solve
-from greenaolo.greenllm.scenario import Scaling, paper_scenario
+from greenaolo.greenllm.scenario import Scaling, paper_scenario, synthetic_scenario
 from greenaolo.solvers import SolveError, SolverFallbackWarning
 from greenaolo.sweep import Task, run_tasks
 
@@ -36,6 +36,8 @@ SUMMARY = {
     "water_shadow_price": ("$/L", "marginal cost of the water budget"),
     "mean_latency": ("s", "demand-weighted mean per-query latency"),
     "solve_seconds": ("s", "solver time"),
+    "cost_bound": ("$", "proven lower bound on the objective (the objective itself for an LP)"),
+    "downloads": ("1", "model downloads over the day (0 without model placement)"),
 }
 #: Hourly series every point reports, summed over DCs (name -> (units, long_name)).
 HOURLY = {
@@ -56,6 +58,8 @@ class Point:
     :param solver: ``"auto"``, ``"highs"`` or ``"gurobi"``.
     :param time_limit: seconds per solve (MILP); a time-limited incumbent is kept and marked.
     :param mip_gap: relative MIP gap at which a MILP stops.
+    :param size: ``(areas, DCs, hours)`` of a :func:`~greenaolo.greenllm.scenario.synthetic_scenario` drawn
+        with ``seed`` instead of the paper instance (``scaling`` is then ignored).
     """
 
     model: str | tuple[float, ...] | tuple[tuple[str, float], ...] = "M0"
@@ -66,11 +70,14 @@ class Point:
     solver: str = "auto"
     time_limit: float | None = None
     mip_gap: float = 1e-4
+    size: tuple[int, int, int] | None = None
 
 
 def solve_point(point: Point, threads: int | None = None) -> dict:
-    """Solve one point; return its :data:`SUMMARY` scalars, :data:`HOURLY` series and solver facts."""
-    scenario = paper_scenario(point.seed, point.scaling)
+    """Solve one point; return its :data:`SUMMARY` scalars, :data:`HOURLY` series and solver facts; with model
+    placement, also ``placement`` and ``served`` (queries served) on (dc, query, time)."""
+    scenario = (paper_scenario(point.seed, point.scaling) if point.size is None
+                else synthetic_scenario(*point.size, seed=point.seed))
     model = dict(point.model) if point.model and isinstance(point.model[0], tuple) else point.model
     try:
         with warnings.catch_warnings():
@@ -86,7 +93,13 @@ def solve_point(point: Point, threads: int | None = None) -> dict:
         out.update(solver="none", optimal=0, mip_gap=float("nan"), n_variables=0, error=str(exc))
         return out
     demand = ds.demand
-    out = {name: float(ds[name]) if name in ds else float(ds.attrs[name]) for name in SUMMARY if name != "mean_latency"}
+    measured = {name for name in SUMMARY if name not in ("mean_latency", "cost_bound", "downloads")}
+    out = {name: float(ds[name]) if name in ds else float(ds.attrs[name]) for name in measured}
+    out["cost_bound"] = float(ds.attrs["bound"])
+    out["downloads"] = float(ds.downloads.sum()) if "downloads" in ds else 0.0
+    if "placement" in ds:
+        out["placement"] = ds.placement.transpose("dc", "query", "time").values
+        out["served"] = (ds.allocation * demand).sum("area").transpose("dc", "query", "time").values
     out["mean_latency"] = float((ds.latency * demand).sum() / demand.sum())
     out["hourly_cost"] = (ds.hourly_energy_cost + ds.hourly_carbon_cost).sum("dc").values
     out["hourly_emissions"] = ds.hourly_emissions.sum("dc").values
