@@ -166,7 +166,7 @@ def test_bench_milp_entry_point_at_a_tiny_size(capsys):
     row = out["variants"]["servers + placement"]
     for formulation in ("compact", "tight"):
         to_1, to_01, solve_s = (row[formulation][k] for k in ("to_1pct_s", "to_0.1pct_s", "solve_s"))
-        assert to_1 <= to_01 and (to_01 == float("inf") or to_01 <= solve_s + 1e-9)  # a loaded machine may not reach 0.1%
+        assert to_1 <= to_01 and (to_01 == float("inf") or to_01 <= solve_s + 1e-5)  # progress is rounded to 1e-6 s
         assert row[formulation]["runs"][0]["progress"]
     assert row["compact"]["total_cost"] == pytest.approx(row["tight"]["total_cost"], rel=1e-3)
     assert row["compact_over_tight_1pct"] > 0
