@@ -4,7 +4,7 @@ Green-LLM:
   1. build and solve time of the paper instance (M0) per solver (Gurobi only where its licence allows the
      model; the reason is printed otherwise), and on a small instance both solvers can take, their ratio;
   2. HiGHS solve time against instance size, up to at least a million variables (``--max-variables``).
-  3. the MILP of section 2.B (``--only milp``): per variant, time to a proven 1% and 0.1% gap with HiGHS on
+  3. the MILP extension (``docs/greenllm.md#milp``, ``--only milp``): per variant, time to a proven 1% and 0.1% gap with HiGHS on
      2 threads, the compact (literal) formulation against the tight one, run alternately (median of
      ``--milp-repeats``), their ratios, and each run's gap over time.
 AOLO:
@@ -141,7 +141,7 @@ def _seconds(value: float) -> str:
 
 
 def print_milp(m: dict) -> None:
-    print(f"\nMILP (section 2.B), paper instance, HiGHS 2 threads, limit {m['time_limit_s']:g} s, median of {m['repeats']}:")
+    print(f"\nMILP extension, paper instance, HiGHS 2 threads, limit {m['time_limit_s']:g} s, median of {m['repeats']}:")
     for name, row in m["variants"].items():
         for formulation in ("compact", "tight"):
             r = row[formulation]

@@ -1,4 +1,4 @@
-"""The MILP of section 2.B: the tight formulation has the literal (compact) model's optima.
+"""The MILP extension (docs/greenllm.md#milp): the tight formulation has the literal (compact) model's optima.
 
 Proof by enumeration on instances small enough to list every hourly placement, by the compact formulation
 solved to a 1e-6 gap on small ones, and by Gurobi on one within its pip licence.
@@ -26,7 +26,7 @@ SERVERS = dict(servers=8, queries_per_server=250.0, utilisation=0.9, idle_kw=0.4
 
 
 def brute_force_placement(s, download_cost: float) -> float:
-    """Section 2.B's placement MILP by enumeration: every hourly placement ``z[j,k,t]`` (2^(J K T) of them),
+    """The placement MILP by enumeration: every hourly placement ``z[j,k,t]`` (2^(J K T) of them),
     each priced as M0's LP with ``x[i,j,k,t] = 0`` wherever ``z[j,k,t] = 0`` (the paper's LP alone, no MILP
     code; one warm-started HiGHS model) plus ``download_cost`` per switch-on (``z[-1] = 0``)."""
     built = build_model(s)

@@ -287,7 +287,7 @@ def test_milp_bounds_gaps_and_placements_are_consistent(executed):
         for variant in ds.placed_variant.values:
             placed = ds.placement.sel(placed_variant=variant)
             assert float(ds.downloads.sel(variant=variant)) == pytest.approx(float(placed.isel(time=0).sum()))
-            # every query of the paper's day is served (section 2.B without unmet demand)
+            # every query of the paper's day is served (the MILP extension without unmet demand)
             assert float(ds.served.sel(placed_variant=variant).sum()) == pytest.approx(692_248, rel=1e-6)
 
 

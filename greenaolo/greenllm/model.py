@@ -62,7 +62,7 @@ MODEL_NAMES = {"M0": "Green-LLM", "M1": "Energy-LLM", "M2": "Carbon-LLM", "M3": 
 TIE_BREAK_TOLERANCE = 1e-6
 # linopy skips terms whose coefficient is exactly zero; bandwidth is floored like the authors' max(0.001, B).
 MIN_BANDWIDTH = 0.001
-#: How the MILP of section 2.B is written (:class:`Extensions`): the same optima, different solve times.
+#: How the MILP extension (docs/greenllm.md#milp) is written (:class:`Extensions`): the same optima, different solve times.
 FORMULATIONS = ("tight", "compact")
 
 
@@ -88,7 +88,7 @@ class Extensions:
         ``W = WUE P_c + EWIF P_g``, instead of the code's ``(WUE/PUE + EWIF) P_d``.
     :param formulation: how the MILP is written, never what it means (``docs/greenllm_milp.md``):
         ``"tight"`` (the default) keeps every model placed from its download to the end of the day (no
-        optimum needs to evict one: keeping a model costs nothing); ``"compact"`` is the literal section 2.B model (hourly ``z``, ``u >= z[t] - z[t-1]``). Both
+        optimum needs to evict one: keeping a model costs nothing); ``"compact"`` is the literal MILP extension (hourly ``z``, ``u >= z[t] - z[t-1]``). Both
         have the same optimal cost; the tight one has 24 times fewer binaries, and its solve starts from an
         incumbent rounded from the LP relaxation (:func:`placement_start`).
     """
