@@ -436,7 +436,7 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
     for ax, name in ((axes[0], "emissions"), (axes[1], "total_cost")):
         change = change_against_m1(ds, name)
         data = [change.sel(model=m).dropna("day").values for m in models]
-        parts = ax.boxplot(data, vert=False, widths=0.6, patch_artist=True, showfliers=True,
+        parts = ax.boxplot(data, orientation="horizontal", widths=0.6, patch_artist=True, showfliers=True,
                            flierprops={"markersize": 2, "alpha": 0.5}, medianprops={"color": "black"})
         for patch, m in zip(parts["boxes"], models):
             patch.set_facecolor(METHOD_COLORS[m])
