@@ -45,18 +45,14 @@ from greenaolo.greenllm.model import (
     solve,
 )
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
+from greenaolo.greenllm.sweeps import SUMMARY
 from greenaolo.solvers import SolveError, SolverFallbackWarning, highs_version
 
 __all__ = ["MODEL_CHOICES", "SLIDERS", "TERMS", "ParametricLP", "explore_table", "explore_view"]
 
-#: The reported totals, in the order of the table and the figure: (units, label).
+#: The reported totals, in the order of the table and the figure: (units, label), as every sweep reports them.
 TERMS: dict[str, tuple[str, str]] = {
-    "energy_cost": ("$", "energy cost C_E"),
-    "carbon_cost": ("$", "carbon tax C_C"),
-    "delay_cost": ("$", "delay penalty C_D"),
-    "total_cost": ("$", "total cost C_E + C_C + C_D"),
-    "emissions": ("kgCO2", "grid emissions"),
-    "water": ("L", "water use"),
+    name: SUMMARY[name] for name in ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water")
 }
 #: The model dropdown: the compared models (docs/greenllm.md#objectives), or ``"weights"`` for weights of one's own.
 MODEL_CHOICES = (*MODELS, "weights")
