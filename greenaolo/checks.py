@@ -1,4 +1,5 @@
-"""Checks of user-given values: every message names the owner and parameter, the value and the valid range.
+"""Checks of user-given values and files: every message names the owner and parameter (or the file), the value
+and the valid range (or the line).
 
 Numbers may be any real number (Python's or numpy's: ``np.float32(1e6)``, ``np.int64(20)``) and come back
 as Python ``float`` or ``int``; NaN and infinities are refused. Where the meaning needs an integer or a
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from pathlib import Path
 from typing import Any
 
-__all__ = ["boolean", "number"]
+__all__ = ["boolean", "number", "parse_yaml", "read_yaml"]
 
 
 def number(owner: str, name: str, value: Any, low: float, high: float, *, integer: bool = False,
@@ -44,3 +47,33 @@ def boolean(owner: str, name: str, value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{owner}.{name}={value!r} has type {type(value).__name__}: expected True or False")
+
+
+def read_yaml(path: str | os.PathLike, error: type[ValueError] = ValueError) -> Any:
+    """The parsed content of a YAML file; an unreadable file or a syntax error is one ``error`` naming the file
+    (a folder, a missing file, not UTF-8, or the line and column of the syntax error)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise error(f"{path} is a folder, not a YAML file") from None
+    except FileNotFoundError:
+        raise error(f"{path} does not exist") from None
+    except UnicodeDecodeError:
+        raise error(f"{path} is not a UTF-8 text file") from None
+    except OSError as err:
+        raise error(f"{path} cannot be read: {err.strerror}") from None
+    return parse_yaml(text, str(path), error)
+
+
+def parse_yaml(text: str, source: str, error: type[ValueError] = ValueError) -> Any:
+    """``text`` parsed as YAML; a syntax error is one ``error`` naming ``source``, the line and the column."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise error(f"{source}:{where}: not valid YAML ({problem})") from None

@@ -331,3 +331,13 @@ def test_a_failing_cell_is_one_line_naming_the_cell_and_the_error(tmp_path):
     result = fails_cleanly(["run", broken, "--profile", "quick", "--output-dir", tmp_path / "out",
                             "--executed-dir", tmp_path / "ex"], "broken.ipynb failed in cell [")
     assert "ZeroDivisionError: division by zero" in result.output and str(tmp_path / "ex") in result.output
+
+
+def test_unreadable_hyperparameter_files_are_one_line_naming_the_file(tmp_path):
+    bad = tmp_path / "hp.yaml"
+    bad.write_text("common: [1\n")
+    fails_cleanly(["aolo", "train", "sac", "0", "--hyperparams", bad, "--runs-dir", tmp_path / "runs"],
+                  f"{bad}: line 2, column 1: not valid YAML")
+    fails_cleanly(["aolo", "train", "sac", "0", "--hyperparams", tmp_path, "--runs-dir", tmp_path / "runs"],
+                  f"{tmp_path} is a folder, not a YAML file")
+    assert not (tmp_path / "runs").exists()

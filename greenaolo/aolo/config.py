@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from greenaolo.checks import boolean, number
+from greenaolo.checks import boolean, number, read_yaml
 
 __all__ = ["AoloConfig", "ConfigError"]
 
@@ -164,23 +164,7 @@ class AoloConfig:
             error), is not a mapping, or holds an invalid value.
         """
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except IsADirectoryError:
-            raise ConfigError(f"{path} is a folder, not a YAML file") from None
-        except FileNotFoundError:
-            raise ConfigError(f"{path} does not exist") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path} is not a UTF-8 text file") from None
-        except OSError as err:
-            raise ConfigError(f"{path} cannot be read: {err.strerror}") from None
-        try:
-            values = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-            raise ConfigError(f"{path}:{where}: not valid YAML ({problem})") from None
+        values = read_yaml(path, ConfigError) or {}
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected a mapping of parameter names to values")
         numeric = {f.name for f in dataclasses.fields(cls) if "low" in f.metadata}

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
@@ -27,7 +26,7 @@ from greenaolo.aolo.env import AoloEnv, decision, observation, reward
 from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 from greenaolo.aolo.sac import AoloSAC
-from greenaolo.checks import boolean, number
+from greenaolo.checks import boolean, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS
 
 __all__ = ["ALGORITHMS", "HyperparameterError", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train",
@@ -156,20 +155,12 @@ def load_hyperparams(path: str | None = None) -> dict[str, Any]:
 
     :raises HyperparameterError: the file cannot be read or parsed, or an entry is invalid (file and key named).
     """
-    source = "hyperparams/agents.yaml" if path is None else str(path)
-    try:
-        if path is None:
-            text = resources.files("greenaolo.aolo").joinpath("hyperparams/agents.yaml").read_text()
-        else:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        hp = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as err:
-        raise HyperparameterError(f"{source} cannot be read: {getattr(err, 'strerror', None) or err}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise HyperparameterError(f"{source}:{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if path is None:
+        source = "hyperparams/agents.yaml"
+        hp = parse_yaml(resources.files("greenaolo.aolo").joinpath(source).read_text(), source, HyperparameterError)
+    else:
+        source = str(path)
+        hp = read_yaml(path, HyperparameterError)
     return validate_hyperparams(hp, source)
 
 
