@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -87,13 +88,7 @@ def run(
     Parameters are checked against the notebook's specification before it starts. ``--scheduler`` is the
     notebook parameter ``scheduler`` (sweep notebooks only).
     """
-    from greenaolo.notebooks import (
-        ParameterCapWarning,
-        ParameterError,
-        capped_parameters,
-        resolve_notebook,
-        run_notebook,
-    )
+    from greenaolo.notebooks import ParameterCapWarning, ParameterError, run_notebook
 
     params = _pairs(ctx.args)
     for reserved in ("profile", "output_dir", "scheduler"):
@@ -102,16 +97,19 @@ def run(
     if scheduler is not None:
         params["scheduler"] = scheduler
     try:
-        for note in capped_parameters(resolve_notebook(notebook)[0].name, params, profile.value):
-            typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ParameterCapWarning)  # said above
+            # Said at once, before the notebook runs, as one line.
+            warnings.simplefilter("always", ParameterCapWarning)
+            warnings.showwarning = lambda message, *args, **kwargs: typer.secho(
+                f"note: {message}", fg=typer.colors.YELLOW, err=True)
             executed = run_notebook(
                 notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir
             )
     except ParameterError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
+        # nbclient leaves the interrupted cell's task behind; asyncio would report it at exit as a traceback.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         _fail(f"interrupted: {notebook} did not finish (every file it wrote is complete; temporary files are "
               "removed on the next run)")
     except Exception as exc:  # a cell raised: say which, and where the executed notebook shows the rest

@@ -347,7 +347,11 @@ def capped_parameters(notebook: str, given: Mapping[str, Any], profile: str) -> 
     :raises ParameterError: for a bad parameter.
     """
     s = spec(notebook)
-    params = check_parameters(s.name, **given, profile=profile)
+    return _capped(s, given, check_parameters(s.name, **given, profile=profile), profile)
+
+
+def _capped(s: NotebookSpec, given: Mapping[str, Any], params: Mapping[str, Any], profile: str) -> list[str]:
+    """The notes of :func:`capped_parameters`, from parameters already checked (``params``)."""
     notes = []
     for name in given:
         value = s.param(name).convert(given[name])
@@ -416,7 +420,7 @@ def run_notebook(
     s, source = resolve_notebook(notebook)
     given = dict(parameters or {})
     params = check_parameters(s.name, **given, profile=profile, output_dir=str(output_dir))
-    for message in capped_parameters(s.name, given, profile):
+    for message in _capped(s, given, params, profile):
         warnings.warn(ParameterCapWarning(message), stacklevel=2)
     for option, folder in (("output_dir", output_dir), ("executed_dir", executed_dir)):
         try:
