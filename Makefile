@@ -28,11 +28,12 @@ AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py ca
 # one thread. The seeds are read from the profile's `seeds` in hyperparams/agents.yaml, their one home
 # (its `PROFILE: {..., seeds: [0, 1, ...]}` line; `make seeds` prints them).
 AOLO_RUNS := $(FIGURES)/data/aolo_runs
+AOLO_ALGORITHMS := sac sdrl td3 ddpg ppo
 AOLO_HYPERPARAMS := greenaolo/aolo/hyperparams/agents.yaml
 AOLO_SEEDS := $(shell sed -n 's/^ *$(PROFILE): {.*seeds: \[\([0-9, ]*\)\].*/\1/p' $(AOLO_HYPERPARAMS) | tr -d ,)
 AOLO_RUN_FILES := $(foreach a,sac sdrl,$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_seed$(s).nc))
 
-.PHONY: help setup reproduce report figures runs seeds test bench lab clean FORCE
+.PHONY: help setup reproduce report figures runs seeds tune test bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
@@ -42,6 +43,7 @@ help:
 	@echo "make report      the browsable HTML report of every executed notebook (build/report/html/index.html; runs reproduce first)"
 	@echo "make test        run the test suite (sets up first)"
 	@echo "make bench       run the benchmarks (scripts/bench.py)"
+	@echo "make tune        tune every AOLO agent with Optuna (resumable; TUNE_PROFILE=full|quick) into hyperparams/tuned.yaml"
 	@echo "make lab         JupyterLab on the repository"
 	@echo "make clean       remove build/ and figures/"
 
@@ -90,6 +92,17 @@ $(AOLO_RUNS)/sdrl_seed%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
 
 # The agent figures read the trained runs.
 $(patsubst %,$(FIGURES)/%.png,$(AOLO_AGENT_NOTEBOOKS)): $(AOLO_RUN_FILES)
+
+# Hyperparameter tuning (not part of reproduce, which trains from the committed tuned.yaml): each agent's
+# Optuna study, resumed from its journal in the package's studies folder (remove a journal to start it again),
+# then its best trial written into tuned.yaml. TUNE_PROFILE=quick runs the same code on a tiny budget.
+TUNE_PROFILE ?= full
+TUNE_STUDIES := greenaolo/aolo/hyperparams/studies
+TUNED := greenaolo/aolo/hyperparams/tuned.yaml
+tune: $(INSTALLED)
+	@for a in $(AOLO_ALGORITHMS); do \
+	  $(PY) -m greenaolo aolo tune $$a --profile $(TUNE_PROFILE) --storage $(TUNE_STUDIES) --write $(TUNED) || exit 1; \
+	done
 
 test: $(INSTALLED)
 	@$(PY) -m pytest; status=$$?; \

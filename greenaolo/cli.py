@@ -375,5 +375,53 @@ def aolo_train(
                f"{ds.attrs['steps_per_second']:.1f} steps/s; wrote {path}")
 
 
+@aolo_app.command("tune")
+def aolo_tune(
+    algorithm: Annotated[Algorithm, typer.Argument(help="the agent to tune: " + ", ".join(ALGORITHMS))],
+    trials: Annotated[Optional[int], typer.Option(help="finished trials wanted in all (default: the profile's, "
+                                                       "hyperparams/tuning.yaml); a resumed study runs the rest", min=1)] = None,
+    profile: Annotated[Profile, typer.Option(help="tuning budget from hyperparams/tuning.yaml")] = Profile.full,
+    storage: Annotated[Path, typer.Option(help="folder of the studies' journal files (resumable)")] = Path("build/tuning"),
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="'serial', 'local' (default: --processes local workers) or a Dask scheduler tcp://host:8786")] = None,
+    processes: Annotated[int, typer.Option(help="local worker processes (0: one per core)", min=0)] = 0,
+    write: Annotated[Optional[Path], typer.Option(help="then write the best trial into this tuned.yaml")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Tune one agent's hyperparameters with Optuna (TPE, median pruner) on validation requests."""
+    from greenaolo.aolo.training import HyperparameterError
+    from greenaolo.aolo.tuning import best_trial, load_budget, study_trials, tune, write_tuned
+    from greenaolo.sweep import SchedulerError, check_scheduler
+
+    try:
+        check_scheduler(scheduler)
+        budget = load_budget(profile.value)
+    except (ValueError, HyperparameterError) as exc:
+        _fail(str(exc))
+    _writable(storage, "--storage")
+    if write is not None:
+        _writable(write.parent, "--write")
+    try:
+        study = tune(algorithm.value, profile=profile.value, trials=trials, storage_dir=storage, scheduler=scheduler,
+                     workers=processes or None, progress=progress, budget=budget)
+    except (HyperparameterError, SchedulerError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        _fail(f"interrupted: every finished trial is in {storage}; the same command resumes the study")
+    limit = trials or budget.trials
+    records = study_trials(study, limit)
+    try:
+        best = best_trial(study, limit)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(f"{algorithm.value}: {len(records)} trials ({sum(r.state == 'pruned' for r in records)} pruned); best "
+               f"trial {best.number}: cost {best.value:.4f}, {best.user_attrs['carbon_g']:.4f} gCO2e per request "
+               f"({best.user_attrs['gap_to_oracle']:+.1%} vs oracle), params {best.params}")
+    if write is not None:
+        write_tuned(write, {algorithm.value: study}, limit=limit)
+        typer.echo(f"wrote {write}")
+
+
 def main() -> None:
     app()

@@ -6,15 +6,23 @@ The library's modules and the command line import them from here (a module cheap
 
 from __future__ import annotations
 
-__all__ = ["ALGORITHMS", "EVALUATION_SEED", "MAX_REQUESTS", "PROFILES", "SOLVERS"]
+__all__ = ["ALGORITHMS", "EVALUATION_SEED", "MAX_REQUESTS", "PAPER_ALGORITHMS", "PROFILES", "SOLVERS", "VALIDATION_SEED", "VARIANTS"]
 
 #: ``quick`` runs the same code as ``full`` on smaller inputs.
 PROFILES = ("quick", "full")
 #: ``auto``: Gurobi where its licence allows the model, else HiGHS (:mod:`greenaolo.solvers`).
 SOLVERS = ("auto", "highs", "gurobi")
-#: The AOLO agents: SAC with an MLP actor, and SDRL (SAC with a PopSAN spiking actor).
-ALGORITHMS = ("sac", "sdrl")
+#: The AOLO agents: SAC with an MLP actor, SDRL (SAC with a PopSAN spiking actor), and the baselines TD3,
+#: DDPG and PPO (MLP actors).
+ALGORITHMS = ("sac", "sdrl", "td3", "ddpg", "ppo")
+#: The two agents the AOLO paper compares.
+PAPER_ALGORITHMS = ("sac", "sdrl")
+#: Hyperparameters: the shared, untuned ``default`` (``hyperparams/agents.yaml``) or ``tuned`` by Optuna
+#: (``hyperparams/tuned.yaml``).
+VARIANTS = ("default", "tuned")
 #: Seed of the fixed set of AOLO evaluation requests every method is measured on.
 EVALUATION_SEED = 20250306
+#: Seed of the AOLO validation requests hyperparameter tuning scores trials on (apart from the evaluation set).
+VALIDATION_SEED = 20250307
 #: The most AOLO evaluation requests one evaluation draws (about 7.5 kB each, with the per-request outcome).
 MAX_REQUESTS = 1_000_000

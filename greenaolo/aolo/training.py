@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from stable_baselines3 import DDPG, PPO, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.noise import NormalActionNoise
 from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
@@ -27,10 +30,10 @@ from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import boolean, number, parse_yaml, read_yaml
-from greenaolo.options import ALGORITHMS, MAX_REQUESTS
+from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
-__all__ = ["ALGORITHMS", "HyperparameterError", "agent", "evaluate_model", "load_hyperparams", "mean_reward", "train",
-           "validate_hyperparams"]
+__all__ = ["ACCEPTS", "ALGORITHMS", "HyperparameterError", "MODEL_CLASSES", "VARIANTS", "agent", "evaluate_model",
+           "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
 
 
@@ -49,7 +52,7 @@ def _real(v: Any, low: float, high: float) -> Any:
 def _ent_coef(v: Any) -> Any:
     if isinstance(v, str) and (v == "auto" or v.startswith("auto_")):
         return v if v == "auto" else (_real(float(v[5:]), 1e-12, 1e6) and v)
-    return _real(v, 1e-12, 1e6)
+    return _real(v, 0.0, 1e6)
 
 
 def _ints(v: Any, low: int) -> Any:
@@ -70,27 +73,56 @@ def _pair(v: Any) -> Any:
     return [_real(x, -1e6, 1e6) for x in v]
 
 
-#: Every key a hyperparameter file may hold, with its check (raising ValueError or TypeError).
+#: The checks of every hyperparameter key (each raises ValueError or TypeError), whatever section holds it.
+KEYS: dict[str, Any] = {
+    # shared by the off-policy agents (SAC, SDRL, TD3, DDPG)
+    "learning_rate": lambda v: _real(v, 1e-12, 1.0),
+    "buffer_size": lambda v: _int(v, 1),
+    "learning_starts": lambda v: _int(v, 0),
+    "batch_size": lambda v: _int(v, 1, 1_000_000),
+    "tau": lambda v: _real(v, 1e-12, 1.0),
+    "gamma": lambda v: _real(v, 0.0, 1.0),
+    "train_freq": lambda v: _int(v, 1),
+    "gradient_steps": lambda v: _int(v, 1, 10_000),
+    "net_arch": lambda v: _ints(v, 1),
+    "optimizer_kwargs": _mapping,
+    # SAC and SDRL
+    "ent_coef": _ent_coef,
+    "target_entropy": lambda v: v if v == "auto" else _real(v, -1e6, 1e6),
+    # SDRL
+    "popsan_kwargs": _mapping,
+    "snn_lr_scale": lambda v: _real(v, 1e-12, 1e3),
+    # TD3 and DDPG: Gaussian exploration noise on the action, in units of the action range [-1, 1]
+    "action_noise_std": lambda v: _real(v, 0.0, 10.0),
+    "policy_delay": lambda v: _int(v, 1, 1_000),
+    "target_policy_noise": lambda v: _real(v, 0.0, 10.0),
+    "target_noise_clip": lambda v: _real(v, 0.0, 10.0),
+    # PPO
+    "n_steps": lambda v: _int(v, 2, 10**7),
+    "n_epochs": lambda v: _int(v, 1, 1_000),
+    "gae_lambda": lambda v: _real(v, 0.0, 1.0),
+    "clip_range": lambda v: _real(v, 1e-6, 10.0),
+    "vf_coef": lambda v: _real(v, 0.0, 1e3),
+    "max_grad_norm": lambda v: _real(v, 1e-6, 1e6),
+    "log_std_init": lambda v: _real(v, -20.0, 5.0),
+}
+
+_OFF_POLICY = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
+               "gradient_steps", "net_arch", "optimizer_kwargs")
+#: The keys each algorithm takes: from ``common`` (those it takes) and from its own section.
+ACCEPTS: dict[str, tuple[str, ...]] = {
+    "sac": (*_OFF_POLICY, "ent_coef", "target_entropy"),
+    "sdrl": (*_OFF_POLICY, "ent_coef", "target_entropy", "popsan_kwargs", "snn_lr_scale"),
+    "td3": (*_OFF_POLICY, "action_noise_std", "policy_delay", "target_policy_noise", "target_noise_clip"),
+    "ddpg": (*_OFF_POLICY, "action_noise_std"),
+    "ppo": ("learning_rate", "batch_size", "gamma", "net_arch", "optimizer_kwargs", "n_steps", "n_epochs",
+            "gae_lambda", "clip_range", "ent_coef", "vf_coef", "max_grad_norm", "log_std_init"),
+}
+#: Keys every algorithm's settings must end up with (from ``common`` or its section).
+REQUIRED = ("learning_rate", "batch_size", "gamma", "net_arch")
+
+#: The keys of the sections that are not a list of hyperparameters.
 SCHEMA: dict[str, dict[str, Any]] = {
-    "common": {
-        "learning_rate": lambda v: _real(v, 1e-12, 1.0),
-        "buffer_size": lambda v: _int(v, 1),
-        "learning_starts": lambda v: _int(v, 0),
-        "batch_size": lambda v: _int(v, 1, 1_000_000),
-        "tau": lambda v: _real(v, 1e-12, 1.0),
-        "gamma": lambda v: _real(v, 0.0, 1.0),
-        "train_freq": lambda v: _int(v, 1),
-        "gradient_steps": lambda v: _int(v, 1, 10_000),
-        "ent_coef": _ent_coef,
-        "target_entropy": lambda v: v if v == "auto" else _real(v, -1e6, 1e6),
-        "net_arch": lambda v: _ints(v, 1),
-        "optimizer_kwargs": _mapping,
-    },
-    "sac": {},
-    "sdrl": {
-        "popsan_kwargs": _mapping,
-        "snn_lr_scale": lambda v: _real(v, 1e-12, 1e3),
-    },
     "popsan_kwargs": {
         "encoder_pop_dim": lambda v: _int(v, 1, 10_000),
         "decoder_pop_dim": lambda v: _int(v, 1, 10_000),
@@ -109,20 +141,33 @@ SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
+def settings(hyperparams: dict[str, Any], algorithm: str) -> dict[str, Any]:
+    """One algorithm's hyperparameters: the ``common`` entries it takes (:data:`ACCEPTS`), then its own
+    section's, which win."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
+    common = {k: v for k, v in (hyperparams.get("common") or {}).items() if k in ACCEPTS[algorithm]}
+    return copy.deepcopy({**common, **(hyperparams.get(algorithm) or {})})
+
+
 def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, Any]:
     """Check every entry of a hyperparameter mapping before anything trains.
+
+    The mapping has a ``common`` section (entries each algorithm takes if it knows them: :data:`ACCEPTS`),
+    one section per algorithm of :data:`~greenaolo.options.ALGORITHMS` and ``profiles`` (budgets and seeds).
 
     :param source: the file it came from, for the messages.
     :raises HyperparameterError: naming the file, the key and the valid range.
     """
+    sections = ("common", *ALGORITHMS, "profiles")
     if not isinstance(hp, dict):
-        raise HyperparameterError(f"{source}: expected a mapping with sections common, sac, sdrl, profiles")
-    for section in ("common", *ALGORITHMS, "profiles"):
+        raise HyperparameterError(f"{source}: expected a mapping with sections {', '.join(sections)}")
+    for section in sections:
         if section not in hp:
             raise HyperparameterError(f"{source}: the section {section!r} is missing")
-    unknown = sorted(set(hp) - {"common", *ALGORITHMS, "profiles"})
+    unknown = sorted(set(hp) - set(sections))
     if unknown:
-        raise HyperparameterError(f"{source}: unknown section {unknown[0]!r}; valid: common, {', '.join(ALGORITHMS)}, profiles")
+        raise HyperparameterError(f"{source}: unknown section {unknown[0]!r}; valid: {', '.join(sections)}")
 
     def check(where: str, values: Any, schema: dict[str, Any], required: tuple[str, ...] = ()) -> None:
         if not isinstance(values, dict):
@@ -139,10 +184,18 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
                 text = str(err)  # "=value is out of range: ..." from the number checks
                 raise HyperparameterError(f"{source}: {where}.{key}{'' if text.startswith('=') else ': '}{text}") from None
 
-    check("common", hp["common"], SCHEMA["common"], ("learning_rate", "batch_size", "gamma"))
+    check("common", hp["common"] or {}, KEYS)
     for algorithm in ALGORITHMS:
-        check(algorithm, hp[algorithm] or {}, SCHEMA[algorithm])
-    check("sdrl.popsan_kwargs", (hp["sdrl"] or {}).get("popsan_kwargs", {}), SCHEMA["popsan_kwargs"])
+        section = hp[algorithm] or {}
+        check(algorithm, section, {k: KEYS[k] for k in ACCEPTS[algorithm]})
+        missing = [k for k in REQUIRED if k not in settings(hp, algorithm)]
+        if missing:
+            raise HyperparameterError(f"{source}: {algorithm} has no {missing[0]} (in common or in {algorithm})")
+        if algorithm == "ppo" and isinstance(settings(hp, algorithm).get("ent_coef"), str):
+            raise HyperparameterError(f"{source}: ppo's ent_coef={settings(hp, algorithm)['ent_coef']!r} must be a "
+                                      "number (PPO has no 'auto'): set ppo.ent_coef")
+        if "popsan_kwargs" in section:
+            check(f"{algorithm}.popsan_kwargs", section["popsan_kwargs"], SCHEMA["popsan_kwargs"])
     if not isinstance(hp["profiles"], dict) or not hp["profiles"]:
         raise HyperparameterError(f"{source}: profiles must be a mapping of profile names to budgets")
     for name, budget in hp["profiles"].items():
@@ -150,42 +203,80 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
     return hp
 
 
-def load_hyperparams(path: str | None = None) -> dict[str, Any]:
-    """The hyperparameter file (default: the package's ``hyperparams/agents.yaml``), validated.
+def _package_yaml(name: str) -> tuple[Any, str]:
+    source = f"hyperparams/{name}"
+    resource = resources.files("greenaolo.aolo").joinpath(source)
+    if not resource.is_file():
+        raise HyperparameterError(f"{source} is not in the package: run `make tune` to create it")
+    return parse_yaml(resource.read_text(), source, HyperparameterError), source
 
-    :raises HyperparameterError: the file cannot be read or parsed, or an entry is invalid (file and key named).
+
+def load_hyperparams(path: str | None = None, *, variant: str = "default", tuned: str | None = None) -> dict[str, Any]:
+    """The hyperparameters of every agent, validated: ``variant="default"`` is the hyperparameter file
+    (default: the package's ``hyperparams/agents.yaml``); ``"tuned"`` is that file with each algorithm's
+    section replaced by its tuned settings from ``tuned`` (default: the package's ``hyperparams/tuned.yaml``,
+    written by :func:`greenaolo.aolo.tuning.write_tuned`). Budgets and seeds (``profiles``) always come
+    from the hyperparameter file.
+
+    :raises HyperparameterError: a file cannot be read or parsed, or an entry is invalid (file and key named).
     """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
     if path is None:
-        source = "hyperparams/agents.yaml"
-        hp = parse_yaml(resources.files("greenaolo.aolo").joinpath(source).read_text(), source, HyperparameterError)
+        hp, source = _package_yaml("agents.yaml")
     else:
         source = str(path)
         hp = read_yaml(path, HyperparameterError)
-    return validate_hyperparams(hp, source)
+    hp = validate_hyperparams(hp, source)
+    if variant == "tuned":
+        if tuned is None:
+            data, tuned_source = _package_yaml("tuned.yaml")
+        else:
+            data, tuned_source = read_yaml(tuned, HyperparameterError), str(tuned)
+        agents = data.get("agents") if isinstance(data, dict) else None
+        if not isinstance(agents, dict):
+            raise HyperparameterError(f"{tuned_source}: expected a mapping 'agents' of algorithm -> tuned settings")
+        for algorithm in ALGORITHMS:
+            if not isinstance(agents.get(algorithm), dict) or "hyperparams" not in agents[algorithm]:
+                raise HyperparameterError(f"{tuned_source}: no tuned hyperparameters for {algorithm}: run "
+                                          f"`greenaolo aolo tune {algorithm}` (or `make tune`)")
+            hp[algorithm] = copy.deepcopy(agents[algorithm]["hyperparams"])
+        hp = validate_hyperparams(hp, tuned_source)
+    return hp
 
 
-def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> AoloSAC:
-    """An SB3 SAC (:class:`~greenaolo.aolo.sac.AoloSAC`: SB3's update, with the exact ``gamma = 0`` shortcut)
-    for ``algorithm`` (``"sac"``: MLP actor; ``"sdrl"``: PopSAN actor), seeded."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
-    common = copy.deepcopy(hyperparams["common"])
-    policy_kwargs = {"net_arch": common.pop("net_arch")}
-    if "optimizer_kwargs" in common:
-        policy_kwargs["optimizer_kwargs"] = dict(common.pop("optimizer_kwargs"))
+#: The Stable-Baselines3 class of each algorithm (SAC and SDRL: SB3's SAC with the exact ``gamma = 0``
+#: shortcut of :mod:`greenaolo.aolo.sac`).
+MODEL_CLASSES: dict[str, type[BaseAlgorithm]] = {"sac": AoloSAC, "sdrl": AoloSAC, "td3": TD3, "ddpg": DDPG, "ppo": PPO}
+
+
+def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> BaseAlgorithm:
+    """A seeded Stable-Baselines3 agent for ``algorithm`` with its :func:`settings` from ``hyperparams``:
+    ``"sac"`` (MLP actor) and ``"sdrl"`` (PopSAN actor) are :class:`~greenaolo.aolo.sac.AoloSAC`; ``"td3"``
+    and ``"ddpg"`` SB3's with Gaussian action noise of standard deviation ``action_noise_std``; ``"ppo"``
+    SB3's PPO. Every actor and critic is an MLP of ``net_arch`` but SDRL's actor."""
+    s = settings(hyperparams, algorithm)
+    policy_kwargs: dict[str, Any] = {"net_arch": list(s.pop("net_arch"))}
+    if "optimizer_kwargs" in s:
+        policy_kwargs["optimizer_kwargs"] = dict(s.pop("optimizer_kwargs"))
     policy: Any = "MlpPolicy"
     if algorithm == "sdrl":
         policy = PopSANPolicy
-        extra = copy.deepcopy(hyperparams["sdrl"])
-        popsan = extra.get("popsan_kwargs", {})
+        popsan = s.pop("popsan_kwargs", {})
         for key in ("hidden_sizes", "mean_range"):
             if key in popsan:
                 popsan[key] = tuple(popsan[key])
-        policy_kwargs.update(popsan_kwargs=popsan, snn_lr_scale=extra.get("snn_lr_scale", 0.1))
-    return AoloSAC(policy, env, seed=seed, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **common)
+        policy_kwargs.update(popsan_kwargs=popsan, snn_lr_scale=s.pop("snn_lr_scale", 0.1))
+    if algorithm in ("td3", "ddpg"):
+        std = s.pop("action_noise_std", 0.1)
+        n = env.action_space.shape[0]
+        s["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, std)) if std > 0 else None
+    if algorithm == "ppo" and "log_std_init" in s:
+        policy_kwargs["log_std_init"] = s.pop("log_std_init")
+    return MODEL_CLASSES[algorithm](policy, env, seed=seed, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **s)
 
 
-def evaluate_model(model: AoloSAC, cfg: AoloConfig, requests: dict, *, method: str) -> xr.Dataset:
+def evaluate_model(model: BaseAlgorithm, cfg: AoloConfig, requests: dict, *, method: str) -> xr.Dataset:
     """Deterministic actions of ``model`` on ``requests``: :func:`greenaolo.aolo.oracle.evaluate` plus the
     mean reward."""
     actions, _ = model.predict(observation(requests, cfg), deterministic=True)
@@ -246,21 +337,26 @@ def train(
     config: AoloConfig | None = None,
     profile: str = "quick",
     hyperparams: dict[str, Any] | None = None,
+    variant: str = "default",
     total_timesteps: int | None = None,
     progress: bool = True,
     return_model: bool = False,
-) -> xr.Dataset | tuple[xr.Dataset, AoloSAC]:
+) -> xr.Dataset | tuple[xr.Dataset, BaseAlgorithm]:
     """Train one agent and return its learning curve (``curve_*`` on ``step``) and final evaluation
     (per ``request``, with ``carbon_g``, violation rates and ``gap_to_oracle``), exact settings in attrs.
 
     :param algorithm: ``"sac"`` or ``"sdrl"``.
     :param seed: seeds the agent, the environment and its requests (the evaluation set is fixed).
     :param profile: which ``profiles`` entry of the hyperparameter file sets the budget.
+    :param hyperparams: every agent's hyperparameters (default: :func:`load_hyperparams` of ``variant``).
+    :param variant: ``"default"`` or ``"tuned"``: which hyperparameters, recorded in the attributes.
     :param total_timesteps: overrides the profile's budget.
     :param return_model: also return the trained model (``(dataset, model)``).
     """
     cfg = config or AoloConfig()
-    hp = validate_hyperparams(hyperparams) if hyperparams is not None else load_hyperparams()
+    if variant not in VARIANTS:
+        raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
+    hp = validate_hyperparams(hyperparams) if hyperparams is not None else load_hyperparams(variant=variant)
     if profile not in hp["profiles"]:
         raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
     budget = dict(hp["profiles"][profile])
@@ -289,7 +385,7 @@ def train(
                                               attrs={"units": units, "long_name": long_name})
     final = final.assign_coords(step=("step", steps_axis, {"units": "env steps", "long_name": "training steps"}))
     final.attrs.update(
-        algorithm=algorithm, seed=int(seed), config=cfg.to_json(), hyperparams=json.dumps(hp, sort_keys=True),
+        algorithm=algorithm, variant=variant, seed=int(seed), config=cfg.to_json(), hyperparams=json.dumps(hp, sort_keys=True),
         total_timesteps=steps, train_seconds=seconds, steps_per_second=steps / seconds, profile=profile,
     )
     return (final, model) if return_model else final

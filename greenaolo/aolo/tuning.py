@@ -1,0 +1,526 @@
+"""Hyperparameter tuning of the AOLO agents with Optuna: search spaces as data, TPE, a median pruner, resumable.
+
+The rl-baselines3-zoo way (``docs/aolo.md#tuning``): each algorithm's search space is a YAML file beside
+``agents.yaml`` (``hyperparams/search_<algorithm>.yaml``), the budget is ``hyperparams/tuning.yaml`` (the
+same trials and environment steps per trial for every algorithm), the sampler is Optuna's TPE and the pruner
+its median pruner on the trial's intermediate evaluations. A trial trains one agent (seed ``first_seed +
+trial number``, disjoint from the seeds of the final results) with everything the space does not name kept
+at its ``agents.yaml`` value, and scores it on *validation* requests (:data:`~greenaolo.options.VALIDATION_SEED`,
+apart from the evaluation set): the objective is the mean cost ``-reward``, the carbon over its reference
+plus the environment's violation penalties (:func:`greenaolo.aolo.env.reward`), to minimise.
+
+Trials run in parallel on Dask (:func:`tune`): the study lives in memory on the Dask scheduler (optuna-
+integration's ``DaskStorage``), each worker process runs Optuna's own loop on it, and the client copies every
+finished trial, as it finishes, into an Optuna journal file on its own disk (``STORAGE/<algorithm>.journal``,
+readable by ``optuna.load_study`` and optuna-dashboard). That file is the study: a run interrupted at any
+point resumes from its finished trials (a trial cut short is run again), on this machine or on a cluster
+(whose workers need no shared disk). ``scheduler="serial"`` runs the same loop in this process.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.env import AoloEnv
+from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
+from greenaolo.aolo.training import (ACCEPTS, SCHEMA, HyperparameterError, agent, evaluate_model, load_hyperparams,
+                                     settings, validate_hyperparams)
+from greenaolo.checks import number, parse_yaml, read_yaml
+from greenaolo.options import ALGORITHMS, PROFILES, VALIDATION_SEED
+
+__all__ = ["Budget", "TrialRecord", "best_trial", "load_budget", "load_search_space", "load_study", "objective",
+           "study_trials", "suggest", "tune", "write_tuned"]
+
+#: The states of a finished trial: what counts towards the budget and what is copied to the journal.
+_FINISHED = ("COMPLETE", "PRUNED")
+#: The user attribute marking, in a working study, the trials it was started with (already in the journal).
+_RESUMED = "_resumed_from_journal"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One tuning profile of ``hyperparams/tuning.yaml`` (the same for every algorithm)."""
+
+    trials: int
+    steps: int
+    eval_every: int
+    n_validation: int
+    startup_trials: int
+    warmup_evaluations: int
+    first_seed: int
+    sampler_seed: int = 0
+
+    def seed(self, trial_number: int) -> int:
+        """The training seed of trial ``trial_number`` (the next unused one in a resumed study)."""
+        return self.first_seed + int(trial_number)
+
+
+def load_budget(profile: str = "full", path: str | None = None) -> Budget:
+    """The tuning budget of ``profile``, checked, and its seeds checked disjoint from every profile's final
+    seeds in ``agents.yaml``.
+
+    :raises HyperparameterError: a missing profile or key, a value out of range, or overlapping seeds.
+    """
+    source = path or "hyperparams/tuning.yaml"
+    data = read_yaml(path, HyperparameterError) if path else parse_yaml(
+        resources.files("greenaolo.aolo").joinpath(source).read_text(), source, HyperparameterError)
+    profiles = data.get("profiles") if isinstance(data, dict) else None
+    if not isinstance(profiles, dict) or profile not in profiles:
+        raise HyperparameterError(f"{source}: no tuning profile {profile!r}; expected one of {list(PROFILES)}")
+    entry = profiles[profile]
+    ranges = {"trials": (1, 100_000), "steps": (1, 10**9), "eval_every": (1, 10**9), "n_validation": (1, 100_000),
+              "startup_trials": (0, 100_000), "warmup_evaluations": (0, 10**6), "first_seed": (0, 2**31)}
+    values: dict[str, int] = {}
+    for key, (low, high) in ranges.items():
+        if key not in entry:
+            raise HyperparameterError(f"{source}: profiles.{profile}.{key} is missing")
+        try:
+            values[key] = number("", key, entry[key], low, high, integer=True)
+        except (TypeError, ValueError) as err:
+            raise HyperparameterError(f"{source}: profiles.{profile}.{err}") from None
+    unknown = sorted(set(entry) - set(ranges))
+    if unknown:
+        raise HyperparameterError(f"{source}: unknown key profiles.{profile}.{unknown[0]}; valid: {', '.join(ranges)}")
+    budget = Budget(**values, sampler_seed=int(data.get("sampler_seed", 0)))
+    for name, final in load_hyperparams()["profiles"].items():
+        if max(final["seeds"]) >= budget.first_seed:
+            raise HyperparameterError(f"{source}: profiles.{profile}.first_seed={budget.first_seed} is not above the {name} "
+                                      f"profile's final seeds {final['seeds']} (agents.yaml): tuning seeds (first_seed and "
+                                      "up) and test seeds must differ")
+    return budget
+
+
+def _dotted_check(algorithm: str, key: str) -> None:
+    head, _, tail = key.partition(".")
+    if head not in ACCEPTS[algorithm] or (tail and (head not in SCHEMA or tail not in SCHEMA[head])):
+        valid = list(ACCEPTS[algorithm]) + [f"popsan_kwargs.{k}" for k in SCHEMA["popsan_kwargs"]] * (algorithm == "sdrl")
+        raise HyperparameterError(f"search_{algorithm}.yaml: unknown key {key!r}; valid keys: {', '.join(valid)}")
+
+
+def load_search_space(algorithm: str, path: str | None = None) -> dict[str, dict[str, Any]]:
+    """The search space of ``algorithm`` (default: the package's ``hyperparams/search_<algorithm>.yaml``), checked.
+
+    :raises HyperparameterError: an unknown key or a malformed entry, naming the file and the key.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
+    source = path or f"hyperparams/search_{algorithm}.yaml"
+    space = read_yaml(path, HyperparameterError) if path else parse_yaml(
+        resources.files("greenaolo.aolo").joinpath(source).read_text(), source, HyperparameterError)
+    if not isinstance(space, dict) or not space:
+        raise HyperparameterError(f"{source}: expected a mapping of hyperparameter -> range or choices")
+    for key, spec in space.items():
+        _dotted_check(algorithm, key)
+        if key == "gamma":
+            raise HyperparameterError(f"{source}: gamma is not tuned: AOLO's requests are independent (gamma = 0)")
+        if not isinstance(spec, dict):
+            raise HyperparameterError(f"{source}: {key} must be {{low, high}} or {{choices}}, not {spec!r}")
+        if "choices" in spec:
+            choices = spec["choices"]
+            if not isinstance(choices, (list, dict)) or not choices:
+                raise HyperparameterError(f"{source}: {key}.choices must be a non-empty list or mapping")
+            if "fraction_of" in spec and spec["fraction_of"] not in space:
+                raise HyperparameterError(f"{source}: {key}.fraction_of={spec['fraction_of']!r} is not in the space")
+        elif "low" in spec and "high" in spec:
+            if not (isinstance(spec["low"], (int, float)) and isinstance(spec["high"], (int, float))
+                    and spec["low"] < spec["high"]):
+                raise HyperparameterError(f"{source}: {key} needs numbers low < high, not {spec['low']!r}, {spec['high']!r}")
+            if spec.get("log") and spec["low"] <= 0:
+                raise HyperparameterError(f"{source}: {key} is log-scaled, so low must be > 0, not {spec['low']!r}")
+        else:
+            raise HyperparameterError(f"{source}: {key} must have low and high, or choices")
+    return space
+
+
+def suggest(trial: Any, space: dict[str, dict[str, Any]], hyperparams: dict[str, Any], algorithm: str) -> dict[str, Any]:
+    """Every agent's hyperparameters with ``algorithm``'s section set to its full settings, the values
+    ``trial`` samples from ``space`` overriding them (``trial``: an Optuna trial or ``FixedTrial``)."""
+    values: dict[str, Any] = {}
+    for key, spec in space.items():
+        if "choices" in spec:
+            choices = spec["choices"]
+            if isinstance(choices, dict):
+                values[key] = copy.deepcopy(choices[trial.suggest_categorical(key, list(choices))])
+            else:
+                values[key] = trial.suggest_categorical(key, choices)
+        elif isinstance(spec["low"], int) and isinstance(spec["high"], int) and not isinstance(spec["low"], bool):
+            values[key] = trial.suggest_int(key, spec["low"], spec["high"], log=bool(spec.get("log")))
+        else:
+            values[key] = trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=bool(spec.get("log")))
+    for key, spec in space.items():
+        if "fraction_of" in spec:
+            values[key] = max(1, int(round(values[spec["fraction_of"]] * values[key])))
+    chosen = settings(hyperparams, algorithm)
+    for key, value in values.items():
+        head, _, tail = key.partition(".")
+        if tail:
+            chosen.setdefault(head, {})[tail] = value
+        else:
+            chosen[head] = value
+    out = copy.deepcopy(hyperparams)
+    out[algorithm] = chosen
+    return validate_hyperparams(out, f"search_{algorithm}.yaml")
+
+
+def _cost(ds: xr.Dataset) -> float:
+    return -float(ds.mean_reward)
+
+
+def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig | None = None,
+              space: dict | None = None, hyperparams: dict | None = None) -> float:
+    """Train one trial's agent and return its validation cost; reports every ``eval_every`` steps to the
+    pruner and raises ``optuna.TrialPruned`` when it says stop. One torch thread.
+
+    The trial's user attributes record its seed, carbon, violation rates, gap to the validation oracle,
+    environment steps per second and full hyperparameters.
+    """
+    import optuna
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    cfg = config or AoloConfig()
+    hp = suggest(trial, space or load_search_space(algorithm), hyperparams or load_hyperparams(), algorithm)
+    requests = evaluation_requests(cfg, budget.n_validation, VALIDATION_SEED)
+    best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+    seed = budget.seed(trial.number)
+    used = {t.user_attrs.get("seed") for t in trial.study.get_trials(deepcopy=False) if t.number != trial.number}
+    while seed in used:  # a resumed study numbers its new trials after the finished ones: skip their seeds
+        seed += 1
+    trial.set_user_attr("seed", seed)
+    trial.set_user_attr("hyperparams", json.dumps(settings(hp, algorithm), sort_keys=True))
+
+    class Evaluate(BaseCallback):
+        pruned = False
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps % budget.eval_every or self.num_timesteps >= budget.steps:
+                return True
+            trial.report(_cost(evaluate_model(self.model, cfg, requests, method="trial")), self.num_timesteps)
+            if self.num_timesteps >= budget.warmup_evaluations * budget.eval_every and trial.should_prune():
+                Evaluate.pruned = True
+                return False
+            return True
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        env = AoloEnv(cfg)
+        env.reset(seed=seed)
+        model = agent(algorithm, env, seed, hp)
+        started = time.perf_counter()
+        model.learn(total_timesteps=budget.steps, callback=Evaluate())
+        seconds = time.perf_counter() - started
+    finally:
+        torch.set_num_threads(threads)
+    trial.set_user_attr("steps_per_second", model.num_timesteps / seconds)
+    if Evaluate.pruned:
+        raise optuna.TrialPruned(f"pruned at step {model.num_timesteps}")
+    ds = evaluate_model(model, cfg, requests, method="trial")
+    value = _cost(ds)
+    trial.report(value, budget.steps)
+    for name in ("carbon_g", "qoe_violation_rate", "latency_violation_rate"):
+        trial.set_user_attr(name, float(ds[name]))
+    trial.set_user_attr("gap_to_oracle", float(ds.carbon_g) / float(best.carbon_g) - 1.0)
+    return value
+
+
+def journal_path(storage_dir: str | Path, algorithm: str) -> Path:
+    """The journal file of ``algorithm``'s study in ``storage_dir``."""
+    return Path(storage_dir) / f"{algorithm}.journal"
+
+
+def _journal(path: Path) -> Any:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _sampler(budget: Budget, offset: int = 0) -> Any:
+    import optuna
+
+    return optuna.samplers.TPESampler(n_startup_trials=budget.startup_trials, seed=budget.sampler_seed + offset)
+
+
+def _pruner(budget: Budget) -> Any:
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=budget.startup_trials, n_warmup_steps=0)
+
+
+def load_study(storage_dir: str | Path, algorithm: str) -> Any:
+    """The Optuna study of ``algorithm`` in ``storage_dir`` (its journal file), to read.
+
+    :raises FileNotFoundError: no study there yet.
+    """
+    import optuna
+
+    path = journal_path(storage_dir, algorithm)
+    if not path.is_file():
+        raise FileNotFoundError(f"no tuning study for {algorithm} in {storage_dir}: run `greenaolo aolo tune {algorithm}`")
+    return optuna.load_study(study_name=algorithm, storage=_journal(path))
+
+
+def _quiet() -> None:
+    """Silence, on a Dask worker, Optuna's notice that ``DaskStorage`` is experimental (said on every unpickling)."""
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def _work(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, space: dict, hyperparams: dict,
+          worker: int) -> int:
+    """One worker's Optuna loop on the shared study, until the budget's trials are finished or running."""
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    study = optuna.load_study(study_name=algorithm, storage=storage, sampler=_sampler(budget, worker),
+                              pruner=_pruner(budget))
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    if len(study.get_trials(deepcopy=False, states=states)) >= budget.trials:
+        return 0
+    study.optimize(lambda t: objective(t, algorithm, budget, config=config, space=space, hyperparams=hyperparams),
+                   callbacks=[optuna.study.MaxTrialsCallback(budget.trials, states=states)], catch=(), gc_after_trial=False)
+    return 1
+
+
+def tune(
+    algorithm: str,
+    *,
+    profile: str = "full",
+    trials: int | None = None,
+    storage_dir: str | Path = "build/tuning",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    config: AoloConfig | None = None,
+    progress: bool = True,
+    budget: Budget | None = None,
+    space: dict | None = None,
+    hyperparams: dict | None = None,
+    poll_seconds: float = 1.0,
+) -> Any:
+    """Run (or resume) ``algorithm``'s study until it has ``trials`` finished trials; return the study.
+
+    :param trials: finished trials wanted in all (default: the profile's budget); a resumed study runs only
+        the rest.
+    :param storage_dir: where the journal file lives (created).
+    :param scheduler: ``"serial"`` (this process), ``"local"`` (``workers`` local processes: default) or a
+        Dask scheduler address; as :func:`greenaolo.sweep.run_tasks`.
+    """
+    import optuna
+    from optuna.trial import TrialState
+    from tqdm.auto import tqdm
+
+    from greenaolo.sweep import _resolve
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    budget = budget or load_budget(profile)
+    if trials is not None:
+        trials = number("", "trials", trials, 1, 100_000, integer=True)
+        budget = Budget(**{**asdict(budget), "trials": trials})
+    cfg = config or AoloConfig()
+    space = space or load_search_space(algorithm)
+    hp = hyperparams or load_hyperparams()
+    scheduler, workers = _resolve(scheduler, workers)
+
+    local = optuna.create_study(study_name=algorithm, storage=_journal(journal_path(storage_dir, algorithm)),
+                                direction="minimize", load_if_exists=True)
+    fixed_budget = {k: v for k, v in asdict(budget).items() if k != "trials"}
+    record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space, sort_keys=True),
+              "hyperparams": json.dumps(hp, sort_keys=True), "validation_seed": VALIDATION_SEED}
+    for key, value in record.items():
+        if key in local.user_attrs and local.user_attrs[key] != value:
+            raise HyperparameterError(
+                f"the study in {journal_path(storage_dir, algorithm)} was run with another {key}; "
+                "remove that file (or choose another storage folder) to start a new study")
+        local.set_user_attr(key, value)
+    finished = local.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    bar = tqdm(total=budget.trials, initial=min(len(finished), budget.trials), desc=f"tuning {algorithm}",
+               unit="trial", disable=not progress)
+    started = time.perf_counter()
+    try:
+        if len(finished) < budget.trials:
+            _run(algorithm, budget, cfg, space, hp, local, finished, scheduler, workers, bar, poll_seconds)
+    finally:
+        bar.close()
+    local.set_user_attr("wall_seconds", float(local.user_attrs.get("wall_seconds", 0.0)) + time.perf_counter() - started)
+    return local
+
+
+def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict, local: Any, finished: list,
+         scheduler: str, workers: int, bar: Any, poll_seconds: float) -> None:
+    """Run the missing trials on a working study seeded with ``finished``, copying each trial that
+    finishes into ``local`` (the journal)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from greenaolo.sweep import _client
+
+    # The working study starts with the journal's finished trials, marked, so that only new ones are copied back.
+    resumed = []
+    for t in finished:
+        t = copy.deepcopy(t)
+        t.user_attrs = {**t.user_attrs, _RESUMED: True}
+        resumed.append(t)
+    copied: set[int] = set()  # the working study's numbers of the new trials the journal now holds
+
+    def mirror(study: Any) -> None:
+        new = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+               if t.number not in copied and not t.user_attrs.get(_RESUMED)]
+        for t in sorted(new, key=lambda t: t.number):
+            local.add_trial(t)
+            copied.add(t.number)
+            if len(finished) + len(copied) <= budget.trials:
+                bar.update(1)
+
+    if scheduler == "serial":
+        work = optuna.create_study(study_name=algorithm, direction="minimize")
+        work.add_trials(resumed)
+        _work_in(work, algorithm, budget, cfg, space, hp, mirror)
+        return
+    from optuna_integration import DaskStorage
+
+    client = _client(scheduler, workers)
+    storage = DaskStorage(client=client)
+    work = optuna.create_study(study_name=algorithm, storage=storage, direction="minimize")
+    work.add_trials(resumed)
+    n = max(1, len(client.scheduler_info()["workers"]) if scheduler != "local" else workers)
+    client.run(_quiet)
+    futures = [client.submit(_work, storage, algorithm, budget, cfg, space, hp, i, pure=False) for i in range(n)]
+    try:
+        while not all(f.done() for f in futures) and not any(f.status == "error" for f in futures):
+            time.sleep(poll_seconds)
+            mirror(work)
+        mirror(work)
+        for f in futures:
+            f.result()
+    finally:
+        for f in futures:
+            f.cancel()
+
+
+def _work_in(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
+             mirror: Callable[[Any], None]) -> None:
+    import optuna
+    from optuna.trial import TrialState
+
+    study.sampler = _sampler(budget)
+    study.pruner = _pruner(budget)
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    study.optimize(lambda t: objective(t, algorithm, budget, config=cfg, space=space, hyperparams=hp),
+                   callbacks=[optuna.study.MaxTrialsCallback(budget.trials, states=states), lambda s, t: mirror(s)],
+                   gc_after_trial=False)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One finished trial, as data."""
+
+    number: int
+    state: str
+    value: float
+    carbon_g: float
+    gap_to_oracle: float
+    qoe_violation_rate: float
+    latency_violation_rate: float
+    steps_per_second: float
+    last_step: int
+    seed: int
+    params: dict[str, Any]
+
+
+def study_trials(study: Any, limit: int | None = None) -> list[TrialRecord]:
+    """The first ``limit`` finished trials of ``study`` (complete or pruned), in order; a pruned trial's
+    value is its last intermediate value and its carbon and violation rates NaN."""
+    out = []
+    for t in sorted(study.trials, key=lambda t: t.number):
+        if t.state.name not in _FINISHED:
+            continue
+        last = max(t.intermediate_values) if t.intermediate_values else 0
+        a = t.user_attrs
+        out.append(TrialRecord(
+            number=t.number, state=t.state.name.lower(),
+            value=float(t.value) if t.value is not None else float(t.intermediate_values.get(last, math.nan)),
+            carbon_g=float(a.get("carbon_g", math.nan)), gap_to_oracle=float(a.get("gap_to_oracle", math.nan)),
+            qoe_violation_rate=float(a.get("qoe_violation_rate", math.nan)),
+            latency_violation_rate=float(a.get("latency_violation_rate", math.nan)),
+            steps_per_second=float(a.get("steps_per_second", math.nan)), last_step=int(last), seed=int(a.get("seed", -1)),
+            params=dict(t.params)))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def best_trial(study: Any, limit: int | None = None) -> Any:
+    """The complete trial with the lowest validation cost among the first ``limit`` finished ones.
+
+    :raises ValueError: no trial completed.
+    """
+    finished = [t for t in sorted(study.trials, key=lambda t: t.number) if t.state.name in _FINISHED][:limit]
+    complete = [t for t in finished if t.state.name == "COMPLETE"]
+    if not complete:
+        raise ValueError(f"no complete trial in the study of {study.study_name}: tune it (longer)")
+    return min(complete, key=lambda t: (t.value, t.number))
+
+
+def write_tuned(path: str | Path, studies: dict[str, Any], *, limit: int | None = None) -> Path:
+    """Write (or update) the tuned-hyperparameters file: each algorithm's best trial's full settings, with
+    the study's budget, seeds, best value, counts and date (``load_hyperparams(variant="tuned")`` reads it).
+
+    Algorithms not in ``studies`` keep their entry of an existing file.
+    """
+    import yaml
+
+    path = Path(path)
+    data: dict[str, Any] = {}
+    if path.is_file():
+        data = read_yaml(path, HyperparameterError) or {}
+    agents = data.get("agents") or {}
+    for algorithm, study in studies.items():
+        best = best_trial(study, limit)
+        finished = study_trials(study, limit)
+        attrs = study.user_attrs
+        agents[algorithm] = {
+            "date": datetime.date.today().isoformat(),
+            "profile": attrs.get("profile"),
+            "budget": attrs.get("budget"),
+            "validation_seed": attrs.get("validation_seed", VALIDATION_SEED),
+            "trials": len(finished),
+            "complete": sum(r.state == "complete" for r in finished),
+            "pruned": sum(r.state == "pruned" for r in finished),
+            "wall_seconds": round(float(attrs.get("wall_seconds", math.nan)), 1),
+            "best_trial": best.number,
+            "best_seed": int(best.user_attrs["seed"]),
+            "best_value": float(best.value),
+            "best_carbon_g": float(best.user_attrs["carbon_g"]),
+            "best_gap_to_oracle": float(best.user_attrs["gap_to_oracle"]),
+            "hyperparams": json.loads(best.user_attrs["hyperparams"]),
+        }
+    data = {"agents": {a: agents[a] for a in ALGORITHMS if a in agents}}
+    header = ("# Tuned hyperparameters of the AOLO agents: the best trial of each algorithm's Optuna study\n"
+              "# (greenaolo.aolo.tuning; `make tune` rebuilds this file; budgets in tuning.yaml, spaces in\n"
+              "# search_<algorithm>.yaml). `make reproduce` trains the 'tuned' runs from it.\n")
+    from greenaolo.io import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110))
+    return path

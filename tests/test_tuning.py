@@ -1,0 +1,199 @@
+"""Hyperparameter tuning (greenaolo.aolo.tuning) and the baseline agents it tunes: search spaces, budgets,
+a quick study end to end on local Dask workers and in process, and resuming a study killed halfway."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import optuna
+import pytest
+
+from greenaolo.aolo.training import (ACCEPTS, HyperparameterError, agent, load_hyperparams, settings, train,
+                                     validate_hyperparams)
+from greenaolo.aolo.env import AoloEnv
+from greenaolo.aolo.tuning import (best_trial, journal_path, load_budget, load_search_space, load_study, study_trials,
+                                   suggest, tune, write_tuned)
+from greenaolo.options import ALGORITHMS
+
+TINY = {"steps": 120, "eval_every": 40, "n_validation": 50, "startup_trials": 1, "warmup_evaluations": 1}
+
+
+@pytest.fixture
+def budget():
+    return replace(load_budget("quick"), **TINY)
+
+
+def test_settings_take_the_common_entries_each_algorithm_knows():
+    hp = load_hyperparams()
+    sac, td3, ppo = settings(hp, "sac"), settings(hp, "td3"), settings(hp, "ppo")
+    assert sac["learning_rate"] == hp["common"]["learning_rate"] and sac["ent_coef"] == "auto"
+    assert td3["tau"] == hp["common"]["tau"] and "ent_coef" not in td3 and td3["action_noise_std"] == 0.1
+    # PPO: gamma and the Adam options from common, its own learning rate, batch and network; no replay buffer.
+    assert ppo["gamma"] == 0.0 and ppo["optimizer_kwargs"] == {"fused": True}
+    assert (ppo["learning_rate"], ppo["batch_size"], ppo["net_arch"]) == (3e-4, 64, [64, 64])
+    assert "buffer_size" not in ppo and "tau" not in ppo
+    assert set(ppo) <= set(ACCEPTS["ppo"])
+
+
+@pytest.mark.parametrize("algorithm", ["td3", "ddpg", "ppo"])
+def test_baselines_train_through_the_same_code(algorithm, small_hyperparams):
+    hp = small_hyperparams(learning_starts=30, profile={"total_timesteps": 80, "eval_every": 40, "n_eval": 30, "seeds": [0]})
+    hp["ppo"].update(n_steps=40, batch_size=20, net_arch=[16, 16])
+    ds = train(algorithm, 0, hyperparams=hp, progress=False)
+    assert ds.attrs["algorithm"] == algorithm and ds.attrs["variant"] == "default"
+    assert list(ds.step.values) == [0, 40, 80] and np.isfinite(ds.curve_carbon_g).all()
+    model = agent(algorithm, AoloEnv(), 0, hp)
+    assert type(model).__name__.lower() == algorithm
+
+
+def test_td3_takes_its_action_noise_and_ppo_its_log_std():
+    hp = load_hyperparams()
+    hp["td3"]["action_noise_std"] = 0.25
+    hp["ppo"]["log_std_init"] = -1.5
+    td3, ppo = agent("td3", AoloEnv(), 0, hp), agent("ppo", AoloEnv(), 0, hp)
+    assert np.allclose(td3.action_noise._sigma, 0.25)
+    assert np.allclose(ppo.policy.log_std.detach().numpy(), -1.5)
+
+
+def test_ppo_entropy_coefficient_must_be_a_number():
+    hp = load_hyperparams()
+    hp["ppo"]["ent_coef"] = "auto"
+    with pytest.raises(HyperparameterError, match="ppo's ent_coef='auto' must be a number"):
+        validate_hyperparams(hp, "x.yaml")
+    hp["ppo"]["ent_coef"] = 0.0
+    hp["ppo"]["tau"] = 0.1  # not a PPO hyperparameter
+    with pytest.raises(HyperparameterError, match="unknown key ppo.tau"):
+        validate_hyperparams(hp, "x.yaml")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_every_search_space_suggests_valid_settings(algorithm):
+    space = load_search_space(algorithm)
+    assert "gamma" not in space
+    params = {}
+    for key, spec in space.items():
+        choices = spec.get("choices")
+        params[key] = (list(choices)[-1] if isinstance(choices, dict) else choices[-1]) if choices else spec["high"]
+    hp = suggest(optuna.trial.FixedTrial(params), space, load_hyperparams(), algorithm)
+    chosen = settings(hp, algorithm)
+    assert chosen["gamma"] == 0.0
+    for key, spec in space.items():
+        head, _, tail = key.partition(".")
+        value = chosen[head][tail] if tail else chosen[head]
+        if isinstance(spec.get("choices"), dict):
+            assert value == spec["choices"][params[key]]
+        elif "fraction_of" not in spec:
+            assert value == params[key]
+
+
+def test_fraction_of_scales_the_named_value():
+    space = {"train_freq": {"choices": [8]}, "gradient_steps": {"fraction_of": "train_freq", "choices": [0.25, 0.1]}}
+    hp = load_hyperparams()
+    assert settings(suggest(optuna.trial.FixedTrial({"train_freq": 8, "gradient_steps": 0.25}), space, hp, "sac"),
+                    "sac")["gradient_steps"] == 2
+    assert settings(suggest(optuna.trial.FixedTrial({"train_freq": 8, "gradient_steps": 0.1}), space, hp, "sac"),
+                    "sac")["gradient_steps"] == 1  # at least one
+
+
+@pytest.mark.parametrize("text, message", [
+    ("gamma: {low: 0.0, high: 0.9}\n", "gamma is not tuned"),
+    ("lr: {low: 1.0e-4, high: 1.0e-3}\n", "unknown key 'lr'"),
+    ("ent_coef: {low: 1.0e-4, high: 1.0e-3}\n", "unknown key 'ent_coef'"),  # TD3 has no entropy
+    ("learning_rate: {low: 0.0, high: 1.0e-3, log: true}\n", "log-scaled, so low must be > 0"),
+    ("batch_size: {choices: []}\n", "non-empty"),
+    ("tau: 0.01\n", "must be {low, high} or {choices}"),
+])
+def test_search_space_errors_name_the_file_and_key(tmp_path, text, message):
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    with pytest.raises(HyperparameterError, match=message):
+        load_search_space("td3", str(path))
+
+
+def test_tuning_seeds_must_lie_above_the_final_seeds(tmp_path):
+    path = tmp_path / "tuning.yaml"
+    path.write_text("profiles:\n  quick: {trials: 4, steps: 300, eval_every: 100, n_validation: 100, "
+                    "startup_trials: 2, warmup_evaluations: 1, first_seed: 1}\n")
+    with pytest.raises(HyperparameterError, match="first_seed=1 is not above"):
+        load_budget("quick", str(path))
+    assert load_budget("full").first_seed > max(s for p in load_hyperparams()["profiles"].values() for s in p["seeds"])
+
+
+def test_a_quick_study_on_local_workers_writes_tuned_hyperparameters(tmp_path, budget):
+    study = tune("sac", budget=replace(budget, trials=4), storage_dir=tmp_path, scheduler="local", workers=2,
+                 progress=False, poll_seconds=0.2)
+    records = study_trials(study)
+    assert len(records) == 4 and all(r.state in ("complete", "pruned") for r in records)
+    assert len({r.seed for r in records}) == 4 and min(r.seed for r in records) >= budget.first_seed
+    assert study.user_attrs["budget"]["steps"] == budget.steps and study.user_attrs["validation_seed"] == 20250307
+    again = load_study(tmp_path, "sac")  # the journal on disk holds the study
+    assert [t.params for t in again.trials] == [t.params for t in study.trials]
+    best = best_trial(study)
+    assert best.value == min(r.value for r in records if r.state == "complete")
+    tuned = write_tuned(tmp_path / "tuned.yaml", {"sac": study})
+    with pytest.raises(HyperparameterError, match="no tuned hyperparameters for sdrl"):
+        load_hyperparams(variant="tuned", tuned=str(tuned))
+    import yaml
+
+    data = yaml.safe_load(tuned.read_text())
+    entry = data["agents"]["sac"]
+    assert entry["best_value"] == best.value and entry["trials"] == 4 and entry["best_seed"] == best.user_attrs["seed"]
+    for algorithm in ALGORITHMS[1:]:  # the same entry for every algorithm, to load the file
+        data["agents"][algorithm] = dict(entry, hyperparams=settings(load_hyperparams(), algorithm))
+    tuned.write_text(yaml.safe_dump(data))
+    hp = load_hyperparams(variant="tuned", tuned=str(tuned))
+    assert settings(hp, "sac") == entry["hyperparams"]
+    assert hp["profiles"] == load_hyperparams()["profiles"]
+
+
+def _finished(path) -> int:
+    if not path.is_file():
+        return 0
+    study = optuna.load_study(study_name="sac", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(path))))
+    return sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
+
+
+def test_a_killed_study_resumes_from_its_finished_trials(tmp_path):
+    """`greenaolo aolo tune` killed after its first trial: the same command finishes the study, keeping it."""
+    command = [sys.executable, "-m", "greenaolo", "aolo", "tune", "sac", "--profile", "quick", "--trials", "3",
+               "--scheduler", "serial", "--storage", str(tmp_path), "--no-progress"]
+    journal = journal_path(tmp_path, "sac")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while _finished(journal) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    first = load_study(tmp_path, "sac").trials
+    assert 1 <= len(first) < 3, "the study should have been killed between its first and last trial"
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "sac: 3 trials" in done.stdout
+    study = load_study(tmp_path, "sac")
+    assert len(study.trials) == 3
+    assert [t.params for t in study.trials[:len(first)]] == [t.params for t in first]
+    assert len({t.user_attrs["seed"] for t in study.trials}) == 3
+    # Run again: nothing left to do, the study unchanged.
+    subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+    assert len(load_study(tmp_path, "sac").trials) == 3
+
+
+def test_a_study_refuses_another_budget(tmp_path, budget):
+    tune("ppo", budget=replace(budget, trials=1), storage_dir=tmp_path, scheduler="serial", progress=False,
+         hyperparams=_small_ppo())
+    with pytest.raises(HyperparameterError, match="another budget"):
+        tune("ppo", budget=replace(budget, trials=2, steps=budget.steps * 2), storage_dir=tmp_path, scheduler="serial",
+             progress=False, hyperparams=_small_ppo())
+
+
+def _small_ppo():
+    hp = load_hyperparams()
+    hp["ppo"].update(n_steps=40, batch_size=20)
+    return hp
