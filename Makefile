@@ -23,15 +23,17 @@ GREENLLM_LIB := $(SHARED) $(shell find greenaolo/greenllm -name '*.py' -o -name 
 AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml' 2>/dev/null)
 # What a trained run depends on (not the figure code: redrawing never retrains).
 AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py oracle.py popsan.py sac.py training.py runs.py hyperparams/agents.yaml)
+AOLO_TUNED := greenaolo/aolo/hyperparams/tuned.yaml
 
-# AOLO training runs: one Make rule per (algorithm, seed), so `make -j2` trains two side by side, each on
-# one thread. The seeds are read from the profile's `seeds` in hyperparams/agents.yaml, their one home
+# AOLO training runs: one file per (algorithm, variant, seed), so `make -j2` trains two side by side, each on
+# one thread; the tuned runs also depend on tuned.yaml. The seeds are read from the profile's `seeds` in hyperparams/agents.yaml, their one home
 # (its `PROFILE: {..., seeds: [0, 1, ...]}` line; `make seeds` prints them).
 AOLO_RUNS := $(FIGURES)/data/aolo_runs
 AOLO_ALGORITHMS := sac sdrl td3 ddpg ppo
 AOLO_HYPERPARAMS := greenaolo/aolo/hyperparams/agents.yaml
 AOLO_SEEDS := $(shell sed -n 's/^ *$(PROFILE): {.*seeds: \[\([0-9, ]*\)\].*/\1/p' $(AOLO_HYPERPARAMS) | tr -d ,)
-AOLO_RUN_FILES := $(foreach a,sac sdrl,$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_seed$(s).nc))
+aolo_runs_of = $(foreach a,$(AOLO_ALGORITHMS),$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_$(1)_seed$(s).nc))
+AOLO_RUN_FILES := $(call aolo_runs_of,default) $(call aolo_runs_of,tuned)
 
 .PHONY: help setup reproduce report figures runs seeds tune test bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
@@ -84,11 +86,12 @@ $(FIGURES)/greenllm_%.png: notebooks/greenllm_%.ipynb $(GREENLLM_LIB) build/prof
 $(FIGURES)/aolo_%.png: notebooks/aolo_%.ipynb $(AOLO_LIB) build/profile | $(INSTALLED)
 	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
 
-$(AOLO_RUNS)/sac_seed%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
-	$(PY) -m greenaolo aolo train sac $* --profile $(PROFILE) --runs-dir $(AOLO_RUNS) --threads 1 --no-progress
+# $* is ALGORITHM_VARIANT_seedN.
+$(AOLO_RUNS)/%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
+	$(PY) -m greenaolo aolo train $(word 1,$(subst _, ,$*)) $(patsubst seed%,%,$(word 3,$(subst _, ,$*))) \
+	  --variant $(word 2,$(subst _, ,$*)) --profile $(PROFILE) --runs-dir $(AOLO_RUNS) --threads 1 --no-progress
 
-$(AOLO_RUNS)/sdrl_seed%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
-	$(PY) -m greenaolo aolo train sdrl $* --profile $(PROFILE) --runs-dir $(AOLO_RUNS) --threads 1 --no-progress
+$(call aolo_runs_of,tuned): $(AOLO_TUNED)
 
 # The agent figures read the trained runs.
 $(patsubst %,$(FIGURES)/%.png,$(AOLO_AGENT_NOTEBOOKS)): $(AOLO_RUN_FILES)

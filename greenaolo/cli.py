@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from greenaolo.options import ALGORITHMS, EVALUATION_SEED, PROFILES, SOLVERS
+from greenaolo.options import ALGORITHMS, EVALUATION_SEED, PROFILES, SOLVERS, VARIANTS
 
 app = typer.Typer(
     help="Reproduce Green-LLM (arXiv 2507.09942) and AOLO (arXiv 2503.04418).",
@@ -335,12 +335,15 @@ def aolo_evaluate(
 
 
 Algorithm = Enum("Algorithm", {name: name for name in ALGORITHMS}, type=str)
+Variant = Enum("Variant", {name: name for name in VARIANTS}, type=str)
 
 
 @aolo_app.command("train")
 def aolo_train(
-    algorithm: Annotated[Algorithm, typer.Argument(help="sac (MLP actor) or sdrl (PopSAN actor)")],
+    algorithm: Annotated[Algorithm, typer.Argument(help="sac (MLP actor), sdrl (PopSAN actor), td3, ddpg or ppo")],
     seed: Annotated[int, typer.Argument(help="seed of the agent and its environment", min=0)],
+    variant: Annotated[Variant, typer.Option(help="default (hyperparams/agents.yaml) or tuned (hyperparams/tuned.yaml)")]
+    = Variant.default,
     profile: Annotated[Profile, typer.Option(help="training budget from hyperparams/agents.yaml")] = Profile.full,
     runs_dir: Annotated[Path, typer.Option(help="where the run's .nc and .zip go")] = Path("figures/data/aolo_runs"),
     threads: Annotated[int, typer.Option(help="torch threads (1 when runs go side by side)", min=1)] = 1,
@@ -358,18 +361,18 @@ def aolo_train(
     torch.set_num_threads(threads)
     try:
         cfg = AoloConfig.from_yaml(config) if config is not None else AoloConfig()
-        hp = load_hyperparams(None if hyperparams is None else str(hyperparams))
+        hp = load_hyperparams(None if hyperparams is None else str(hyperparams), variant=variant.value)
     except (ValueError, ConfigError, FileNotFoundError) as exc:
         _fail(str(exc))
     if profile.value not in hp["profiles"]:
         _fail(f"--profile {profile.value} is not in the hyperparameter file's profiles: {sorted(hp['profiles'])}")
     _writable(runs_dir, "--runs-dir")
     path = train_run(algorithm.value, seed, runs_dir, profile=profile.value, config=cfg, hyperparams=hp,
-                     progress=progress)
+                     variant=variant.value, progress=progress)
     from greenaolo.io import read_dataset
 
     ds = read_dataset(path)
-    typer.echo(f"{algorithm.value} seed {seed}: {float(ds.carbon_g):.4f} gCO2e per request "
+    typer.echo(f"{algorithm.value} ({variant.value}) seed {seed}: {float(ds.carbon_g):.4f} gCO2e per request "
                f"({float(ds.gap_to_oracle):+.1%} vs oracle), QoE violations {float(ds.qoe_violation_rate):.1%}, "
                f"latency violations {float(ds.latency_violation_rate):.1%}, "
                f"{ds.attrs['steps_per_second']:.1f} steps/s; wrote {path}")

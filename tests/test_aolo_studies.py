@@ -73,7 +73,7 @@ def test_runs_are_written_once_and_retrained_when_stale(runs, tmp_path, tiny_hyp
     hp = tiny_hyperparams()
     hp["common"]["tau"] = 0.01
     ensure_runs(stale_dir, profile="quick", seeds=[0], algorithms=["sac"], hyperparams=hp, progress=False)
-    assert json.loads(read_dataset(stale_dir / "sac_seed0.nc").attrs["hyperparams"])["common"]["tau"] == 0.01
+    assert json.loads(read_dataset(stale_dir / "sac_default_seed0.nc").attrs["hyperparams"])["common"]["tau"] == 0.01
     assert not list(stale_dir.glob(".*.tmp"))
 
 
@@ -223,19 +223,19 @@ def test_cli_train_writes_a_run(tmp_path, tiny_hyperparams):
     result = CliRunner().invoke(app, ["aolo", "train", "sac", "3", "--profile", "quick", "--runs-dir", str(tmp_path),
                                       "--hyperparams", str(hp_path), "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert "sac seed 3" in result.output and (tmp_path / "sac_seed3.zip").is_file()
-    bad = CliRunner().invoke(app, ["aolo", "train", "ppo", "0"])
-    assert bad.exit_code == 2 and "ppo" in bad.output
+    assert "sac (default) seed 3" in result.output and (tmp_path / "sac_default_seed3.zip").is_file()
+    bad = CliRunner().invoke(app, ["aolo", "train", "a2c", "0", "--runs-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "a2c" in bad.output
 
 
 def test_a_run_file_redraws_its_learning_curve(runs, tmp_path):
     runs_dir, _ = runs
-    target = tmp_path / "data" / "sdrl_seed0.nc"
+    target = tmp_path / "data" / "sdrl_default_seed0.nc"
     target.parent.mkdir()
     target.write_bytes(run_paths(runs_dir, "sdrl", 0)[0].read_bytes())
     result = CliRunner().invoke(app, ["plot", str(target)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "sdrl_seed0.png").stat().st_size > 10_000  # in the figures tree, named after the dataset
+    assert (tmp_path / "sdrl_default_seed0.png").stat().st_size > 10_000  # in the figures tree, named after the dataset
 
 
 def test_every_study_variable_has_units_and_a_name(runs):

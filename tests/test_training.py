@@ -26,8 +26,8 @@ def test_sac_and_sdrl_share_everything_but_the_actor():
     assert type(sac.policy.critic) is type(sdrl.policy.critic)
     assert [p.shape for p in sac.policy.critic.parameters()] == [p.shape for p in sdrl.policy.critic.parameters()]
     assert type(sac.policy.actor).__name__ == "Actor" and type(sdrl.policy.actor).__name__ == "PopSANActor"
-    with pytest.raises(ValueError, match="algorithm='ppo' is unknown"):
-        agent("ppo", AoloEnv(), 0, hp)
+    with pytest.raises(ValueError, match="algorithm='a2c' is unknown"):
+        agent("a2c", AoloEnv(), 0, hp)
 
 
 @pytest.mark.parametrize("algorithm", ["sac", "sdrl"])

@@ -25,7 +25,7 @@ from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.experiments import TERMS
 from greenaolo.aolo.oracle import Requests, energy_efficient_power, evaluate, latency_power, oracle, qoe_length
-from greenaolo.aolo.training import ALGORITHMS
+from greenaolo.options import PAPER_ALGORITHMS as ALGORITHMS
 from greenaolo.io import ENGINE
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def one_request(distance: float, fading: float, qoe_threshold: float, latency_bu
     return request
 
 
-_RUN_NAME = re.compile(r"^(?P<algorithm>[a-z]+)_seed(?P<seed>\d+)\.nc$")
+_RUN_NAME = re.compile(r"^(?P<algorithm>[a-z0-9]+)_default_seed(?P<seed>\d+)\.nc$")  # the untuned runs
 
 
 @functools.lru_cache(maxsize=64)
@@ -105,7 +105,8 @@ def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[
     """The trained runs in ``runs_dir`` (dataset and model both present), as sorted ``(algorithm, seed)``,
     and a one-line note when there are none to show (else ``""``).
 
-    :param runs_dir: folder of the runs (``{algorithm}_seed{N}.nc`` and ``.zip``); ``None`` for none.
+    :param runs_dir: folder of the runs (``{algorithm}_default_seed{N}.nc`` and ``.zip``: SAC's and SDRL's
+        untuned runs); ``None`` for none.
     :param profile: keep only runs trained with this profile (``None``: any).
     """
     if runs_dir is None:

@@ -1,7 +1,8 @@
 """Training runs on disk: one (algorithm, seed) per file pair, trained once and shared by every AOLO figure.
 
-A run is ``RUNS_DIR/{algorithm}_seed{seed}.nc`` (the dataset of :func:`greenaolo.aolo.training.train`:
-learning curve, final evaluation, exact settings) beside ``{algorithm}_seed{seed}.zip`` (the SB3 model, so
+A run is ``RUNS_DIR/{algorithm}_{variant}_seed{seed}.nc`` (the dataset of :func:`greenaolo.aolo.training.train`:
+learning curve, final evaluation, exact settings; ``variant`` is ``default`` or ``tuned``, which
+hyperparameters) beside ``{algorithm}_{variant}_seed{seed}.zip`` (the SB3 model, so
 the sweeps can evaluate the trained policy again). Both are written atomically, the model first, so a
 dataset on disk always has its model. ``make reproduce`` trains the runs as independent processes, one
 Make rule each (``make -j2`` runs two seeds side by side); a notebook run on its own trains whatever is
@@ -9,6 +10,7 @@ missing or stale through :func:`ensure_runs`, one task per run on :func:`greenao
 Dask workers by default, or a cluster), each with one torch thread as the Make rules use, so a run is the
 same wherever it trained. The run files are the sweep's store: a re-run trains only what is missing. A run
 is stale when its profile, budget, hyperparameters or environment configuration differ from what is asked.
+:func:`load_runs` stacks the runs of one variant on ``algorithm`` x ``seed``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from pathlib import Path
 
 import torch
 import xarray as xr
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.sac import AoloSAC
-from greenaolo.aolo.training import ALGORITHMS, load_hyperparams, train
+from greenaolo.aolo.training import ALGORITHMS, MODEL_CLASSES, VARIANTS, load_hyperparams, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
+from greenaolo.options import PAPER_ALGORITHMS
 from greenaolo.sweep import Task, run_tasks
 
 __all__ = ["RUN_FIGURE", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
@@ -37,11 +40,13 @@ PER_REQUEST_MEANS = ("carbon_inference_operational", "carbon_inference_embodied"
 RUN_FIGURE = "aolo_run"
 
 
-def run_paths(runs_dir: str | Path, algorithm: str, seed: int) -> tuple[Path, Path]:
+def run_paths(runs_dir: str | Path, algorithm: str, seed: int, variant: str = "default") -> tuple[Path, Path]:
     """The dataset and the model file of one run."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
-    stem = Path(runs_dir) / f"{algorithm}_seed{int(seed)}"
+    if variant not in VARIANTS:
+        raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
+    stem = Path(runs_dir) / f"{algorithm}_{variant}_seed{int(seed)}"
     return stem.with_suffix(".nc"), stem.with_suffix(".zip")
 
 
@@ -53,9 +58,10 @@ def profile_seeds(profile: str, hyperparams: dict | None = None) -> list[int]:
     return [int(s) for s in hp["profiles"][profile]["seeds"]]
 
 
-def _expected(profile: str, hp: dict, cfg: AoloConfig) -> dict[str, object]:
+def _expected(profile: str, hp: dict, cfg: AoloConfig, variant: str) -> dict[str, object]:
     return {
         "profile": profile,
+        "variant": variant,
         "total_timesteps": int(hp["profiles"][profile]["total_timesteps"]),
         "hyperparams": json.dumps(hp, sort_keys=True),
         "config": cfg.to_json(),
@@ -80,31 +86,35 @@ def train_run(
     profile: str = "full",
     config: AoloConfig | None = None,
     hyperparams: dict | None = None,
+    variant: str = "default",
     progress: bool = True,
 ) -> Path:
-    """Train one run and write its model and dataset into ``runs_dir``; return the dataset's path."""
+    """Train one run and write its model and dataset into ``runs_dir``; return the dataset's path.
+
+    :param hyperparams: every agent's hyperparameters (default: the package's of ``variant``).
+    """
     cfg = config or AoloConfig()
-    hp = hyperparams or load_hyperparams()
-    path, model_path = run_paths(runs_dir, algorithm, seed)
-    ds, model = train(algorithm, seed, config=cfg, profile=profile, hyperparams=hp, progress=progress,
-                      return_model=True)
+    hp = hyperparams or load_hyperparams(variant=variant)
+    path, model_path = run_paths(runs_dir, algorithm, seed, variant)
+    ds, model = train(algorithm, seed, config=cfg, profile=profile, hyperparams=hp, variant=variant,
+                      progress=progress, return_model=True)
     with atomic_path(model_path) as tmp:
         model.save(tmp.with_suffix(".zip"))  # SB3 appends ".zip" to names without it
         tmp.with_suffix(".zip").replace(tmp)
     write_dataset(ds, path, profile=profile, figure=RUN_FIGURE, seeds=[seed],
-                  parameters={"algorithm": algorithm, "seed": int(seed), "profile": profile})
+                  parameters={"algorithm": algorithm, "variant": variant, "seed": int(seed), "profile": profile})
     return path
 
 
 def train_run_task(algorithm: str, seed: int, runs_dir: str, profile: str, config: AoloConfig,
-                   hyperparams: dict) -> dict:
+                   hyperparams: dict, variant: str = "default") -> dict:
     """One training run as a sweep task: one torch thread (as ``greenaolo aolo train --threads 1``), no
     progress bar (the sweep has one); returns the dataset's path."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         path = train_run(algorithm, seed, runs_dir, profile=profile, config=config, hyperparams=hyperparams,
-                         progress=False)
+                         variant=variant, progress=False)
     finally:
         torch.set_num_threads(threads)
     return {"path": str(path)}
@@ -115,35 +125,41 @@ def ensure_runs(
     *,
     profile: str,
     seeds: Sequence[int],
-    algorithms: Sequence[str] = ALGORITHMS,
+    algorithms: Sequence[str] = PAPER_ALGORITHMS,
+    variant: str = "default",
     config: AoloConfig | None = None,
     hyperparams: dict | None = None,
     progress: bool = True,
     scheduler: str | None = None,
     workers: int | None = None,
 ) -> list[Path]:
-    """Train every (algorithm, seed) whose run is missing or stale; return all the runs' dataset paths.
+    """Train every (algorithm, seed) of ``variant`` whose run is missing or stale; return all the runs'
+    dataset paths.
+
+    :param hyperparams: every agent's hyperparameters (default: the package's of ``variant``).
 
     :param scheduler: where the missing runs train (:func:`greenaolo.sweep.run_tasks`): ``"serial"``,
         ``"local"`` (default: ``workers`` local processes) or a Dask scheduler address.
     :param workers: local worker processes (``None``: one per core).
     """
     cfg = config or AoloConfig()
-    hp = hyperparams or load_hyperparams()
-    expected = _expected(profile, hp, cfg)
+    hp = hyperparams or load_hyperparams(variant=variant)
+    expected = _expected(profile, hp, cfg, variant)
     jobs = [(a, int(s)) for a in algorithms for s in seeds]
-    todo = [(a, s) for a, s in jobs if not _is_current(*run_paths(runs_dir, a, s), expected)]
+    todo = [(a, s) for a, s in jobs if not _is_current(*run_paths(runs_dir, a, s, variant), expected)]
     if todo:
         tasks = [Task(train_run_task, {"algorithm": a, "seed": s, "runs_dir": str(runs_dir), "profile": profile,
-                                       "config": cfg, "hyperparams": hp}) for a, s in todo]
-        run_tasks(tasks, scheduler=scheduler, workers=workers, desc="training runs", progress=progress)
-    return [run_paths(runs_dir, a, s)[0] for a, s in jobs]
+                                       "config": cfg, "hyperparams": hp, "variant": variant}) for a, s in todo]
+        run_tasks(tasks, scheduler=scheduler, workers=workers, desc=f"training runs ({variant})", progress=progress)
+    return [run_paths(runs_dir, a, s, variant)[0] for a, s in jobs]
 
 
 def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
-    """Stack run datasets on ``algorithm`` x ``seed``: curves on ``step``, final metrics per run.
+    """Stack run datasets of one variant on ``algorithm`` x ``seed``: curves on ``step``, final metrics per run.
 
     Per-request variables are dropped (the run files keep them); attributes common to every run are kept.
+
+    :raises ValueError: runs of several variants, or algorithms with different seeds.
     """
     rows: dict[str, dict[int, xr.Dataset]] = {}
     for path in paths:
@@ -162,7 +178,10 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
     steps = {tuple(ds.step.values) for per in rows.values() for ds in per.values()}
     if len(steps) != 1:
         raise ValueError("the runs were evaluated at different steps; retrain them with one profile")
-    keep = ("profile", "total_timesteps", "config", "hyperparams")
+    variants = {ds.attrs.get("variant", "default") for per in rows.values() for ds in per.values()}
+    if len(variants) != 1:
+        raise ValueError(f"runs of several variants {sorted(variants)}: load each variant's runs on its own")
+    keep = ("profile", "variant", "total_timesteps", "config", "hyperparams")
     per_alg = [
         xr.concat([rows[a][s].drop_attrs(deep=False) for s in seeds], dim=xr.DataArray(seeds, dims="seed", name="seed"))
         for a in algorithms
@@ -179,9 +198,9 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
     return out
 
 
-def load_model(runs_dir: str | Path, algorithm: str, seed: int) -> AoloSAC:
+def load_model(runs_dir: str | Path, algorithm: str, seed: int, variant: str = "default") -> BaseAlgorithm:
     """The trained SB3 model of one run (CPU)."""
-    _, model_path = run_paths(runs_dir, algorithm, seed)
+    _, model_path = run_paths(runs_dir, algorithm, seed, variant)
     if not model_path.is_file():
         raise FileNotFoundError(f"no trained model at {model_path}: train it with `greenaolo aolo train`")
-    return AoloSAC.load(model_path, device="cpu")
+    return MODEL_CLASSES[algorithm].load(model_path, device="cpu")

@@ -32,7 +32,8 @@ from greenaolo.aolo.env import decision, observation
 from greenaolo.aolo.experiments import TERMS
 from greenaolo.aolo.oracle import EVALUATION_SEED, HEURISTICS, POLICIES, evaluate, evaluation_requests, policy_rng
 from greenaolo.aolo.runs import load_model, load_runs
-from greenaolo.aolo.training import ALGORITHMS, mean_reward
+from greenaolo.aolo.training import mean_reward
+from greenaolo.options import PAPER_ALGORITHMS as ALGORITHMS
 
 __all__ = [
     "E_AC_PJ",
@@ -203,7 +204,7 @@ def sweep_points(runs_dir: str, paths: Sequence[str], name: str, n_requests: int
     seed = EVALUATION_SEED
     n = int(n_requests)
     algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
-    models = {(a, s): load_model(runs_dir, a, s) for a in algorithms for s in seeds}
+    models = {(a, s): load_model(runs_dir, a, s, runs.attrs["variant"]) for a in algorithms for s in seeds}
     methods = ["oracle", *HEURISTICS]
     kind, values, _, _ = SWEEPS[name]
     ref = {key: np.empty((len(methods), len(values))) for key in _SWEEP_KEYS}
@@ -307,7 +308,7 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
         if algorithm not in runs.algorithm.values:
             continue
         for js, seed in enumerate(seeds):
-            model = load_model(runs_dir, algorithm, seed)
+            model = load_model(runs_dir, algorithm, seed, runs.attrs["variant"])
             if algorithm == "sac":
                 macs, acs = _ann_macs(model), 0.0
             else:

@@ -31,7 +31,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from greenaolo.aolo.config import AoloConfig
@@ -345,7 +344,7 @@ def tune(
                                 direction="minimize", load_if_exists=True)
     fixed_budget = {k: v for k, v in asdict(budget).items() if k != "trials"}
     record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space, sort_keys=True),
-              "hyperparams": json.dumps(hp, sort_keys=True), "validation_seed": VALIDATION_SEED}
+              "hyperparams": json.dumps(settings(hp, algorithm), sort_keys=True), "validation_seed": VALIDATION_SEED}
     for key, value in record.items():
         if key in local.user_attrs and local.user_attrs[key] != value:
             raise HyperparameterError(

@@ -1,0 +1,276 @@
+"""The AOLO agent benchmark: every agent, default and tuned, against the oracle, with few-run statistics; and
+what the tuning studies say of the published 18.77%.
+
+:func:`benchmark_study` reads the trained runs (``runs.load_runs``, one variant at a time) and reports per
+agent and variant the interquartile mean (IQM) and the mean of the gap to the oracle over seeds, each with
+a 95% percentile-bootstrap interval (:mod:`greenaolo.aolo.statistics`), violation rates, performance
+profiles of the per-request gap, SDRL's reduction against SAC (``1 - IQM(C_SDRL) / IQM(C_SAC)``) and the
+probability that an SDRL run beats a SAC run. :func:`tuning_study` reads the Optuna studies
+(:mod:`greenaolo.aolo.tuning`): each trial, the best value so far, the parameters' importances, and the
+fraction of one agent's configurations whose carbon would make the other, tuned, look 18.77% better
+(``docs/aolo.md#tuning``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.oracle import HEURISTICS, evaluate, evaluation_requests, oracle, policy_rng, POLICIES
+from greenaolo.aolo.runs import load_runs
+from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_improvement, proportion_interval, run_profile
+from greenaolo.io import read_dataset
+from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VARIANTS
+
+__all__ = ["GAP_THRESHOLDS", "PAPER_REDUCTION", "benchmark_study", "per_request_gap", "tuning_study"]
+
+#: SDRL's published reduction against SAC (the AOLO abstract): ``1 - C_SDRL / C_SAC``.
+PAPER_REDUCTION = 0.1877
+#: The thresholds of the performance profiles: the per-request relative gap to the oracle.
+GAP_THRESHOLDS = np.round(np.linspace(0.0, 0.5, 51), 4)
+
+
+def per_request_gap(run: xr.Dataset, oracle_carbon: np.ndarray) -> np.ndarray:
+    """Each evaluation request's relative carbon gap to the oracle, ``C / C* - 1``; a request whose QoE or
+    latency constraint the run violated gets ``+inf`` (it never counts as within a threshold: its lower
+    carbon is not an answer the service may give)."""
+    gap = run.carbon.values / oracle_carbon - 1.0
+    ok = (run.qoe_ok.values == 1) & (run.latency_ok.values == 1)
+    return np.where(ok, gap, np.inf)
+
+
+def _runs_by_variant(paths: dict[str, Sequence[str | Path]]) -> dict[str, xr.Dataset]:
+    out = {}
+    for variant, files in paths.items():
+        if variant not in VARIANTS:
+            raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
+        if files:
+            out[variant] = load_runs(files)
+    if not out:
+        raise ValueError("no runs given")
+    return out
+
+
+def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int = 2000, seed: int = 0) -> xr.Dataset:
+    """Every agent of every variant on the fixed evaluation requests, with IQMs, bootstrap intervals,
+    performance profiles, violation rates and SDRL against SAC.
+
+    :param paths: ``{"default": [...], "tuned": [...]}``: each variant's run datasets (every agent with the
+        same seeds, trained with one profile).
+    :param n_bootstrap: bootstrap resamples per interval.
+    :param seed: seed of the bootstrap resampling.
+    """
+    runs = _runs_by_variant(paths)
+    variants = [v for v in VARIANTS if v in runs]
+    first = runs[variants[0]]
+    cfg = AoloConfig.from_dict(json.loads(first.attrs["config"]))
+    algorithms = [a for a in ALGORITHMS if all(a in r.algorithm.values for r in runs.values())]
+    seeds = sorted(set.intersection(*(set(int(s) for s in r.seed.values) for r in runs.values())))
+    if len(seeds) < 2:
+        raise ValueError(f"every variant needs the same seeds, at least two; they share {seeds}")
+    n_eval = int(json.loads(first.attrs["hyperparams"])["profiles"][first.attrs["profile"]]["n_eval"])
+    requests = evaluation_requests(cfg, n_eval, EVALUATION_SEED)
+    best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+    shape = (len(variants), len(algorithms), len(seeds))
+    per_run = {k: np.full(shape, np.nan) for k in ("carbon_g", "gap_to_oracle", "qoe_violation_rate",
+                                                   "latency_violation_rate", "steps_per_second", "train_seconds")}
+    profile = np.full((*shape, len(GAP_THRESHOLDS)), np.nan)
+    files = {(v, Path(p).name): p for v in variants for p in paths[v]}
+    for iv, variant in enumerate(variants):
+        r = runs[variant]
+        for ia, algorithm in enumerate(algorithms):
+            for js, s in enumerate(seeds):
+                cell = r.sel(algorithm=algorithm, seed=s)
+                for key in ("carbon_g", "gap_to_oracle", "qoe_violation_rate", "latency_violation_rate",
+                            "steps_per_second", "train_seconds"):
+                    per_run[key][iv, ia, js] = float(cell[key])
+                run = read_dataset(files[(variant, f"{algorithm}_{variant}_seed{s}.nc")])
+                profile[iv, ia, js] = run_profile(per_request_gap(run, best.carbon.values), GAP_THRESHOLDS)
+    dims = ("variant", "agent", "seed")
+    coords = {"variant": variants, "agent": algorithms, "seed": seeds, "tau": GAP_THRESHOLDS}
+    units = {"carbon_g": ("gCO2e", "mean carbon per request"), "gap_to_oracle": ("1", "relative carbon gap to the oracle"),
+             "qoe_violation_rate": ("1", "QoE violation rate"), "latency_violation_rate": ("1", "latency violation rate"),
+             "steps_per_second": ("1/s", "training environment steps per second"),
+             "train_seconds": ("s", "training wall time")}
+    out = xr.Dataset(coords=coords)
+    out["tau"].attrs.update(units="1", long_name="threshold on the per-request gap to the oracle")
+    for key, values in per_run.items():
+        out[key] = (dims, values, {"units": units[key][0], "long_name": units[key][1]})
+    out["profile"] = ((*dims, "tau"), profile, {"units": "1", "long_name": "fraction of requests within tau of the oracle"})
+
+    def summarise(name: str, values: np.ndarray, statistic, label: str) -> None:
+        point = statistic(values, axis=-1)
+        ci = np.array([[bootstrap_interval(statistic, row, n_resamples=n_bootstrap, seed=seed) for row in per_variant]
+                       for per_variant in values])
+        u, ln = units.get(name.split("_", 1)[1], ("1", name))
+        out[name] = (("variant", "agent"), point, {"units": u, "long_name": f"{label} of the {ln} over seeds"})
+        out[f"{name}_low"] = (("variant", "agent"), ci[..., 0], {"units": u, "long_name": "95% bootstrap interval, low"})
+        out[f"{name}_high"] = (("variant", "agent"), ci[..., 1], {"units": u, "long_name": "95% bootstrap interval, high"})
+
+    summarise("iqm_gap_to_oracle", per_run["gap_to_oracle"], iqm, "IQM")
+    summarise("mean_gap_to_oracle", per_run["gap_to_oracle"], np.mean, "mean")
+    summarise("iqm_carbon_g", per_run["carbon_g"], iqm, "IQM")
+    for key in ("qoe_violation_rate", "latency_violation_rate"):
+        summarise(f"mean_{key}", per_run[key], np.mean, "mean")
+    # Performance profiles: the mean over runs, with a bootstrap band over runs at each threshold.
+    out["profile_mean"] = (("variant", "agent", "tau"), profile.mean(axis=2),
+                           {"units": "1", "long_name": "fraction of requests within tau of the oracle, mean over seeds"})
+    band = np.empty((*profile.shape[:2], len(GAP_THRESHOLDS), 2))
+    for iv in range(len(variants)):
+        for ia in range(len(algorithms)):
+            for k in range(len(GAP_THRESHOLDS)):
+                band[iv, ia, k] = bootstrap_interval(np.mean, profile[iv, ia, :, k], n_resamples=n_bootstrap // 4, seed=seed)
+    out["profile_low"] = (("variant", "agent", "tau"), band[..., 0], {"units": "1", "long_name": "95% bootstrap band, low"})
+    out["profile_high"] = (("variant", "agent", "tau"), band[..., 1], {"units": "1", "long_name": "95% bootstrap band, high"})
+    # SDRL against SAC, per variant.
+    if {"sac", "sdrl"} <= set(algorithms):
+        i_sac, i_sdrl = algorithms.index("sac"), algorithms.index("sdrl")
+
+        def reduction(c_sdrl, c_sac, axis=-1):
+            return 1.0 - iqm(c_sdrl, axis) / iqm(c_sac, axis)
+
+        red, red_ci, poi, poi_ci = [], [], [], []
+        for iv in range(len(variants)):
+            c_sac, c_sdrl = per_run["carbon_g"][iv, i_sac], per_run["carbon_g"][iv, i_sdrl]
+            red.append(reduction(c_sdrl, c_sac))
+            red_ci.append(bootstrap_interval(reduction, c_sdrl, c_sac, n_resamples=n_bootstrap, seed=seed))
+            poi.append(probability_of_improvement(c_sdrl, c_sac))
+            poi_ci.append(bootstrap_interval(probability_of_improvement, c_sdrl, c_sac, n_resamples=n_bootstrap, seed=seed))
+        out["sdrl_reduction"] = ("variant", np.array(red), {"units": "1", "long_name": "1 - IQM(C_SDRL) / IQM(C_SAC)"})
+        out["sdrl_reduction_low"] = ("variant", np.array(red_ci)[:, 0], {"units": "1", "long_name": "95% bootstrap interval, low"})
+        out["sdrl_reduction_high"] = ("variant", np.array(red_ci)[:, 1], {"units": "1", "long_name": "95% bootstrap interval, high"})
+        out["sdrl_improvement_probability"] = ("variant", np.array(poi),
+                                               {"units": "1", "long_name": "P(an SDRL run emits less than a SAC run)"})
+        out["sdrl_improvement_probability_low"] = ("variant", np.array(poi_ci)[:, 0],
+                                                   {"units": "1", "long_name": "95% bootstrap interval, low"})
+        out["sdrl_improvement_probability_high"] = ("variant", np.array(poi_ci)[:, 1],
+                                                    {"units": "1", "long_name": "95% bootstrap interval, high"})
+    # The oracle and the heuristics on the same requests.
+    policies = list(POLICIES)
+    ref = [evaluate(*POLICIES[name](requests, cfg, policy_rng(EVALUATION_SEED)), requests, cfg, method=name)
+           for name in policies]
+    out = out.assign_coords(policy=policies)
+    out["ref_carbon_g"] = ("policy", [float(d.carbon_g) for d in ref], {"units": "gCO2e", "long_name": "mean carbon per request"})
+    out["ref_gap_to_oracle"] = ("policy", [float(d.carbon_g) / float(best.carbon_g) - 1.0 for d in ref],
+                                {"units": "1", "long_name": "relative carbon gap to the oracle"})
+    out["ref_qoe_violation_rate"] = ("policy", [float(d.qoe_violation_rate) for d in ref], {"units": "1", "long_name": "QoE violation rate"})
+    out["ref_latency_violation_rate"] = ("policy", [float(d.latency_violation_rate) for d in ref],
+                                         {"units": "1", "long_name": "latency violation rate"})
+    out.attrs.update(profile=first.attrs["profile"], total_timesteps=int(first.attrs["total_timesteps"]),
+                     config=first.attrs["config"], evaluation_requests=n_eval, evaluation_seed=EVALUATION_SEED,
+                     n_bootstrap=n_bootstrap, bootstrap_seed=seed, paper_reduction=PAPER_REDUCTION,
+                     heuristics=", ".join(HEURISTICS),
+                     statistics="IQM = trim_mean(0.25); percentile bootstrap over seeds, each agent resampled on its own "
+                                "(scipy.stats.bootstrap; rliable does not import with pandas 3)")
+    for variant in variants:
+        out.attrs[f"hyperparams_{variant}"] = runs[variant].attrs.get("hyperparams", "")
+    return out
+
+
+def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] = ALGORITHMS, *, trials: int | None = None,
+                 reference_gap: dict[str, float] | None = None, reference_source: str = "best trial") -> xr.Dataset:
+    """The tuning studies as data: each finished trial's state, validation cost, carbon gap to the oracle
+    and violation rates; the best cost so far; each parameter's importance (Optuna's fANOVA, on complete
+    trials); and the 18.77% question.
+
+    "Could tuning explain 18.77%?": a SAC configuration would show SDRL's published reduction if
+    ``1 - (1 + g_SDRL) / (1 + g_i) >= 0.1877``, with ``g_i`` its validation gap to the oracle and ``g_SDRL``
+    tuned SDRL's (``reference_gap["sdrl"]``: the tuned runs' IQM on the evaluation requests when given, else
+    the best trial's); likewise an SDRL configuration against tuned SAC. Gaps to the oracle make the two
+    request sets comparable. The fraction is over complete trials, with its exact (Clopper-Pearson) interval;
+    pruned configurations (stopped for being worse than the median so far) are reported apart, as the
+    fraction's range if all or none of them would qualify.
+
+    :param trials: the first ``trials`` finished trials of each study (default: all; the same for every
+        algorithm keeps the budgets equal).
+    """
+    import optuna
+
+    from greenaolo.aolo.tuning import best_trial, load_study, study_trials
+
+    studies = {a: load_study(storage_dir, a) for a in algorithms}
+    records = {a: study_trials(s, trials) for a, s in studies.items()}
+    n = max(len(r) for r in records.values())
+    shape = (len(algorithms), n)
+    fields = {"value": np.full(shape, np.nan), "gap_to_oracle": np.full(shape, np.nan),
+              "qoe_violation_rate": np.full(shape, np.nan), "latency_violation_rate": np.full(shape, np.nan),
+              "steps_per_second": np.full(shape, np.nan), "last_step": np.full(shape, np.nan)}
+    state = np.full(shape, "", dtype=object)
+    for ia, a in enumerate(algorithms):
+        for j, r in enumerate(records[a]):
+            for key in fields:
+                fields[key][ia, j] = getattr(r, key)
+            state[ia, j] = r.state
+    out = xr.Dataset(coords={"algorithm": list(algorithms), "trial": np.arange(n)})
+    out["trial"].attrs.update(units="1", long_name="trial, in the order it finished")
+    labels = {"value": ("1", "validation cost (-mean reward)"), "gap_to_oracle": ("1", "validation carbon gap to the oracle"),
+              "qoe_violation_rate": ("1", "validation QoE violation rate"),
+              "latency_violation_rate": ("1", "validation latency violation rate"),
+              "steps_per_second": ("1/s", "training environment steps per second"),
+              "last_step": ("1", "last environment step trained (pruned trials stop early)")}
+    for key, values in fields.items():
+        out[f"trial_{key}"] = (("algorithm", "trial"), values, {"units": labels[key][0], "long_name": labels[key][1]})
+    out["trial_state"] = (("algorithm", "trial"), state.astype(str), {"long_name": "complete or pruned"})
+    complete = state == "complete"
+    best_so_far = np.where(complete, fields["value"], np.inf)
+    best_so_far = np.minimum.accumulate(best_so_far, axis=1)
+    out["best_value_so_far"] = (("algorithm", "trial"), np.where(np.isfinite(best_so_far), best_so_far, np.nan),
+                                {"units": "1", "long_name": "best validation cost of the complete trials so far"})
+    # Importances (fANOVA on the complete trials of each study), over the union of parameter names.
+    importances: dict[str, dict[str, float]] = {}
+    for a, s in studies.items():
+        kept = [t for t in sorted(s.trials, key=lambda t: t.number) if t.state.name in ("COMPLETE", "PRUNED")][:trials]
+        done = optuna.create_study(direction="minimize")
+        done.add_trials([t for t in kept if t.state.name == "COMPLETE"])
+        try:
+            importances[a] = optuna.importance.get_param_importances(
+                done, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+        except (ValueError, RuntimeError):  # too few trials, or a single configuration
+            importances[a] = {}
+    params = sorted({p for imp in importances.values() for p in imp})
+    out = out.assign_coords(parameter=params)
+    out["importance"] = (("algorithm", "parameter"),
+                         np.array([[importances[a].get(p, np.nan) for p in params] for a in algorithms]).reshape(len(algorithms), len(params)),
+                         {"units": "1", "long_name": "fANOVA importance of the parameter to the validation cost"})
+    # Best trial of each study, and the 18.77% question.
+    best = {a: best_trial(studies[a], trials) for a in algorithms}
+    out["best_gap_to_oracle"] = ("algorithm", [float(best[a].user_attrs["gap_to_oracle"]) for a in algorithms],
+                                 {"units": "1", "long_name": "best trial's validation carbon gap to the oracle"})
+    reference = dict(reference_gap or {})
+    for a in algorithms:
+        reference.setdefault(a, float(best[a].user_attrs["gap_to_oracle"]))
+    out["reference_gap"] = ("algorithm", [reference[a] for a in algorithms],
+                            {"units": "1", "long_name": f"tuned agent's carbon gap to the oracle ({reference_source})"})
+    if {"sac", "sdrl"} <= set(algorithms):
+        pairs = (("sac", "sdrl"), ("sdrl", "sac"))  # (configurations of, against the tuned)
+        for config_of, tuned in pairs:
+            ia = algorithms.index(config_of)
+            gaps = fields["gap_to_oracle"][ia][complete[ia]]
+            shows = 1.0 - (1.0 + reference[tuned]) / (1.0 + gaps) >= PAPER_REDUCTION
+            k, m = int(shows.sum()), int(gaps.size)
+            pruned = int((state[ia] == "pruned").sum())
+            low, high = proportion_interval(k, m)
+            name = f"{config_of}_configs_above_tuned_{tuned}"
+            out[name] = ((), k / m if m else np.nan,
+                         {"units": "1", "long_name": f"fraction of complete {config_of.upper()} trials whose carbon would "
+                                                     f"make tuned {tuned.upper()} look 18.77% better"})
+            out[f"{name}_low"] = ((), low, {"units": "1", "long_name": "95% Clopper-Pearson interval, low"})
+            out[f"{name}_high"] = ((), high, {"units": "1", "long_name": "95% Clopper-Pearson interval, high"})
+            out[f"{name}_count"] = ((), k, {"units": "1", "long_name": "complete trials that would"})
+            out[f"{name}_complete"] = ((), m, {"units": "1", "long_name": "complete trials"})
+            out[f"{name}_pruned"] = ((), pruned, {"units": "1", "long_name": "pruned trials (not counted)"})
+            out[f"{name}_threshold_gap"] = ((), (1.0 + reference[tuned]) / (1.0 - PAPER_REDUCTION) - 1.0,
+                                            {"units": "1", "long_name": "gap to the oracle at or above which a configuration would"})
+    first = studies[algorithms[0]].user_attrs
+    out.attrs.update(paper_reduction=PAPER_REDUCTION, reference_source=reference_source,
+                     budget=json.dumps(first.get("budget", {}), sort_keys=True), tuning_profile=str(first.get("profile", "")),
+                     validation_seed=int(first.get("validation_seed", -1)),
+                     trials_per_algorithm=json.dumps({a: len(records[a]) for a in algorithms}),
+                     wall_seconds=json.dumps({a: round(float(studies[a].user_attrs.get("wall_seconds", np.nan)), 1)
+                                              for a in algorithms}))
+    return out
