@@ -5,7 +5,7 @@ learning curve, final evaluation, exact settings) beside ``{algorithm}_seed{seed
 the sweeps can evaluate the trained policy again). Both are written atomically, the model first, so a
 dataset on disk always has its model. ``make reproduce`` trains the runs as independent processes, one
 Make rule each (``make -j2`` runs two seeds side by side); a notebook run on its own trains whatever is
-missing or stale through :func:`ensure_runs`, one task per run on :func:`greenaolo.sweep.run_tasks` (local
+missing or stale through :func:`ensure_runs`, one task per run on :func:`greenaolo.tasks.run_tasks` (local
 Dask workers by default, or a cluster), each with one torch thread as the Make rules use, so a run is the
 same wherever it trained. The run files are the sweep's store: a re-run trains only what is missing. A run
 is stale when its profile, budget, hyperparameters or environment configuration differ from what is asked.
@@ -24,7 +24,7 @@ from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.aolo.training import ALGORITHMS, load_hyperparams, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
-from greenaolo.sweep import Task, run_tasks
+from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["RUN_FIGURE", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
            "train_run_task"]
@@ -124,7 +124,7 @@ def ensure_runs(
 ) -> list[Path]:
     """Train every (algorithm, seed) whose run is missing or stale; return all the runs' dataset paths.
 
-    :param scheduler: where the missing runs train (:func:`greenaolo.sweep.run_tasks`): ``"serial"``,
+    :param scheduler: where the missing runs train (:func:`greenaolo.tasks.run_tasks`): ``"serial"``,
         ``"local"`` (default: ``workers`` local processes) or a Dask scheduler address.
     :param workers: local worker processes (``None``: one per core).
     """

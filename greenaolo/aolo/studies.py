@@ -243,10 +243,10 @@ def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests
     swept P_max, while the oracle and the heuristics re-optimise for it. The gap between the agents and the
     oracle along those two sweeps is therefore what a policy trained once loses when the setting moves.
 
-    Each sweep is one task of :func:`greenaolo.sweep.run_tasks` (:func:`sweep_points`; a task loads the
+    Each sweep is one task of :func:`greenaolo.tasks.run_tasks` (:func:`sweep_points`; a task loads the
     trained models once, so the workers need ``runs_dir`` on their disk).
     """
-    from greenaolo.sweep import Task, run_tasks
+    from greenaolo.tasks import Task, run_tasks
 
     runs = load_runs(paths)
     n = int(n_requests or _n_eval(runs))

@@ -166,7 +166,7 @@ def _errors(results: Sequence[dict]) -> str:
 
 def _provenance(ds: xr.Dataset, prefix: str, dims: tuple[str, ...], results: Sequence[dict]) -> None:
     """Per point: the worker that solved it and its wall time (``{prefix}point_worker``,
-    ``{prefix}point_seconds``), from :func:`greenaolo.sweep.run_tasks`'s provenance."""
+    ``{prefix}point_seconds``), from :func:`greenaolo.tasks.run_tasks`'s provenance."""
     shape = tuple(ds.sizes[d] for d in dims)
     prov = [r["_provenance"] for r in results]
     ds[f"{prefix}point_worker"] = (dims, np.array([p["worker"] for p in prov], dtype=object).reshape(shape),

@@ -1,4 +1,4 @@
-"""Parameter sweeps of the Green-LLM model: many independent solves, through :mod:`greenaolo.sweep`.
+"""Parameter sweeps of the Green-LLM model: many independent solves, through :mod:`greenaolo.tasks`.
 
 A sweep is a list of :class:`Point` (a model, Psi scaling factors, optional limits and extensions); each
 point is solved from scratch (nothing is cached between points in memory, so nothing can go stale), with a
@@ -18,7 +18,7 @@ import numpy as np
 from greenaolo.greenllm.model import Extensions, solve
 from greenaolo.greenllm.scenario import Scaling, paper_scenario, synthetic_scenario
 from greenaolo.solvers import SolveError, SolverFallbackWarning
-from greenaolo.sweep import Task, run_tasks
+from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["SUMMARY", "Point", "run_sweep", "solve_point", "solve_point_task"]
 
@@ -120,10 +120,10 @@ def run_sweep(
     points: Sequence[Point], *, processes: int | None = None, scheduler: str | None = None,
     store: str | os.PathLike | None = None, desc: str = "sweep",
 ) -> list[dict]:
-    """Solve every point with :func:`greenaolo.sweep.run_tasks`, with a progress bar.
+    """Solve every point with :func:`greenaolo.tasks.run_tasks`, with a progress bar.
 
     :param processes: local worker processes (``None`` or 0: one per core; 1: serial in this process).
-    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (see :mod:`greenaolo.sweep`).
+    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (see :mod:`greenaolo.tasks`).
     :param store: folder of finished points; a re-run computes only the missing ones.
     :returns: one summary dict per point, in the order of ``points`` (with ``"_provenance"``).
     """

@@ -43,7 +43,7 @@ from greenaolo.greenllm.explore import _highs, _highs_lp, _vector
 from greenaolo.greenllm.model import MODELS, OBJECTIVES, TIE_BREAK_TOLERANCE, build_model, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
-from greenaolo.sweep import Task, run_tasks
+from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["TERMS", "ReusedLP", "change_against_m1", "day_seed", "fresh_day", "headline", "reused_day", "study_days",
            "value_of_information", "year_study"]
@@ -304,7 +304,7 @@ def year_study(
     :param afresh: draw the synthetic inputs anew per day, seeded by the date (``seed`` is then unused).
     :param chunk_days: consecutive days per sweep task.
     :param processes: local worker processes (``None`` or 0: one per core; 1: serial).
-    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (:mod:`greenaolo.sweep`).
+    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (:mod:`greenaolo.tasks`).
     :param store: folder of finished chunks; a re-run computes only the missing ones.
     :returns: Dataset on (``day``, ``model``, ``setting``) with every :data:`TERMS` variable, ``served``
         (… , ``dc``: queries per DC and day, the DC mix), ``filled_hours`` (day), ``forecast_error``
