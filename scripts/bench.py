@@ -105,7 +105,7 @@ def milp_speed(repeats: int, time_limit: float, scenario=None, variants=None) ->
     import dataclasses
     import math
 
-    from greenaolo.greenllm.experiments import MILP_VARIANTS
+    from greenaolo.greenllm.studies import MILP_VARIANTS
     from greenaolo.solvers import time_to_gap
 
     s = paper_scenario() if scenario is None else scenario
@@ -243,7 +243,7 @@ def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
     reported on its own)."""
     import numpy as np
 
-    from greenaolo.greenllm.experiments import psi_sweep
+    from greenaolo.greenllm.studies import psi_sweep
     from greenaolo.tasks import Task, close_local_cluster, dask_client, run_tasks
 
     values = np.round(np.linspace(0.1, 1.0, n_points), 4)

@@ -87,7 +87,7 @@ def test_huge_or_infinite_model_inputs_are_refused():
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    from greenaolo.greenllm.experiments import scenario_table
+    from greenaolo.greenllm.studies import scenario_table
     from greenaolo.io import write_dataset
 
     path = tmp_path_factory.mktemp("figures") / "data" / "greenllm_table1.nc"

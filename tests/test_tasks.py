@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from greenaolo.greenllm.experiments import psi_sweep
+from greenaolo.greenllm.studies import psi_sweep
 from greenaolo.tasks import Task, TaskError, point_path, run_tasks
 from task_functions import fails_at, noisy_point, slow_logged
 

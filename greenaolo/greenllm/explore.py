@@ -45,12 +45,12 @@ from greenaolo.greenllm.model import (
     solve,
 )
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
-from greenaolo.greenllm.sweeps import SUMMARY
+from greenaolo.greenllm.points import SUMMARY
 from greenaolo.solvers import SolveError, SolverFallbackWarning, highs_version
 
 __all__ = ["MODEL_CHOICES", "SLIDERS", "TERMS", "ParametricLP", "explore_table", "explore_view"]
 
-#: The reported totals, in the order of the table and the figure: (units, label), as every sweep reports them.
+#: The reported totals, in the order of the table and the figure: (units, label), as every point reports them.
 TERMS: dict[str, tuple[str, str]] = {
     name: SUMMARY[name] for name in ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water")
 }

@@ -1,9 +1,10 @@
-"""Parameter sweeps of the Green-LLM model: many independent solves, through :mod:`greenaolo.tasks`.
+"""One Green-LLM solve per point of a parameter grid, as plain numbers; the points run on :mod:`greenaolo.tasks`.
 
-A sweep is a list of :class:`Point` (a model, Psi scaling factors, optional limits and extensions); each
-point is solved from scratch (nothing is cached between points in memory, so nothing can go stale), with a
-single-threaded solver wherever it runs, and summarised as plain numbers, so results are identical whether
-the points ran serially, on local Dask workers or on a cluster. Results come back in the order of the points.
+A sweep (a Psi sweep, an epsilon-constraint front, a water budget study) is a list of :class:`Point` (a
+model, Psi scaling factors, optional limits and extensions); each point is solved from scratch (nothing is
+cached between points in memory, so nothing can go stale), with a single-threaded solver wherever it runs,
+and summarised as plain numbers, so results are identical whether the points ran serially, on local Dask
+workers or on a cluster. Results come back in the order of the points.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from greenaolo.greenllm.scenario import Scaling, paper_scenario, synthetic_scena
 from greenaolo.solvers import SolveError, SolverFallbackWarning
 from greenaolo.tasks import Task, run_tasks
 
-__all__ = ["SUMMARY", "Point", "run_sweep", "solve_point", "solve_point_task"]
+__all__ = ["SUMMARY", "Point", "run_points", "solve_point", "solve_point_task"]
 
 #: Scalars every point reports (name -> (units, long_name)).
 SUMMARY = {
@@ -48,7 +49,7 @@ HOURLY = {
 
 @dataclass(frozen=True)
 class Point:
-    """One solve of a sweep.
+    """One solve of a parameter grid.
 
     :param model: ``"M0"``..``"M3"``, weights, or a mapping of weights (see :func:`~greenaolo.greenllm.model.solve`).
     :param scaling: the Psi factors applied to the seed's paper instance.
@@ -116,7 +117,7 @@ def solve_point_task(point: Point) -> dict:
     return solve_point(point, threads=1)
 
 
-def run_sweep(
+def run_points(
     points: Sequence[Point], *, processes: int | None = None, scheduler: str | None = None,
     store: str | os.PathLike | None = None, desc: str = "sweep",
 ) -> list[dict]:
