@@ -298,7 +298,7 @@ def aolo_evaluate(
 ) -> None:
     """Mean carbon per request (with its four terms) and violation rates of a policy on the evaluation set."""
     from greenaolo.aolo.config import AoloConfig, ConfigError
-    from greenaolo.aolo.oracle import evaluate_policy
+    from greenaolo.aolo.evaluation import evaluate_policy
 
     try:
         cfg = AoloConfig.from_yaml(config) if config is not None else AoloConfig()

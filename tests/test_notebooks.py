@@ -60,7 +60,7 @@ def test_notebook_shows_its_figure_inline_without_errors_or_warnings(executed, n
 def test_carbon_model_table_total_is_the_sum_of_the_four_terms(executed):
     from greenaolo.aolo.config import AoloConfig
     from greenaolo.aolo.figures import policy_carbon_table
-    from greenaolo.aolo.oracle import evaluate_policy
+    from greenaolo.aolo.evaluation import evaluate_policy
 
     ds = read_dataset(executed / "data" / "aolo_carbon_model.nc")
     table = policy_carbon_table(ds)

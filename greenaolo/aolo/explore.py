@@ -23,8 +23,10 @@ import xarray as xr
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.experiments import TERMS
-from greenaolo.aolo.oracle import Requests, energy_efficient_power, evaluate, latency_power, oracle, qoe_length
+from greenaolo.aolo.carbon import TERMS
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.oracle import energy_efficient_power, latency_power, oracle, qoe_length
+from greenaolo.aolo.requests import Requests
 from greenaolo.aolo.training import ALGORITHMS
 from greenaolo.io import ENGINE
 
@@ -38,7 +40,7 @@ __all__ = ["FADING_RANGE", "INTENSITY_RANGE", "explore_table", "explore_view", "
 FADING_RANGE = (0.01, 5.0)
 #: Carbon intensity range (gCO2e/kWh) when the configuration fixes it (low == high): the sweep's span.
 INTENSITY_RANGE = (100.0, 900.0)
-#: Per-method outcomes of :func:`greenaolo.aolo.oracle.evaluate` the view keeps.
+#: Per-method outcomes of :func:`greenaolo.aolo.evaluation.evaluate` the view keeps.
 OUTCOMES = (*TERMS, "carbon", "kappa", "p_trans", "qoe", "latency", "qoe_ok", "latency_ok")
 LABELS = {"sac": "SAC", "sdrl": "SDRL"}
 
@@ -71,7 +73,7 @@ def request_ranges(cfg: AoloConfig | None = None) -> dict[str, tuple[float, floa
 
 def one_request(distance: float, fading: float, qoe_threshold: float, latency_budget: float,
                 intensity: float) -> Requests:
-    """A one-request :data:`~greenaolo.aolo.oracle.Requests` dict, its gain from eq. (6).
+    """A one-request :data:`~greenaolo.aolo.requests.Requests` dict, its gain from eq. (6).
 
     :param distance: user distance d (m).
     :param fading: Rayleigh fading power |h|^2.
@@ -188,7 +190,7 @@ def explore_view(
     :param n_grid: points of the carbon-against-P_trans curve.
     :returns: Dataset with, on ``policy`` (``oracle``, then ``SAC seed N``, ``SDRL seed N``; coordinates
         ``algorithm`` and ``seed``, -1 for the oracle), the outcomes of
-        :func:`greenaolo.aolo.oracle.evaluate`; ``carbon_vs_kappa`` with ``qoe_ok_vs_kappa`` and
+        :func:`greenaolo.aolo.evaluation.evaluate`; ``carbon_vs_kappa`` with ``qoe_ok_vs_kappa`` and
         ``latency_ok_vs_kappa`` on ``kappa_grid`` (at the oracle's P_trans), ``carbon_vs_power`` with
         ``latency_ok_vs_power`` on ``power_grid`` (at the oracle's kappa); the scalars ``gain``, ``p_ee``,
         ``p_lat`` and ``kappa_qoe``; attributes ``runs_message`` (one line on why no agent is shown,

@@ -4,7 +4,7 @@ Hyperparameters live in ``hyperparams/agents.yaml``: SAC and SDRL share every ``
 gamma, tau, batch, buffer, entropy mode) and differ only in the actor (SDRL: :class:`PopSANPolicy`).
 :func:`train` runs one (algorithm, seed, configuration) and returns its learning curve and final
 evaluation as one Dataset, with the exact hyperparameters, configuration and seed in its attributes.
-Every evaluation uses the same fixed, seeded requests (:func:`greenaolo.aolo.oracle.evaluation_requests`)
+Every evaluation uses the same fixed, seeded requests (:func:`greenaolo.aolo.requests.evaluation_requests`)
 with deterministic actions, and reports gCO2e, never rewards alone.
 """
 
@@ -23,8 +23,10 @@ from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv, decision, observation, reward
-from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.popsan import PopSANPolicy
+from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import boolean, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS
@@ -186,7 +188,7 @@ def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) 
 
 
 def evaluate_model(model: AoloSAC, cfg: AoloConfig, requests: dict, *, method: str) -> xr.Dataset:
-    """Deterministic actions of ``model`` on ``requests``: :func:`greenaolo.aolo.oracle.evaluate` plus the
+    """Deterministic actions of ``model`` on ``requests``: :func:`greenaolo.aolo.evaluation.evaluate` plus the
     mean reward."""
     actions, _ = model.predict(observation(requests, cfg), deterministic=True)
     kappa, p = decision(actions, cfg)
@@ -197,7 +199,7 @@ def evaluate_model(model: AoloSAC, cfg: AoloConfig, requests: dict, *, method: s
 
 def mean_reward(outcome: xr.Dataset, requests: dict, cfg: AoloConfig) -> float:
     """The environment's mean reward for the per-request ``outcome`` of
-    :func:`greenaolo.aolo.oracle.evaluate` on ``requests``."""
+    :func:`greenaolo.aolo.evaluation.evaluate` on ``requests``."""
     r = reward(outcome.carbon.values, outcome.qoe.values, requests["qoe_threshold"], outcome.latency.values,
                requests["latency_budget"], cfg, AoloEnv(cfg).carbon_scale)
     return float(np.mean(r))
