@@ -39,7 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from greenaolo.greenllm import carbon
-from greenaolo.greenllm.explore import _highs, _highs_lp, _vector
+from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs
 from greenaolo.greenllm.model import MODELS, OBJECTIVES, TIE_BREAK_TOLERANCE, build_model, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
@@ -81,25 +81,21 @@ class ReusedLP:
 
     def __init__(self, scenario: xr.Dataset) -> None:
         built = build_model(scenario)
-        mats = built.model.matrices
-        self.n_cols = len(mats.vlabels)
-        if not (mats.vlabels == np.arange(self.n_cols)).all():
-            raise RuntimeError("the model's variables are not labelled 0..n-1: cannot index them by label")
-        self.lp = {"A": mats.A.tocsr(), "b": np.asarray(mats.b, float), "lb": np.asarray(mats.lb, float),
-                   "ub": np.asarray(mats.ub, float)}
-        self.sense = np.asarray(mats.sense)
+        self.lp = lp_arrays(built.model)
+        self.n_cols = self.lp["A"].shape[1]
+        self.sense = self.lp.pop("sense")
         #: Column of P_g[j,t], (dc, time); of x[i,j,k,t], (area, dc, query, time).
         self.grid_columns = built.model.variables["grid_power"].labels.transpose("dc", "time").values
         self.allocation_columns = built.model.variables["allocation"].labels.transpose(
             "area", "dc", "query", "time").values
         self.demand = scenario.demand.transpose("area", "query", "time").values
         self.tax = scenario.carbon_tax.transpose("dc").values
-        self.fixed = {name: _vector(built.costs[name], self.n_cols) for name in ("energy", "delay")}
-        self.fixed["water"] = _vector(built.metrics["water"], self.n_cols)
+        self.fixed = {name: coefficients(built.costs[name], self.n_cols) for name in ("energy", "delay")}
+        self.fixed["water"] = coefficients(built.metrics["water"], self.n_cols)
         theta = scenario.carbon_intensity.transpose("dc", "time").values
         want = self.theta_vectors(theta)
-        got = {"carbon": _vector(built.costs["carbon"], self.n_cols),
-               "emissions": _vector(built.metrics["emissions"], self.n_cols)}
+        got = {"carbon": coefficients(built.costs["carbon"], self.n_cols),
+               "emissions": coefficients(built.metrics["emissions"], self.n_cols)}
         for name in want:
             if not np.allclose(got[name], want[name], rtol=1e-12, atol=0):
                 raise RuntimeError(f"the model's {name!r} is not theta on the grid-power columns as ReusedLP "
@@ -124,10 +120,10 @@ class ReusedLP:
         second one with the tie-break row. Two, not one: the primary and the tie-break optima are far apart
         (about 2,000 simplex iterations), while each lies close to its own previous optimum."""
         if model not in self._highs:
-            primary = _highs(_highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
+            primary = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
             tie, row = None, None
             if any(w == 0 for w in _weights(model).values()):
-                tie = _highs(_highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
+                tie = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
                 cols = self.grid_columns.ravel().astype(np.int32)  # C_E and C_C live on P_g only (checked in plan)
                 tie.addRow(-highspy.kHighsInf, highspy.kHighsInf, len(cols), cols, np.zeros(len(cols)))
                 row = tie.getNumRow() - 1
