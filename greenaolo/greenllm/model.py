@@ -232,30 +232,32 @@ def add_full_allocation(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, unme
     m.add_constraints(served + unmet == 1 if unmet is not None else served == 1, name="full_allocation")
 
 
-def delays(s: xr.Dataset, x: linopy.Variable) -> dict[str, linopy.LinearExpression]:
-    """Constraints 9-11: the aggregate delay components of (i, k, t), exactly as the authors' code has them.
+def delay_coefficients(s: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Constraints 9-11: the coefficient of x[i,j,k,t] in each aggregate delay component of (i, k, t), in
+    seconds, exactly as the authors' code has them.
 
     9. transmission ``D_tr = sum_j beta lambda x (h+f) / max(0.001, B)`` (KB/Mbps; no unit conversion);
     10. propagation ``D_pr = sum_j d[i,j] x`` (not multiplied by lambda);
     11. processing ``D_pc = sum_j v[j,k] (h+f) lambda x``.
     """
     tokens = _tokens(s)
-    bandwidth = np.maximum(MIN_BANDWIDTH, s.bandwidth)
     return {
-        "delay_transmission": (s.data_per_token * s.demand * tokens / bandwidth * x).sum("dc"),
-        "delay_propagation": (s.rtt * x).sum("dc"),
-        "delay_processing": (s.proc_delay * tokens * s.demand * x).sum("dc"),
+        "delay_transmission": s.data_per_token * s.demand * tokens / np.maximum(MIN_BANDWIDTH, s.bandwidth),
+        "delay_propagation": s.rtt,
+        "delay_processing": s.proc_delay * tokens * s.demand,
     }
+
+
+def delays(s: xr.Dataset, x: linopy.Variable) -> dict[str, linopy.LinearExpression]:
+    """Constraints 9-11: the aggregate delay components ``D_tr``, ``D_pr``, ``D_pc`` of (i, k, t), each
+    ``sum_j`` of its :func:`delay_coefficients` times x."""
+    return {name: (coefficient * x).sum("dc") for name, coefficient in delay_coefficients(s).items()}
 
 
 def delay_coefficient(s: xr.Dataset) -> xr.DataArray:
     """Coefficient of x[i,j,k,t] in ``D_tr + D_pr + D_pc`` (constraints 9-11 summed), in seconds."""
-    tokens = _tokens(s)
-    return (
-        s.data_per_token * s.demand * tokens / np.maximum(MIN_BANDWIDTH, s.bandwidth)
-        + s.rtt
-        + s.proc_delay * tokens * s.demand
-    )
+    parts = delay_coefficients(s)
+    return parts["delay_transmission"] + parts["delay_propagation"] + parts["delay_processing"]
 
 
 def add_delay_cap(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> None:
