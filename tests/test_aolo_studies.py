@@ -28,7 +28,7 @@ from greenaolo.aolo.studies import (
     t_interval,
 )
 from greenaolo.cli import app
-from greenaolo.io import read_dataset
+from greenaolo.io import dataset_units_problems, read_dataset
 
 N_EVAL = 60
 
@@ -245,5 +245,5 @@ def test_every_study_variable_has_units_and_a_name(runs):
     for ds in (convergence_study(paths), carbon_comparison_study(paths),
                sensitivity_study(runs_dir, paths, n_requests=N_EVAL, progress=False),
                actor_energy_study(runs_dir, paths, n_requests=N_EVAL)):
-        for var in ds.data_vars.values():
-            assert "units" in var.attrs and "long_name" in var.attrs, var.name
+        assert all("long_name" in var.attrs for var in ds.data_vars.values())
+        assert dataset_units_problems(ds) == []

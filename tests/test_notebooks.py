@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from greenaolo.cli import app
-from greenaolo.io import read_dataset
+from greenaolo.io import dataset_units_problems, read_dataset
 from greenaolo.notebooks import (
     NOTEBOOKS,
     NotebookNotFoundError,
@@ -84,8 +84,8 @@ def test_notebook_writes_its_dataset_and_figure(executed, name):
     assert json.loads(ds.attrs["parameters"])["profile"] == "quick"
     for ext in ("png", "pdf"):
         assert (executed / f"{name}.{ext}").stat().st_size > 10_000
-    for var in ds.data_vars.values():
-        assert "units" in var.attrs and "long_name" in var.attrs, var.name
+    assert all("long_name" in var.attrs for var in ds.data_vars.values())
+    assert dataset_units_problems(ds) == []  # CF units, in every dataset a notebook writes
     assert not list(executed.glob("**/.*.tmp"))  # no temporary file left, in data/ either
 
 

@@ -29,7 +29,7 @@ def evaluate_policy(name: str, cfg: AoloConfig, n: int = 1000, seed: int = EVALU
 
 
 def evaluate(kappa, p, requests: Requests, cfg: AoloConfig, *, method: str) -> xr.Dataset:
-    """Per-request outcome of actions ``(kappa, P)`` on ``requests``, and its means (gCO2e per request).
+    """Per-request outcome of actions ``(kappa, P)`` on ``requests``, and its means (g CO2e per request).
 
     Variables on ``request``: the four carbon terms, the total, kappa, P_trans, QoE, latency and whether
     each constraint held; scalars: their means and the violation rates. ``method`` names the policy.
@@ -42,12 +42,12 @@ def evaluate(kappa, p, requests: Requests, cfg: AoloConfig, *, method: str) -> x
     qoe_ok = cm.meets_qoe(q, requests["qoe_threshold"])
     latency_ok = cm.meets_latency(t, requests["latency_budget"])
     per_request = {
-        "carbon_inference_operational": (c.inference_operational, "gCO2e", "C_oper,I"),
-        "carbon_inference_embodied": (np.broadcast_to(c.inference_embodied, kappa.shape), "gCO2e", "C_emb,I"),
-        "carbon_communication_operational": (c.communication_operational, "gCO2e", "C_oper,C"),
-        "carbon_communication_embodied": (c.communication_embodied, "gCO2e", "C_emb,C"),
-        "carbon": (c.total, "gCO2e", "C_all = C_I + C_C"),
-        "kappa": (kappa, "words", "output length kappa"),
+        "carbon_inference_operational": (c.inference_operational, "g", "C_oper,I, CO2e"),
+        "carbon_inference_embodied": (np.broadcast_to(c.inference_embodied, kappa.shape), "g", "C_emb,I, CO2e"),
+        "carbon_communication_operational": (c.communication_operational, "g", "C_oper,C, CO2e"),
+        "carbon_communication_embodied": (c.communication_embodied, "g", "C_emb,C, CO2e"),
+        "carbon": (c.total, "g", "C_all = C_I + C_C, CO2e"),
+        "kappa": (kappa, "1", "output length kappa (words)"),
         "p_trans": (p, "W", "BS transmit power P_trans"),
         "qoe": (q, "1", "QoE Q(kappa)"),
         "latency": (t, "s", "end-to-end latency t_I + t_C"),
@@ -58,7 +58,7 @@ def evaluate(kappa, p, requests: Requests, cfg: AoloConfig, *, method: str) -> x
         {name: ("request", np.asarray(v), {"units": u, "long_name": ln}) for name, (v, u, ln) in per_request.items()},
         coords={"request": np.arange(len(kappa))},
     )
-    ds["carbon_g"] = xr.DataArray(float(c.total.mean()), attrs={"units": "gCO2e", "long_name": "mean carbon per request"})
+    ds["carbon_g"] = xr.DataArray(float(c.total.mean()), attrs={"units": "g", "long_name": "mean carbon (CO2e) per request"})
     ds["communication_share"] = xr.DataArray(
         float(c.communication.sum() / c.total.sum()), attrs={"units": "1", "long_name": "C_C / (C_I + C_C)"})
     ds["qoe_violation_rate"] = xr.DataArray(float(1 - qoe_ok.mean()), attrs={"units": "1", "long_name": "QoE violation rate"})

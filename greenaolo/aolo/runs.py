@@ -175,7 +175,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
         attrs={"units": "s", "long_name": "training wall time"})
     out["steps_per_second"] = xr.DataArray(
         [[float(rows[a][s].attrs["steps_per_second"]) for s in seeds] for a in algorithms], dims=("algorithm", "seed"),
-        attrs={"units": "1/s", "long_name": "training steps per second"})
+        attrs={"units": "s-1", "long_name": "training steps per second"})
     return out
 
 

@@ -82,7 +82,7 @@ def t_interval(values, axis: int = -1, level: float = 0.95) -> tuple[np.ndarray,
 
 def _terms(breakdown: cm.CarbonBreakdown, dims: tuple[str, ...], shape) -> dict:
     return {
-        name: (dims, np.broadcast_to(np.asarray(value, dtype=float), shape).copy(), {"units": "gCO2e", "long_name": symbol})
+        name: (dims, np.broadcast_to(np.asarray(value, dtype=float), shape).copy(), {"units": "g", "long_name": f"{symbol}, CO2e"})
         for (name, symbol), value in zip(TERMS.items(), breakdown)
     }
 
@@ -132,7 +132,7 @@ def carbon_model_study(
         rows["latency_violation_rate"].append(float(np.mean(
             ~cm.meets_latency(cm.latency(k, p, requests["gain"], cfg), requests["latency_budget"]))))
     for term, symbol in TERMS.items():
-        data[f"policy_{term[7:]}"] = (("policy",), rows[term], {"units": "gCO2e", "long_name": f"mean {symbol} per request"})
+        data[f"policy_{term[7:]}"] = (("policy",), rows[term], {"units": "g", "long_name": f"mean {symbol} (CO2e) per request"})
     for rate in ("qoe_violation_rate", "latency_violation_rate"):
         data[f"policy_{rate}"] = (("policy",), rows[rate], {"units": "1", "long_name": rate.replace("_", " ")})
     k_star, p_star = POLICIES["oracle"](requests, cfg)
@@ -143,7 +143,7 @@ def carbon_model_study(
     ds = xr.Dataset(
         data,
         coords={
-            "kappa": ("kappa", kappa, {"units": "words", "long_name": "output length kappa"}),
+            "kappa": ("kappa", kappa, {"units": "1", "long_name": "output length kappa (words)"}),
             "power": ("power", power, {"units": "W", "long_name": "transmit power P_trans"}),
             "distance": ("distance", dist, {"units": "m", "long_name": "BS-user distance"}),
             "policy": list(POLICIES),
@@ -177,10 +177,10 @@ def _summary(ds: xr.Dataset, requests, cfg: AoloConfig) -> dict[str, float]:
 
 
 SUMMARY_ATTRS = {
-    **{term: ("gCO2e", f"mean {symbol} per request") for term, symbol in TERMS.items()},
-    "carbon_g": ("gCO2e", "mean carbon per request"),
+    **{term: ("g", f"mean {symbol} (CO2e) per request") for term, symbol in TERMS.items()},
+    "carbon_g": ("g", "mean carbon (CO2e) per request"),
     "reward": ("1", "mean reward"),
-    "kappa": ("words", "mean output length kappa"),
+    "kappa": ("1", "mean output length kappa (words)"),
     "p_trans": ("W", "mean transmit power P_trans"),
     "qoe_violation_rate": ("1", "QoE violation rate"),
     "latency_violation_rate": ("1", "latency violation rate"),
@@ -275,7 +275,7 @@ def carbon_comparison_study(paths: Sequence[str | Path]) -> xr.Dataset:
 SENSITIVITY = {
     "qoe_threshold": ("request", (0.6, 0.675, 0.75, 0.825, 0.9), "1", "QoE threshold Q_th"),
     "latency_budget": ("request", (10.0, 12.5, 15.0, 17.5, 20.0), "s", "latency budget T_max"),
-    "carbon_intensity": ("config", (100.0, 300.0, 475.0, 700.0, 900.0), "gCO2e/kWh", "grid carbon intensity I"),
+    "carbon_intensity": ("config", (100.0, 300.0, 475.0, 700.0, 900.0), "g/(kW h)", "grid CO2e intensity I"),
     "p_max": ("config", (1.0, 2.0, 5.0, 10.0, 20.0), "W", "maximum transmit power P_max"),
 }
 
@@ -350,7 +350,7 @@ def sensitivity_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_re
         dim = f"{name}_value"
         coords[dim] = (dim, list(values), {"units": units, "long_name": long_name})
         for key in _SENSITIVITY_KEYS:
-            u = "gCO2e" if key == "carbon_g" else "1"
+            u = "g" if key == "carbon_g" else "1"
             agent = result[f"agent_{key}"]
             data[f"{name}_ref_{key}"] = (("policy", dim), result[f"ref_{key}"], {"units": u, "long_name": f"reference {key}"})
             data[f"{name}_agent_{key}"] = (("algorithm", "seed", dim), agent, {"units": u, "long_name": f"agent {key}"})
@@ -421,7 +421,7 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
         mean, half = t_interval(v, axis=1)
         data[f"{k}_mean"] = ("algorithm", mean, {"units": units[k][0], "long_name": f"{units[k][1]}, mean over seeds"})
         data[f"{k}_ci95"] = ("algorithm", half, {"units": units[k][0], "long_name": "95% t half-width"})
-    data["spike_rate"] = (("seed", "layer"), rates, {"units": "spikes/(neuron step)", "long_name": "SDRL firing rate"})
+    data["spike_rate"] = (("seed", "layer"), rates, {"units": "1", "long_name": "SDRL firing rate (spikes per neuron per time step)"})
     out = xr.Dataset(data, coords={"algorithm": list(ALGORITHMS), "seed": seeds, "layer": layer_names})
     out.attrs.update(runs.attrs)
     out.attrs.update(e_mac_pj=E_MAC_PJ, e_ac_pj=E_AC_PJ, evaluation_requests=n,

@@ -235,7 +235,7 @@ class _EvalAndProgress(BaseCallback):
 
 CURVE = {
     "reward": ("1", "evaluation mean reward"),
-    "carbon_g": ("gCO2e", "evaluation mean carbon per request"),
+    "carbon_g": ("g", "evaluation mean carbon (CO2e) per request"),
     "qoe_violation_rate": ("1", "evaluation QoE violation rate"),
     "latency_violation_rate": ("1", "evaluation latency violation rate"),
 }
@@ -282,14 +282,14 @@ def train(
     callback._record()
     final = evaluate_model(model, cfg, requests, method=algorithm)
     best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
-    final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "gCO2e", "long_name": "oracle mean carbon"})
+    final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "g", "long_name": "oracle mean carbon (CO2e)"})
     final["gap_to_oracle"] = xr.DataArray(float(final.carbon_g) / float(best.carbon_g) - 1.0,
                                           attrs={"units": "1", "long_name": "relative carbon gap to the oracle"})
     steps_axis = [row["step"] for row in callback.rows]
     for name, (units, long_name) in CURVE.items():
         final[f"curve_{name}"] = xr.DataArray([row[name] for row in callback.rows], dims="step",
                                               attrs={"units": units, "long_name": long_name})
-    final = final.assign_coords(step=("step", steps_axis, {"units": "env steps", "long_name": "training steps"}))
+    final = final.assign_coords(step=("step", steps_axis, {"units": "1", "long_name": "training steps (environment steps)"}))
     final.attrs.update(
         algorithm=algorithm, seed=int(seed), config=cfg.to_json(), hyperparams=json.dumps(hp, sort_keys=True),
         total_timesteps=steps, train_seconds=seconds, steps_per_second=steps / seconds, profile=profile,

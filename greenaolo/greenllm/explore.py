@@ -331,7 +331,7 @@ def _compute(scaling: Scaling, model: str, weights: Sequence[float] | Mapping[st
     ds = xr.Dataset(
         {
             "value": ("term", [values[t] for t in TERMS], {"units": "various (see term_units)", "long_name": "this setting"}),
-            "routed": (("dc", "time"), routed, {"units": "queries/h", "long_name": "queries served, summed over areas and query types"}),
+            "routed": (("dc", "time"), routed, {"units": "h-1", "long_name": "queries served per hour, summed over areas and query types"}),
             "solve_seconds": ((), seconds, {"units": "s", "long_name": "time to compute this view"}),
         },
         coords={

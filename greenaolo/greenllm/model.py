@@ -677,14 +677,14 @@ def results(
     ds = xr.Dataset(
         {
             "allocation": var(x, "1", "fraction of area i's type-k queries served by DC j in hour t, x"),
-            "grid_power": var(p_g, "kWh/slot", "grid energy P_g"),
-            "it_energy": var(sol["it_energy"], "kWh/slot", "IT energy P_c"),
-            "facility_energy": var(p_d, "kWh/slot", "facility energy P_d"),
-            "renewable_used": var(np.maximum(p_d - p_g, 0.0), "kWh/slot", "renewable energy used"),
+            "grid_power": var(p_g, "kW h", "grid energy P_g in the hourly slot"),
+            "it_energy": var(sol["it_energy"], "kW h", "IT energy P_c in the hourly slot"),
+            "facility_energy": var(p_d, "kW h", "facility energy P_d in the hourly slot"),
+            "renewable_used": var(np.maximum(p_d - p_g, 0.0), "kW h", "renewable energy used in the hourly slot"),
             "water_use": var(sol["water"], "L", "water W"),
-            "hourly_emissions": var(s.carbon_intensity * p_g, "kgCO2", "grid emissions theta P_g"),
-            "hourly_energy_cost": var(s.price * p_g, "$", "energy cost c P_g"),
-            "hourly_carbon_cost": var(s.carbon_tax * s.carbon_intensity * p_g, "$", "carbon tax delta theta P_g"),
+            "hourly_emissions": var(s.carbon_intensity * p_g, "kg", "grid CO2 emissions theta P_g"),
+            "hourly_energy_cost": var(s.price * p_g, "USD", "energy cost c P_g"),
+            "hourly_carbon_cost": var(s.carbon_tax * s.carbon_intensity * p_g, "USD", "carbon tax delta theta P_g"),
             "delay_transmission": var(sol["delay_transmission"], "s", "aggregate transmission delay D_tr"),
             "delay_propagation": var(sol["delay_propagation"], "s", "propagation delay D_pr"),
             "delay_processing": var(sol["delay_processing"], "s", "aggregate processing delay D_pc"),
@@ -694,26 +694,26 @@ def results(
         }
     )
     totals = {
-        "energy_cost": (_value(built.costs["energy"]), "$", "energy cost C_E"),
-        "carbon_cost": (_value(built.costs["carbon"]), "$", "carbon tax C_C"),
-        "delay_cost": (_value(built.costs["delay"]), "$", "delay penalty C_D"),
-        "emissions": (float((s.carbon_intensity * p_g).sum(skipna=False)), "kgCO2", "grid emissions"),
+        "energy_cost": (_value(built.costs["energy"]), "USD", "energy cost C_E"),
+        "carbon_cost": (_value(built.costs["carbon"]), "USD", "carbon tax C_C"),
+        "delay_cost": (_value(built.costs["delay"]), "USD", "delay penalty C_D"),
+        "emissions": (float((s.carbon_intensity * p_g).sum(skipna=False)), "kg", "grid CO2 emissions"),
         "water": (float(sol["water"].sum(skipna=False)), "L", "water use"),
         "delay": (float(delay.sum(skipna=False)), "s", "aggregate delay (the paper's sum of D)"),
-        "grid_energy": (float(p_g.sum(skipna=False)), "kWh", "grid energy"),
-        "facility_energy": (float(p_d.sum(skipna=False)), "kWh", "facility energy"),
-        "renewable_energy_used": (float(np.maximum(p_d - p_g, 0).sum(skipna=False)), "kWh", "renewable energy used"),
+        "grid_energy": (float(p_g.sum(skipna=False)), "kW h", "grid energy"),
+        "facility_energy": (float(p_d.sum(skipna=False)), "kW h", "facility energy"),
+        "renewable_energy_used": (float(np.maximum(p_d - p_g, 0).sum(skipna=False)), "kW h", "renewable energy used"),
     }
     for extra in ("unmet", "download"):
         if extra in built.costs:
-            totals[f"{extra}_cost"] = (_value(built.costs[extra]), "$", f"{extra} cost")
+            totals[f"{extra}_cost"] = (_value(built.costs[extra]), "USD", f"{extra} cost")
     totals["total_cost"] = (
         sum(v for k, (v, _, _) in totals.items() if k.endswith("_cost")),
-        "$",
+        "USD",
         "total cost C_E + C_C + C_D (+ extension costs)",
     )
     totals["water_shadow_price"] = (
-        water_shadow_price, "$/L", "marginal cost of one litre less water budget (dual of constraint 6 in the "
+        water_shadow_price, "USD/L", "marginal cost of one litre less water budget (dual of constraint 6 in the "
         "model's own objective; NaN for a MILP)",
     )
     for name, (value, units, long_name) in totals.items():

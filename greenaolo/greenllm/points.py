@@ -25,25 +25,25 @@ __all__ = ["SUMMARY", "Point", "run_points", "solve_point", "solve_point_task"]
 
 #: Scalars every point reports (name -> (units, long_name)).
 SUMMARY = {
-    "energy_cost": ("$", "energy cost C_E"),
-    "carbon_cost": ("$", "carbon tax C_C"),
-    "delay_cost": ("$", "delay penalty C_D"),
-    "total_cost": ("$", "total cost C_E + C_C + C_D"),
-    "emissions": ("kgCO2", "grid emissions"),
+    "energy_cost": ("USD", "energy cost C_E"),
+    "carbon_cost": ("USD", "carbon tax C_C"),
+    "delay_cost": ("USD", "delay penalty C_D"),
+    "total_cost": ("USD", "total cost C_E + C_C + C_D"),
+    "emissions": ("kg", "grid CO2 emissions"),
     "water": ("L", "water use"),
     "delay": ("s", "aggregate delay (sum of D)"),
-    "grid_energy": ("kWh", "grid energy"),
-    "renewable_energy_used": ("kWh", "renewable energy used"),
-    "water_shadow_price": ("$/L", "marginal cost of the water budget"),
+    "grid_energy": ("kW h", "grid energy"),
+    "renewable_energy_used": ("kW h", "renewable energy used"),
+    "water_shadow_price": ("USD/L", "marginal cost of the water budget"),
     "mean_latency": ("s", "demand-weighted mean per-query latency"),
     "solve_seconds": ("s", "solver time"),
-    "cost_bound": ("$", "proven lower bound on the objective (the objective itself for an LP)"),
+    "cost_bound": ("USD", "proven lower bound on the objective (the objective itself for an LP)"),
     "downloads": ("1", "model downloads over the day (0 without model placement)"),
 }
 #: Hourly series every point reports, summed over DCs (name -> (units, long_name)).
 HOURLY = {
-    "hourly_cost": ("$", "energy cost + carbon tax per hour"),
-    "hourly_emissions": ("kgCO2", "grid emissions per hour"),
+    "hourly_cost": ("USD", "energy cost + carbon tax per hour"),
+    "hourly_emissions": ("kg", "grid CO2 emissions per hour"),
 }
 
 

@@ -83,12 +83,12 @@ def scenario_table(seed: int = 42) -> xr.Dataset:
     s = paper_scenario(seed)
     ds = xr.Dataset(
         {
-            "price_mean": s.price.mean("time").assign_attrs(units="$/kWh", long_name="mean electricity price"),
-            "price_min": s.price.min("time").assign_attrs(units="$/kWh", long_name="lowest hourly price"),
-            "price_max": s.price.max("time").assign_attrs(units="$/kWh", long_name="highest hourly price"),
-            "renewable_daily": s.renewable.sum("time").assign_attrs(units="kWh", long_name="daily on-site renewables"),
+            "price_mean": s.price.mean("time").assign_attrs(units="USD/(kW h)", long_name="mean electricity price"),
+            "price_min": s.price.min("time").assign_attrs(units="USD/(kW h)", long_name="lowest hourly price"),
+            "price_max": s.price.max("time").assign_attrs(units="USD/(kW h)", long_name="highest hourly price"),
+            "renewable_daily": s.renewable.sum("time").assign_attrs(units="kW h", long_name="daily on-site renewables"),
             "carbon_intensity_mean": s.carbon_intensity.mean("time").assign_attrs(
-                units="kgCO2/kWh", long_name="mean life-cycle grid carbon intensity"
+                units="kg/(kW h)", long_name="mean life-cycle grid carbon intensity (kg CO2 per kWh)"
             ),
             "pue": s.pue,
             "cfe": s.cfe,
@@ -170,7 +170,7 @@ def _provenance(ds: xr.Dataset, prefix: str, dims: tuple[str, ...], results: Seq
     shape = tuple(ds.sizes[d] for d in dims)
     prov = [r["_provenance"] for r in results]
     ds[f"{prefix}point_worker"] = (dims, np.array([p["worker"] for p in prov], dtype=object).reshape(shape),
-                                   {"units": "n/a", "long_name": "Dask worker (or serial) that solved the point"})
+                                   {"long_name": "Dask worker (or serial) that solved the point"})
     ds[f"{prefix}point_seconds"] = (dims, np.array([p["seconds"] for p in prov], dtype=float).reshape(shape),
                                     {"units": "s", "long_name": "wall time of the point where it ran"})
 
@@ -320,7 +320,7 @@ def pareto_front(
     ds = xr.Dataset(
         {name: _summary_var(name, dims, stack(results, {name: None})[name].reshape(shape))
          for name in ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "water")},
-        coords={"emissions_limit": ("emissions_limit", e_limits, {"units": "kgCO2", "long_name": "emissions limit"}),
+        coords={"emissions_limit": ("emissions_limit", e_limits, {"units": "kg", "long_name": "CO2 emissions limit"}),
                 "water_limit": ("water_limit", w_limits, {"units": "L", "long_name": "water limit"}),
                 "model": list(MODELS)},
     )
@@ -424,7 +424,7 @@ def milp_study(
         out["served"] = xr.DataArray(
             np.stack([np.asarray(pick[n]["served"], dtype=float).reshape(shape) for n in placed]),
             coords=coords, dims=tuple(coords),
-            attrs={"units": "queries/h", "long_name": "queries of type k served by DC j in hour t"})
+            attrs={"units": "h-1", "long_name": "queries of type k served by DC j per hour t"})
     size_dims = ("size",)
     sizes = [tuple(int(v) for v in size) for size in sizes]
     out = out.assign_coords(
@@ -482,7 +482,7 @@ def latency_study(
         aggregate.append(float(ds.delay) / (s.sizes["area"] * s.sizes["query"] * s.sizes["time"]))
     return xr.Dataset(
         {
-            "queries": (("model", "latency_bin"), np.array(hist), {"units": "queries/day", "long_name": "queries per latency bin"}),
+            "queries": (("model", "latency_bin"), np.array(hist), {"units": "d-1", "long_name": "queries per day in each latency bin"}),
             "latency_quantile": (("model", "quantile"), np.array(quantiles), {"units": "s", "long_name": "per-query latency quantile"}),
             "mean_latency": (("model",), per_query_mean, {"units": "s", "long_name": "mean per-query latency"}),
             "mean_aggregate_delay": (("model",), aggregate, {"units": "s", "long_name": "paper's delay D per (i,k,t), mean"}),

@@ -50,15 +50,15 @@ __all__ = ["TERMS", "ReusedLP", "change_against_m1", "day_seed", "fresh_day", "h
 
 #: What each (day, model, setting) reports: name -> (units, long_name). Realised = scored on the actual theta.
 TERMS: dict[str, tuple[str, str]] = {
-    "energy_cost": ("$", "energy cost C_E"),
-    "carbon_cost": ("$", "realised carbon tax C_C (actual theta)"),
-    "delay_cost": ("$", "delay penalty C_D"),
-    "total_cost": ("$", "realised total cost C_E + C_C + C_D"),
-    "emissions": ("kgCO2", "realised grid emissions (actual theta)"),
+    "energy_cost": ("USD", "energy cost C_E"),
+    "carbon_cost": ("USD", "realised carbon tax C_C (actual theta)"),
+    "delay_cost": ("USD", "delay penalty C_D"),
+    "total_cost": ("USD", "realised total cost C_E + C_C + C_D"),
+    "emissions": ("kg", "realised grid CO2 emissions (actual theta)"),
     "water": ("L", "water use"),
-    "grid_energy": ("kWh", "grid energy"),
-    "planned_carbon_cost": ("$", "carbon tax the plan expected (theta it was planned on)"),
-    "planned_emissions": ("kgCO2", "emissions the plan expected (theta it was planned on)"),
+    "grid_energy": ("kW h", "grid energy"),
+    "planned_carbon_cost": ("USD", "carbon tax the plan expected (theta it was planned on)"),
+    "planned_emissions": ("kg", "CO2 emissions the plan expected (theta it was planned on)"),
 }
 #: HiGHS's ``simplex_strategy`` for the primal simplex.
 PRIMAL_SIMPLEX = 4
@@ -327,7 +327,7 @@ def year_study(
             "dc_location": ("dc", base.dc_location.values),
         },
     )
-    ds["served"] = (dims + ("dc",), stacked["served"], {"units": "queries/day", "long_name": "queries served per DC (the DC mix)"})
+    ds["served"] = (dims + ("dc",), stacked["served"], {"units": "d-1", "long_name": "queries served per DC per day (the DC mix)"})
     ds["filled_hours"] = ("day", [int(carbon.carbon_intensity(d).filled.sum()) for d in days],
                           {"units": "1", "long_name": "(DC, hour) values of the day's actual theta filled by fill_gaps"})
     errors = []
@@ -336,11 +336,11 @@ def year_study(
         errors.append([np.nan if thetas[s] is None else float(np.abs(thetas[s] - thetas["perfect"]).mean())
                        for s in carbon.SETTINGS])
     ds["forecast_error"] = (("day", "setting"), np.array(errors),
-                            {"units": "kgCO2/kWh", "long_name": "mean absolute error of the theta planned on"})
+                            {"units": "kg/(kW h)", "long_name": "mean absolute error of the theta planned on (kg CO2 per kWh)"})
     prov = [r["_provenance"] for r in results]
     ds["chunk_seconds"] = ("chunk", [p["seconds"] for p in prov], {"units": "s", "long_name": "wall time of a chunk where it ran"})
     ds["chunk_worker"] = ("chunk", np.array([p["worker"] for p in prov], dtype=object),
-                          {"units": "n/a", "long_name": "Dask worker (or serial) that solved the chunk"})
+                          {"long_name": "Dask worker (or serial) that solved the chunk"})
     ds.attrs.update(
         seed=int(seed), afresh=int(afresh), chunk_days=chunk_days, solver="highs",
         forecasts=json.dumps({m: f"previous {n} day(s), same hour" for m, n in carbon.FORECASTS.items()}),
