@@ -298,7 +298,7 @@ def aolo_evaluate(
 ) -> None:
     """Mean carbon per request (with its four terms) and violation rates of a policy on the evaluation set."""
     from greenaolo.aolo.config import AoloConfig, ConfigError
-    from greenaolo.aolo.oracle import evaluate_policy
+    from greenaolo.aolo.evaluation import evaluate_policy
 
     try:
         cfg = AoloConfig.from_yaml(config) if config is not None else AoloConfig()
@@ -394,7 +394,7 @@ def aolo_tune(
     """Tune one agent's hyperparameters with Optuna (TPE, median pruner) on validation requests."""
     from greenaolo.aolo.training import HyperparameterError
     from greenaolo.aolo.tuning import best_trial, load_budget, study_trials, tune, write_tuned
-    from greenaolo.sweep import SchedulerError, check_scheduler
+    from greenaolo.tasks import SchedulerError, check_scheduler
 
     try:
         check_scheduler(scheduler)

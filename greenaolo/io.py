@@ -5,6 +5,16 @@ Every dataset the package writes carries, in its attributes (CF style, str/int/f
 ``created`` (UTC, ISO 8601), ``Conventions`` (CF-1.10) and ``history`` (CF: when and by what), ``profile``,
 ``seeds`` (JSON list), ``parameters`` (JSON object: the notebook's parameters), ``solver`` (``"none"`` where
 no solver ran) and ``figure`` (the name of the plot that draws it, see :mod:`greenaolo.plotting`).
+
+Units (CF): every ``units`` attribute is a UDUNITS-2 string, and every numeric data variable has one,
+checked (:func:`dataset_units_problems`) when a dataset is written. The convention, in one place: a
+substance is said in ``long_name``, not in the unit (CO2 emissions in ``"kg"``, carbon intensity in
+``"g/(kW h)"``, as CF's standard names do); counts (queries, words, tokens, steps, spikes) are ``"1"``,
+and rates of them per time ``"h-1"`` or ``"d-1"``; energy is ``"kW h"`` (UDUNITS knows no ``"kWh"``); a
+value without a physical unit (a label, a worker's address) has no ``units``. The one exception: money is
+``"USD"`` (ISO 4217; UDUNITS and CF have no currency), so a price is ``"USD/(kW h)"``. An hour-of-day
+index (Green-LLM's ``time``, 0-23) is an index, not a time coordinate: it has no ``units`` and its
+``long_name`` says so.
 """
 
 from __future__ import annotations
@@ -35,10 +45,13 @@ __all__ = [
     "atomic_path",
     "check_writable",
     "commit_path",
+    "dataset_units_problems",
     "git_commit",
     "installed_from",
     "provenance",
+    "UNIT_SYMBOLS",
     "read_dataset",
+    "units_problem",
     "write_dataset",
     "write_table",
 ]
@@ -228,6 +241,44 @@ def _sanitise(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+#: The unit symbols a dataset may use (each a UDUNITS-2 symbol, but ``USD``: see the module docstring),
+#: with an optional prefix of :data:`UNIT_PREFIXES` and an integer power (``s-1``, ``m2``).
+UNIT_SYMBOLS = ("s", "h", "d", "m", "g", "L", "W", "J", "bit", "byte", "USD")
+#: SI prefixes: pico, nano, micro (``u``), milli, kilo, mega, giga.
+UNIT_PREFIXES = ("p", "n", "u", "m", "k", "M", "G")
+_TERM = rf"(?:{'|'.join(UNIT_PREFIXES)})?(?:{'|'.join(UNIT_SYMBOLS)})(?:-?[1-9])?"
+_PRODUCT = rf"{_TERM}(?:[ .]{_TERM})*"
+_UNITS = re.compile(rf"1|%|{_PRODUCT}(?:/(?:{_TERM}|\({_PRODUCT}\)))?")
+_TIME_UNITS = re.compile(r"(?:days|hours|minutes|seconds) since \d{4}-\d{2}-\d{2}(?:[ T][\d:]+)?")
+
+
+def units_problem(units: object) -> str | None:
+    """``None`` if ``units`` is a valid ``units`` attribute for this package's datasets (see the module
+    docstring), else what is wrong with it, in words."""
+    if not isinstance(units, str):
+        return f"units={units!r} is a {type(units).__name__}: expected a string"
+    if _UNITS.fullmatch(units) or _TIME_UNITS.fullmatch(units):
+        return None
+    return (f"units={units!r} is not a UDUNITS string of this package: expected '1', '%', a time reference "
+            f"('hours since 2024-01-01') or a product of {', '.join(UNIT_SYMBOLS)} (each with an optional "
+            f"prefix {', '.join(UNIT_PREFIXES)} and power, joined by ' ') over at most one '/', e.g. "
+            "'g/(kW h)', 'USD/L', 'd-1'; a count is '1', a substance goes in long_name (greenaolo.io)")
+
+
+def dataset_units_problems(ds: xr.Dataset) -> list[str]:
+    """What is wrong with the ``units`` of ``ds``'s variables, one line per variable (empty: nothing): a
+    ``units`` attribute that :func:`units_problem` refuses, or a numeric data variable without one (a
+    string-valued variable, such as a worker's address, has none)."""
+    problems = []
+    for name, var in ds.variables.items():
+        if "units" in var.attrs:
+            if (problem := units_problem(var.attrs["units"])) is not None:
+                problems.append(f"{name}: {problem}")
+        elif name in ds.data_vars and var.dtype.kind in "biufc":
+            problems.append(f"{name}: a numeric data variable has no units attribute (a count is '1')")
+    return problems
+
+
 def write_dataset(
     ds: xr.Dataset,
     path: str | os.PathLike,
@@ -248,9 +299,13 @@ def write_dataset(
     :param parameters: the notebook's parameters, stored as JSON.
     :param seeds: every seed that went into the numbers.
     :param solver: the solver that ran (``None`` if none).
+    :raises ValueError: for an unknown profile, or variables whose ``units`` are not valid
+        (:func:`dataset_units_problems`), before anything is written.
     """
     if profile not in PROFILES:
         raise ValueError(f"profile={profile!r} is invalid: expected one of {PROFILES}")
+    if problems := dataset_units_problems(ds):
+        raise ValueError(f"{path}: {len(problems)} variable(s) with invalid units: " + "; ".join(problems))
     out = _sanitise(ds)
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     code = provenance()

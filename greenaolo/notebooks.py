@@ -152,7 +152,7 @@ N_SEEDS = Param("n_seeds", int, 5, "training seeds per algorithm (seeds 0 .. n_s
 PROCESSES = Param("processes", int, 0, "local Dask worker processes for sweeps (0: every core; 1: serial)",
                   low=0, high=256)
 def _check_scheduler(value: str) -> None:
-    from greenaolo.sweep import check_scheduler
+    from greenaolo.tasks import check_scheduler
 
     check_scheduler(value)
 

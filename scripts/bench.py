@@ -105,7 +105,7 @@ def milp_speed(repeats: int, time_limit: float, scenario=None, variants=None) ->
     import dataclasses
     import math
 
-    from greenaolo.greenllm.experiments import MILP_VARIANTS
+    from greenaolo.greenllm.studies import MILP_VARIANTS
     from greenaolo.solvers import time_to_gap
 
     s = paper_scenario() if scenario is None else scenario
@@ -243,13 +243,13 @@ def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
     reported on its own)."""
     import numpy as np
 
-    from greenaolo.greenllm.experiments import psi_sweep
-    from greenaolo.sweep import Task, close_local_cluster, run_tasks, start_local_cluster
+    from greenaolo.greenllm.studies import psi_sweep
+    from greenaolo.tasks import Task, close_local_cluster, dask_client, run_tasks
 
     values = np.round(np.linspace(0.1, 1.0, n_points), 4)
     close_local_cluster()
     start = time.perf_counter()
-    start_local_cluster(2)
+    dask_client("local", 2)
     startup = time.perf_counter() - start
     serial_s, _ = timed(lambda: psi_sweep("tau", values, scheduler="serial"), 1)
     local_s, _ = timed(lambda: psi_sweep("tau", values, scheduler="local", processes=2), 1)
@@ -272,7 +272,7 @@ def year_speed(sample_days: int, study_days: int, workers: int = 2) -> dict:
     import numpy as np
 
     from greenaolo.greenllm.year import ReusedLP, fresh_day, reused_day, study_days as spread, year_study
-    from greenaolo.sweep import _client, close_local_cluster
+    from greenaolo.tasks import close_local_cluster, dask_client
 
     scenario = paper_scenario()
     start = time.perf_counter()
@@ -287,7 +287,7 @@ def year_speed(sample_days: int, study_days: int, workers: int = 2) -> dict:
             out.append((time.perf_counter() - start) / plans)
     close_local_cluster()
     start = time.perf_counter()
-    _client("local", workers)
+    dask_client("local", workers)
     startup = time.perf_counter() - start
     start = time.perf_counter()
     days = spread(study_days)

@@ -13,16 +13,10 @@ import greenaolo.aolo  # noqa: F401  (registers greenaolo/Aolo-v0)
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig, ConfigError
 from greenaolo.aolo.env import AoloEnv, action_for, decision, observation
-from greenaolo.aolo.oracle import (
-    POLICIES,
-    energy_efficient_power,
-    evaluate,
-    evaluation_requests,
-    latency_power,
-    oracle,
-    qoe_length,
-    sample_requests,
-)
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.heuristics import POLICIES
+from greenaolo.aolo.oracle import energy_efficient_power, latency_power, oracle, qoe_length
+from greenaolo.aolo.requests import evaluation_requests, sample_requests
 
 CFG = AoloConfig()
 
@@ -263,11 +257,26 @@ def test_zero_carbon_scale_is_refused():
 
 
 def test_random_policy_is_independent_of_the_requests():
-    from greenaolo.aolo.oracle import evaluate_policy
+    from greenaolo.aolo.evaluation import evaluate_policy
 
     ds = evaluate_policy("random", CFG, n=2000)
     req = evaluation_requests(CFG, 2000)
     assert abs(np.corrcoef(ds.kappa.values, req["distance"])[0, 1]) < 0.1
+
+
+def test_random_policy_goes_through_the_environments_decision_map(monkeypatch):
+    from greenaolo.aolo import heuristics
+
+    req = sample_requests(np.random.default_rng(0), 300, CFG)
+    kappa, p = heuristics.random_policy(req, CFG, np.random.default_rng(7))
+    rng = np.random.default_rng(7)  # the same stream: every kappa draw, then every power draw
+    want = decision(np.stack([rng.uniform(-1, 1, 300), rng.uniform(-1, 1, 300)], axis=-1), CFG)
+    np.testing.assert_array_equal(kappa, want[0])
+    np.testing.assert_array_equal(p, want[1])
+    seen = []
+    monkeypatch.setattr(heuristics, "decision", lambda action, cfg: seen.append(action) or decision(action, cfg))
+    heuristics.random_policy(req, CFG, np.random.default_rng(7))
+    assert len(seen) == 1 and seen[0].shape == (300, 2)  # one map of the actions, the environment's
 
 
 def test_observation_and_decision_maps():

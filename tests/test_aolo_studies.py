@@ -13,20 +13,22 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.oracle import POLICIES, evaluate, evaluation_requests, policy_rng
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.heuristics import POLICIES, policy_rng
+from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import ensure_runs, load_model, load_runs, profile_seeds, run_paths
 from greenaolo.aolo.studies import (
     E_AC_PJ,
     E_MAC_PJ,
-    SWEEPS,
+    SENSITIVITY,
     actor_energy_study,
     carbon_comparison_study,
     convergence_study,
-    sweep_study,
+    sensitivity_study,
     t_interval,
 )
 from greenaolo.cli import app
-from greenaolo.io import read_dataset
+from greenaolo.io import dataset_units_problems, read_dataset
 
 N_EVAL = 60
 
@@ -135,9 +137,9 @@ def test_carbon_comparison_reduction_is_computed_per_seed(runs):
     np.testing.assert_allclose(terms, ds.final_carbon_g, rtol=1e-12)
 
 
-def test_sweep_points_against_direct_evaluation(runs):
+def test_sensitivity_points_against_direct_evaluation(runs):
     runs_dir, paths = runs
-    ds = sweep_study(runs_dir, paths, n_requests=N_EVAL, progress=False)
+    ds = sensitivity_study(runs_dir, paths, n_requests=N_EVAL, progress=False)
     cfg = AoloConfig()
     # The oracle at a QoE threshold of 0.9 for every request, evaluated by hand.
     requests = evaluation_requests(cfg, N_EVAL)
@@ -152,9 +154,9 @@ def test_sweep_points_against_direct_evaluation(runs):
             pytest.approx(final)
         assert float(ds.p_max_agent_carbon_g.sel(algorithm=a, seed=1, p_max_value=20.0)) == pytest.approx(final)
     # One task per sweep on Dask workers (the default): the serial reference's numbers to the bit.
-    xr.testing.assert_identical(ds, sweep_study(runs_dir, paths, n_requests=N_EVAL, progress=False, scheduler="serial"))
+    xr.testing.assert_identical(ds, sensitivity_study(runs_dir, paths, n_requests=N_EVAL, progress=False, scheduler="serial"))
     # The oracle is never beaten by a method that meets every constraint.
-    for name in SWEEPS:
+    for name in SENSITIVITY:
         oracle = ds[f"{name}_ref_carbon_g"].sel(policy="oracle")
         feasible = (ds[f"{name}_agent_qoe_violation_rate"] == 0) & (ds[f"{name}_agent_latency_violation_rate"] == 0)
         assert bool(((ds[f"{name}_agent_carbon_g"] >= oracle - 1e-12) | ~feasible).all()), name
@@ -241,7 +243,7 @@ def test_a_run_file_redraws_its_learning_curve(runs, tmp_path):
 def test_every_study_variable_has_units_and_a_name(runs):
     runs_dir, paths = runs
     for ds in (convergence_study(paths), carbon_comparison_study(paths),
-               sweep_study(runs_dir, paths, n_requests=N_EVAL, progress=False),
+               sensitivity_study(runs_dir, paths, n_requests=N_EVAL, progress=False),
                actor_energy_study(runs_dir, paths, n_requests=N_EVAL)):
-        for var in ds.data_vars.values():
-            assert "units" in var.attrs and "long_name" in var.attrs, var.name
+        assert all("long_name" in var.attrs for var in ds.data_vars.values())
+        assert dataset_units_problems(ds) == []

@@ -42,7 +42,7 @@ def test_non_finite_notebook_parameters_are_refused_at_the_check(tmp_path, value
 
 @pytest.mark.parametrize("scheduler", ["nosuch", "tcp://host", "host:8786", "tcp://h:99999", " "])
 def test_a_bad_scheduler_is_refused_before_any_client(tmp_path, scheduler):
-    from greenaolo.sweep import Task, run_tasks
+    from greenaolo.tasks import Task, run_tasks
 
     fails_cleanly(["run", "greenllm_fig2", "--scheduler", scheduler, "--output-dir", tmp_path],
                   f"scheduler={scheduler!r} is invalid: expected '' (local workers), 'serial', 'local' or a Dask")
@@ -52,22 +52,22 @@ def test_a_bad_scheduler_is_refused_before_any_client(tmp_path, scheduler):
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch):
-    from greenaolo import sweep
+    from greenaolo import tasks
 
-    monkeypatch.setattr(sweep, "CONNECT_SECONDS", 1.0)
-    with pytest.raises(sweep.SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        sweep.run_tasks([sweep.Task(json.dumps, {"obj": 1})], scheduler="tcp://127.0.0.1:9")
+    monkeypatch.setattr(tasks, "CONNECT_SECONDS", 1.0)
+    with pytest.raises(tasks.SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        tasks.run_tasks([tasks.Task(json.dumps, {"obj": 1})], scheduler="tcp://127.0.0.1:9")
 
 
 def test_a_cluster_without_workers_says_so_with_what_is_pending():
     from distributed import LocalCluster
 
-    from greenaolo.sweep import SweepStalledWarning, Task, run_tasks
+    from greenaolo.tasks import Task, TasksStalledWarning, run_tasks
 
     with LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=":0") as cluster:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", SweepStalledWarning)
-            with pytest.raises(SweepStalledWarning, match=r"has no workers; 2 points pending, e.g. .*obj"):
+            warnings.simplefilter("error", TasksStalledWarning)
+            with pytest.raises(TasksStalledWarning, match=r"has no workers; 2 points pending, e.g. .*obj"):
                 run_tasks([Task(json.dumps, {"obj": i}) for i in range(2)], scheduler=cluster.scheduler_address,
                           stall_seconds=0.5, progress=False)
 
@@ -87,7 +87,7 @@ def test_huge_or_infinite_model_inputs_are_refused():
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    from greenaolo.greenllm.experiments import scenario_table
+    from greenaolo.greenllm.studies import scenario_table
     from greenaolo.io import write_dataset
 
     path = tmp_path_factory.mktemp("figures") / "data" / "greenllm_table1.nc"

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from greenaolo.cli import app
-from greenaolo.io import read_dataset
+from greenaolo.io import dataset_units_problems, read_dataset
 from greenaolo.notebooks import (
     NOTEBOOKS,
     NotebookNotFoundError,
@@ -60,7 +60,7 @@ def test_notebook_shows_its_figure_inline_without_errors_or_warnings(executed, n
 def test_carbon_model_table_total_is_the_sum_of_the_four_terms(executed):
     from greenaolo.aolo.config import AoloConfig
     from greenaolo.aolo.figures import policy_carbon_table
-    from greenaolo.aolo.oracle import evaluate_policy
+    from greenaolo.aolo.evaluation import evaluate_policy
 
     ds = read_dataset(executed / "data" / "aolo_carbon_model.nc")
     table = policy_carbon_table(ds)
@@ -84,8 +84,8 @@ def test_notebook_writes_its_dataset_and_figure(executed, name):
     assert json.loads(ds.attrs["parameters"])["profile"] == "quick"
     for ext in ("png", "pdf"):
         assert (executed / f"{name}.{ext}").stat().st_size > 10_000
-    for var in ds.data_vars.values():
-        assert "units" in var.attrs and "long_name" in var.attrs, var.name
+    assert all("long_name" in var.attrs for var in ds.data_vars.values())
+    assert dataset_units_problems(ds) == []  # CF units, in every dataset a notebook writes
     assert not list(executed.glob("**/.*.tmp"))  # no temporary file left, in data/ either
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "greenaolo"
@@ -69,3 +70,21 @@ def test_every_module_starts_with_a_docstring_that_says_what_it_is():
         if path.name == "__init__.py" and path.stat().st_size == 0:
             continue
         assert doc and len(doc.splitlines()[0]) > 20, name
+
+
+def test_the_readme_layout_names_every_module():
+    """The README's Layout section is the map: every module of the package is named in it, in its folder's
+    paragraph (``greenllm/``, ``aolo/`` or the top level), and it names no module that does not exist."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    blocks = {"greenllm": layout.split("  greenllm/", 1)[1].split("  aolo/", 1)[0],
+              "aolo": layout.split("  aolo/", 1)[1].split("\n  solvers.py", 1)[0],
+              "": "\n  solvers.py" + layout.split("\n  solvers.py", 1)[1].split("\nnotebooks/", 1)[0]}
+    for name, path in modules().items():
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        folder = path.parent.name if path.parent != PACKAGE else ""
+        assert path.name in blocks[folder], f"{name} ({path.name}) is missing from the README's Layout, {folder or 'top level'}"
+    named = {(folder, word) for folder, text in blocks.items() for word in re.findall(r"\b(\w+\.py)\b", text)}
+    for folder, word in named:
+        assert (PACKAGE / folder / word).is_file(), f"the README's Layout names {folder}/{word}, which does not exist"

@@ -11,6 +11,7 @@ import pytest
 
 from greenaolo.greenllm import carbon
 from greenaolo.greenllm.scenario import DC_TABLE, paper_scenario
+from greenaolo.io import dataset_units_problems
 
 #: The authors' consolidated day (Dataset/Carbon/consolidated_carbon_intensity_march24_filled.csv), which the
 #: paper instance used before the year file: the reference its bits must still match.
@@ -162,8 +163,8 @@ def test_the_year_dataset_is_consistent_and_forecasts_never_beat_perfect_foresig
 
     ds = study
     assert dict(ds.sizes) == {"day": 4, "model": 4, "setting": 3, "dc": 9, "chunk": 2}
-    for var in ds.data_vars.values():
-        assert "units" in var.attrs and "long_name" in var.attrs, var.name
+    assert all("long_name" in var.attrs for var in ds.data_vars.values())
+    assert dataset_units_problems(ds) == []
     # Forecasts exist only with their full history; everything else is finite.
     missing = ds.total_cost.isnull().any("model").to_pandas()
     assert missing.loc["2024-01-01"].tolist() == [False, True, True]

@@ -1,5 +1,5 @@
 """AOLO (Wang, Du, Gao & Kim, arXiv 2503.04418): the carbon model of a wireless LLM service, its Gymnasium
-environment ``greenaolo/Aolo-v0`` and the exact per-request oracle."""
+environment ``greenaolo/Aolo-v0``, the exact per-request oracle, heuristics, and the SAC and SDRL agents."""
 
 import gymnasium
 

@@ -21,7 +21,10 @@ import numpy as np
 import xarray as xr
 
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.oracle import HEURISTICS, evaluate, evaluation_requests, oracle, policy_rng, POLICIES
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.heuristics import HEURISTICS, POLICIES, policy_rng
+from greenaolo.aolo.oracle import oracle
+from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import load_runs
 from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_improvement, proportion_interval, run_profile
 from greenaolo.io import read_dataset
@@ -93,7 +96,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
                 profile[iv, ia, js] = run_profile(per_request_gap(run, best.carbon.values), GAP_THRESHOLDS)
     dims = ("variant", "agent", "seed")
     coords = {"variant": variants, "agent": algorithms, "seed": seeds, "tau": GAP_THRESHOLDS}
-    units = {"carbon_g": ("gCO2e", "mean carbon per request"), "gap_to_oracle": ("1", "relative carbon gap to the oracle"),
+    units = {"carbon_g": ("g", "mean carbon (CO2e) per request"), "gap_to_oracle": ("1", "relative carbon gap to the oracle"),
              "qoe_violation_rate": ("1", "QoE violation rate"), "latency_violation_rate": ("1", "latency violation rate"),
              "steps_per_second": ("1/s", "training environment steps per second"),
              "train_seconds": ("s", "training wall time")}
@@ -155,7 +158,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     ref = [evaluate(*POLICIES[name](requests, cfg, policy_rng(EVALUATION_SEED)), requests, cfg, method=name)
            for name in policies]
     out = out.assign_coords(policy=policies)
-    out["ref_carbon_g"] = ("policy", [float(d.carbon_g) for d in ref], {"units": "gCO2e", "long_name": "mean carbon per request"})
+    out["ref_carbon_g"] = ("policy", [float(d.carbon_g) for d in ref], {"units": "g", "long_name": "mean carbon (CO2e) per request"})
     out["ref_gap_to_oracle"] = ("policy", [float(d.carbon_g) / float(best.carbon_g) - 1.0 for d in ref],
                                 {"units": "1", "long_name": "relative carbon gap to the oracle"})
     out["ref_qoe_violation_rate"] = ("policy", [float(d.qoe_violation_rate) for d in ref], {"units": "1", "long_name": "QoE violation rate"})

@@ -20,6 +20,7 @@ import numpy as np
 from greenaolo.aolo.config import AoloConfig
 
 __all__ = [
+    "TERMS",
     "CarbonBreakdown",
     "bs_power",
     "carbon",
@@ -164,6 +165,15 @@ def meets_latency(t, budget):
 
 
 # --- total (eq. 16) --------------------------------------------------------------------------------------
+
+#: The four terms of eq. (16), in :class:`CarbonBreakdown`'s (and the figures' stacking) order, with their symbols.
+TERMS = {
+    "carbon_inference_operational": "C_oper,I",
+    "carbon_inference_embodied": "C_emb,I",
+    "carbon_communication_operational": "C_oper,C",
+    "carbon_communication_embodied": "C_emb,C",
+}
+
 
 class CarbonBreakdown(NamedTuple):
     """The four terms of eq. (16), gCO2e, and their sums."""

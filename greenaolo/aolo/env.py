@@ -10,7 +10,7 @@ from gymnasium import spaces
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.oracle import REQUEST_FIELDS, Requests, sample_requests
+from greenaolo.aolo.requests import REQUEST_FIELDS, Requests, sample_requests
 
 __all__ = ["AoloEnv", "decision", "observation", "reward"]
 

@@ -23,8 +23,10 @@ import xarray as xr
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.experiments import TERMS
-from greenaolo.aolo.oracle import Requests, energy_efficient_power, evaluate, latency_power, oracle, qoe_length
+from greenaolo.aolo.carbon import TERMS
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.oracle import energy_efficient_power, latency_power, oracle, qoe_length
+from greenaolo.aolo.requests import Requests
 from greenaolo.options import PAPER_ALGORITHMS as ALGORITHMS
 from greenaolo.io import ENGINE
 
@@ -38,7 +40,7 @@ __all__ = ["FADING_RANGE", "INTENSITY_RANGE", "explore_table", "explore_view", "
 FADING_RANGE = (0.01, 5.0)
 #: Carbon intensity range (gCO2e/kWh) when the configuration fixes it (low == high): the sweep's span.
 INTENSITY_RANGE = (100.0, 900.0)
-#: Per-method outcomes of :func:`greenaolo.aolo.oracle.evaluate` the view keeps.
+#: Per-method outcomes of :func:`greenaolo.aolo.evaluation.evaluate` the view keeps.
 OUTCOMES = (*TERMS, "carbon", "kappa", "p_trans", "qoe", "latency", "qoe_ok", "latency_ok")
 LABELS = {"sac": "SAC", "sdrl": "SDRL"}
 
@@ -71,7 +73,7 @@ def request_ranges(cfg: AoloConfig | None = None) -> dict[str, tuple[float, floa
 
 def one_request(distance: float, fading: float, qoe_threshold: float, latency_budget: float,
                 intensity: float) -> Requests:
-    """A one-request :data:`~greenaolo.aolo.oracle.Requests` dict, its gain from eq. (6).
+    """A one-request :data:`~greenaolo.aolo.requests.Requests` dict, its gain from eq. (6).
 
     :param distance: user distance d (m).
     :param fading: Rayleigh fading power |h|^2.
@@ -189,7 +191,7 @@ def explore_view(
     :param n_grid: points of the carbon-against-P_trans curve.
     :returns: Dataset with, on ``policy`` (``oracle``, then ``SAC seed N``, ``SDRL seed N``; coordinates
         ``algorithm`` and ``seed``, -1 for the oracle), the outcomes of
-        :func:`greenaolo.aolo.oracle.evaluate`; ``carbon_vs_kappa`` with ``qoe_ok_vs_kappa`` and
+        :func:`greenaolo.aolo.evaluation.evaluate`; ``carbon_vs_kappa`` with ``qoe_ok_vs_kappa`` and
         ``latency_ok_vs_kappa`` on ``kappa_grid`` (at the oracle's P_trans), ``carbon_vs_power`` with
         ``latency_ok_vs_power`` on ``power_grid`` (at the oracle's kappa); the scalars ``gain``, ``p_ee``,
         ``p_lat`` and ``kappa_qoe``; attributes ``runs_message`` (one line on why no agent is shown,
@@ -215,13 +217,13 @@ def explore_view(
         {
             **per_method,
             "carbon_vs_kappa": ("kappa_grid", cm.carbon(kappa_grid, p_star, gain, intensity, cfg).total,
-                                {"units": "gCO2e", "long_name": "carbon C_all at the oracle's P_trans"}),
+                                {"units": "g", "long_name": "carbon C_all (CO2e) at the oracle's P_trans"}),
             "qoe_ok_vs_kappa": ("kappa_grid", cm.meets_qoe(cm.qoe(kappa_grid, cfg), qoe_threshold).astype(np.int8),
                                 {"units": "1", "long_name": "QoE constraint met"}),
             "latency_ok_vs_kappa": ("kappa_grid", cm.meets_latency(on_kappa, latency_budget).astype(np.int8),
                                     {"units": "1", "long_name": "latency constraint met at the oracle's P_trans"}),
             "carbon_vs_power": ("power_grid", cm.carbon(k_star, power_grid, gain, intensity, cfg).total,
-                                {"units": "gCO2e", "long_name": "carbon C_all at the oracle's kappa"}),
+                                {"units": "g", "long_name": "carbon C_all (CO2e) at the oracle's kappa"}),
             "latency_ok_vs_power": ("power_grid", cm.meets_latency(on_power, latency_budget).astype(np.int8),
                                     {"units": "1", "long_name": "latency constraint met at the oracle's kappa"}),
             "gain": ((), float(gain), {"units": "1", "long_name": "channel power gain g (eq. 6)"}),
@@ -230,13 +232,13 @@ def explore_view(
             "p_lat": ((), float(latency_power(k_star, gain, latency_budget, cfg)),
                       {"units": "W", "long_name": "least power meeting the latency budget P_lat (inf: none)"}),
             "kappa_qoe": ((), float(qoe_length(qoe_threshold, cfg)),
-                          {"units": "words", "long_name": "shortest output meeting QoE"}),
+                          {"units": "1", "long_name": "shortest output meeting QoE (words)"}),
         },
         coords={
             "policy": ("policy", names),
             "algorithm": ("policy", ["oracle", *(a for a, _ in runs)]),
             "seed": ("policy", [-1, *(s for _, s in runs)]),
-            "kappa_grid": ("kappa_grid", kappa_grid, {"units": "words", "long_name": "output length kappa"}),
+            "kappa_grid": ("kappa_grid", kappa_grid, {"units": "1", "long_name": "output length kappa (words)"}),
             "power_grid": ("power_grid", power_grid, {"units": "W", "long_name": "transmit power P_trans"}),
         },
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from greenaolo.aolo.experiments import TERMS
+from greenaolo.aolo.carbon import TERMS
 from greenaolo.plotting import FIGSIZE, METHOD_COLORS, register, set_theme
 
 TERM_COLORS = dict(zip(TERMS, ["#0173b2", "#56b4e9", "#de8f05", "#ece133"]))

@@ -6,7 +6,7 @@ hyperparameters) beside ``{algorithm}_{variant}_seed{seed}.zip`` (the SB3 model,
 the sweeps can evaluate the trained policy again). Both are written atomically, the model first, so a
 dataset on disk always has its model. ``make reproduce`` trains the runs as independent processes, one
 Make rule each (``make -j2`` runs two seeds side by side); a notebook run on its own trains whatever is
-missing or stale through :func:`ensure_runs`, one task per run on :func:`greenaolo.sweep.run_tasks` (local
+missing or stale through :func:`ensure_runs`, one task per run on :func:`greenaolo.tasks.run_tasks` (local
 Dask workers by default, or a cluster), each with one torch thread as the Make rules use, so a run is the
 same wherever it trained. The run files are the sweep's store: a re-run trains only what is missing. A run
 is stale when its profile, budget, hyperparameters or environment configuration differ from what is asked.
@@ -27,7 +27,7 @@ from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.training import ALGORITHMS, MODEL_CLASSES, VARIANTS, load_hyperparams, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
 from greenaolo.options import PAPER_ALGORITHMS
-from greenaolo.sweep import Task, run_tasks
+from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["RUN_FIGURE", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
            "train_run_task"]
@@ -138,7 +138,7 @@ def ensure_runs(
 
     :param hyperparams: every agent's hyperparameters (default: the package's of ``variant``).
 
-    :param scheduler: where the missing runs train (:func:`greenaolo.sweep.run_tasks`): ``"serial"``,
+    :param scheduler: where the missing runs train (:func:`greenaolo.tasks.run_tasks`): ``"serial"``,
         ``"local"`` (default: ``workers`` local processes) or a Dask scheduler address.
     :param workers: local worker processes (``None``: one per core).
     """
@@ -194,7 +194,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
         attrs={"units": "s", "long_name": "training wall time"})
     out["steps_per_second"] = xr.DataArray(
         [[float(rows[a][s].attrs["steps_per_second"]) for s in seeds] for a in algorithms], dims=("algorithm", "seed"),
-        attrs={"units": "1/s", "long_name": "training steps per second"})
+        attrs={"units": "s-1", "long_name": "training steps per second"})
     return out
 
 

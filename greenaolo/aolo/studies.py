@@ -1,17 +1,20 @@
-"""The SDRL-vs-SAC studies behind the four learned-agent figures of AOLO (issue 7).
+"""AOLO studies: the functions the AOLO notebooks call to produce each figure's dataset.
 
-Each function takes trained runs (:mod:`greenaolo.aolo.runs`) and returns one Dataset a figure is drawn
-from. Every method is measured on the same fixed, seeded evaluation requests
-(:func:`greenaolo.aolo.oracle.evaluation_requests`) with deterministic actions; the oracle and the
-heuristics are computed on the same requests as reference lines. Intervals over seeds are two-sided 95%
-Student-t intervals (:func:`t_interval`): with 5 seeds they are wide, and the figures say so rather than
-hide it.
+:func:`carbon_model_study` needs no training: the carbon model's anatomy, the oracle and the heuristics.
+The other four take trained runs (:mod:`greenaolo.aolo.runs`) and return the dataset of one of the
+learned-agent figures (SDRL against SAC, issue 7). Every method is measured on the same fixed, seeded
+evaluation requests (:func:`greenaolo.aolo.requests.evaluation_requests`) with deterministic actions; the
+oracle and the heuristics are computed on the same requests as reference lines. Intervals over seeds are
+two-sided 95% Student-t intervals (:func:`t_interval`): with 5 seeds they are wide, and the figures say so
+rather than hide it.
 
+* :func:`carbon_model_study`: the four carbon terms against kappa and P_trans, the energy per bit, and the
+  oracle beside the heuristics (``docs/aolo.md#carbon-model``);
 * :func:`convergence_study`: evaluation reward and carbon against training steps;
 * :func:`carbon_comparison_study`: the final carbon per request in its four terms, and SDRL's reduction
   against SAC (``docs/aolo.md#reduction``: ``(C_SAC - C_SDRL) / C_SAC``, published 18.77%);
-* :func:`sweep_study`: carbon against the QoE threshold, the latency budget, the grid carbon intensity and
-  the maximum transmit power;
+* :func:`sensitivity_study`: carbon against the QoE threshold, the latency budget, the grid carbon
+  intensity and the maximum transmit power (:data:`SENSITIVITY`);
 * :func:`actor_energy_study`: energy per actor inference, ANN multiply-accumulates against SNN
   accumulates counted from the trained PopSANs' real spikes (``docs/aolo.md#actor-energy``).
 """
@@ -27,26 +30,32 @@ import torch
 import xarray as xr
 from scipy import stats
 
+from greenaolo.aolo import carbon as cm
+from greenaolo.aolo.carbon import TERMS
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import decision, observation
-from greenaolo.aolo.experiments import TERMS
-from greenaolo.aolo.oracle import EVALUATION_SEED, HEURISTICS, POLICIES, evaluate, evaluation_requests, policy_rng
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.heuristics import HEURISTICS, POLICIES, policy_rng
+from greenaolo.aolo.oracle import energy_efficient_power
+from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import load_model, load_runs
 from greenaolo.aolo.training import mean_reward
+from greenaolo.options import EVALUATION_SEED
 from greenaolo.options import PAPER_ALGORITHMS as ALGORITHMS
 
 __all__ = [
     "E_AC_PJ",
     "E_MAC_PJ",
     "PAPER_REDUCTION",
-    "SWEEPS",
+    "SENSITIVITY",
     "actor_energy_study",
     "agent_outcome",
     "carbon_comparison_study",
+    "carbon_model_study",
     "convergence_study",
     "reference_policies",
-    "sweep_points",
-    "sweep_study",
+    "sensitivity_points",
+    "sensitivity_study",
     "t_interval",
 ]
 
@@ -70,6 +79,85 @@ def t_interval(values, axis: int = -1, level: float = 0.95) -> tuple[np.ndarray,
     return mean, stats.t.ppf(0.5 + level / 2, n - 1) * sem
 
 
+# --- the carbon model, the oracle and the heuristics (no training) -------------------------------------
+
+def _terms(breakdown: cm.CarbonBreakdown, dims: tuple[str, ...], shape) -> dict:
+    return {
+        name: (dims, np.broadcast_to(np.asarray(value, dtype=float), shape).copy(), {"units": "g", "long_name": f"{symbol}, CO2e"})
+        for (name, symbol), value in zip(TERMS.items(), breakdown)
+    }
+
+
+def carbon_model_study(
+    cfg: AoloConfig | None = None, *, n_requests: int = 1000, seed: int = EVALUATION_SEED, reference_kappa: int = 200,
+    reference_distance: float = 250.0, distances: tuple[float, ...] = (50.0, 150.0, 300.0, 500.0),
+) -> xr.Dataset:
+    """The carbon model's anatomy (``docs/aolo.md#carbon-model``):
+
+    * ``vs_kappa_*``: the four terms against kappa at P_ee for a user at ``reference_distance`` (mean fading);
+    * ``vs_power_*``: the four terms and the latency against P_trans for a ``reference_kappa``-word answer,
+      at each of ``distances``;
+    * ``energy_per_bit`` against P_trans at each distance, and ``p_ee`` its minimiser (with embodied carbon);
+    * ``policy_*``: the mean four terms of the oracle and of each heuristic on the evaluation set, and their
+      violation rates.
+    """
+    cfg = cfg or AoloConfig()
+    intensity = 0.5 * (cfg.carbon_intensity_low + cfg.carbon_intensity_high)
+    kappa = np.arange(cfg.kappa_min, cfg.kappa_max + 1, 10, dtype=float)
+    gain_ref = float(cm.channel_gain(reference_distance, 1.0))
+    p_ref = float(energy_efficient_power(gain_ref, intensity, cfg))
+    power = np.geomspace(cfg.p_min, cfg.p_max, 200)
+    dist = np.asarray(distances, dtype=float)
+    gains = cm.channel_gain(dist, 1.0)[:, None]
+
+    vs_kappa = _terms(cm.carbon(kappa, p_ref, gain_ref, intensity, cfg), ("kappa",), kappa.shape)
+    vs_power = _terms(cm.carbon(reference_kappa, power[None, :], gains, intensity, cfg), ("distance", "power"),
+                      (len(dist), len(power)))
+    data = {f"vs_kappa_{k[7:]}": v for k, v in vs_kappa.items()}
+    data.update({f"vs_power_{k[7:]}": v for k, v in vs_power.items()})
+    data["vs_power_latency"] = (("distance", "power"), cm.latency(reference_kappa, power[None, :], gains, cfg),
+                                {"units": "s", "long_name": "latency t_I + t_C"})
+    data["energy_per_bit"] = (("distance", "power"), cm.energy_per_bit(power[None, :], gains, cfg) * 1e6,
+                              {"units": "uJ/bit", "long_name": "BS energy per bit (P_0 + Delta_p P) / R"})
+    data["p_ee"] = (("distance",), energy_efficient_power(gains[:, 0], intensity, cfg),
+                    {"units": "W", "long_name": "carbon-optimal power P_ee"})
+
+    requests = evaluation_requests(cfg, n_requests, seed)
+    rows = {name: [] for name in (*TERMS, "qoe_violation_rate", "latency_violation_rate")}
+    for name, policy in POLICIES.items():
+        k, p = policy(requests, cfg, policy_rng(seed))
+        c = cm.carbon(k, p, requests["gain"], requests["intensity"], cfg)
+        for term, value in zip(TERMS, c):
+            rows[term].append(float(np.mean(value)))
+        rows["qoe_violation_rate"].append(float(np.mean(~cm.meets_qoe(cm.qoe(k, cfg), requests["qoe_threshold"]))))
+        rows["latency_violation_rate"].append(float(np.mean(
+            ~cm.meets_latency(cm.latency(k, p, requests["gain"], cfg), requests["latency_budget"]))))
+    for term, symbol in TERMS.items():
+        data[f"policy_{term[7:]}"] = (("policy",), rows[term], {"units": "g", "long_name": f"mean {symbol} (CO2e) per request"})
+    for rate in ("qoe_violation_rate", "latency_violation_rate"):
+        data[f"policy_{rate}"] = (("policy",), rows[rate], {"units": "1", "long_name": rate.replace("_", " ")})
+    k_star, p_star = POLICIES["oracle"](requests, cfg)
+    data["oracle_p_trans"] = (("request",), p_star, {"units": "W", "long_name": "oracle P_trans"})
+    data["request_distance"] = (("request",), requests["distance"], {"units": "m", "long_name": "BS-user distance"})
+    data["request_fading"] = (("request",), requests["fading"], {"units": "1", "long_name": "fading |h|^2"})
+
+    ds = xr.Dataset(
+        data,
+        coords={
+            "kappa": ("kappa", kappa, {"units": "1", "long_name": "output length kappa (words)"}),
+            "power": ("power", power, {"units": "W", "long_name": "transmit power P_trans"}),
+            "distance": ("distance", dist, {"units": "m", "long_name": "BS-user distance"}),
+            "policy": list(POLICIES),
+            "request": np.arange(n_requests),
+        },
+    )
+    ds.attrs.update(config=cfg.to_json(), reference_kappa=reference_kappa, reference_distance=reference_distance,
+                    reference_power=p_ref, evaluation_seed=seed)
+    return ds
+
+
+# --- the learned agents ---------------------------------------------------------------------------------
+
 def _config(runs: xr.Dataset) -> AoloConfig:
     if "config" not in runs.attrs:
         raise ValueError("the runs were trained with different environment configurations")
@@ -90,10 +178,10 @@ def _summary(ds: xr.Dataset, requests, cfg: AoloConfig) -> dict[str, float]:
 
 
 SUMMARY_ATTRS = {
-    **{term: ("gCO2e", f"mean {symbol} per request") for term, symbol in TERMS.items()},
-    "carbon_g": ("gCO2e", "mean carbon per request"),
+    **{term: ("g", f"mean {symbol} (CO2e) per request") for term, symbol in TERMS.items()},
+    "carbon_g": ("g", "mean carbon (CO2e) per request"),
     "reward": ("1", "mean reward"),
-    "kappa": ("words", "mean output length kappa"),
+    "kappa": ("1", "mean output length kappa (words)"),
     "p_trans": ("W", "mean transmit power P_trans"),
     "qoe_violation_rate": ("1", "QoE violation rate"),
     "latency_violation_rate": ("1", "latency violation rate"),
@@ -181,24 +269,25 @@ def carbon_comparison_study(paths: Sequence[str | Path]) -> xr.Dataset:
     return out
 
 
-#: The four sweeps: (name, request field or config field, values, units). QoE threshold and latency
-#: budget are set on the requests (inside the range the agents were trained on, which they observe);
-#: carbon intensity and P_max change the configuration the agents were not trained for (see
-#: :func:`sweep_study`).
-SWEEPS = {
+#: The sensitivity study's four sweeps: name -> (request or config, values, units, long_name). QoE
+#: threshold and latency budget are set on the requests (inside the range the agents were trained on,
+#: which they observe); carbon intensity and P_max change the configuration the agents were not trained
+#: for (see :func:`sensitivity_study`).
+SENSITIVITY = {
     "qoe_threshold": ("request", (0.6, 0.675, 0.75, 0.825, 0.9), "1", "QoE threshold Q_th"),
     "latency_budget": ("request", (10.0, 12.5, 15.0, 17.5, 20.0), "s", "latency budget T_max"),
-    "carbon_intensity": ("config", (100.0, 300.0, 475.0, 700.0, 900.0), "gCO2e/kWh", "grid carbon intensity I"),
+    "carbon_intensity": ("config", (100.0, 300.0, 475.0, 700.0, 900.0), "g/(kW h)", "grid CO2e intensity I"),
     "p_max": ("config", (1.0, 2.0, 5.0, 10.0, 20.0), "W", "maximum transmit power P_max"),
 }
 
 
-_SWEEP_KEYS = ("carbon_g", "qoe_violation_rate", "latency_violation_rate")
+_SENSITIVITY_KEYS = ("carbon_g", "qoe_violation_rate", "latency_violation_rate")
 
 
-def sweep_points(runs_dir: str, paths: Sequence[str], name: str, n_requests: int) -> dict[str, np.ndarray]:
-    """One sweep of :data:`SWEEPS` (a sweep task of :func:`sweep_study`): for each value, the references'
-    (``ref_*``: policy x value) and every trained agent's (``agent_*``: algorithm x seed x value) outcomes."""
+def sensitivity_points(runs_dir: str, paths: Sequence[str], name: str, n_requests: int) -> dict[str, np.ndarray]:
+    """One sweep of :data:`SENSITIVITY` (a task of :func:`sensitivity_study`): for each value, the
+    references' (``ref_*``: policy x value) and every trained agent's (``agent_*``: algorithm x seed x
+    value) outcomes."""
     runs = load_runs(paths)
     train_cfg = _config(runs)
     seed = EVALUATION_SEED
@@ -206,9 +295,9 @@ def sweep_points(runs_dir: str, paths: Sequence[str], name: str, n_requests: int
     algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
     models = {(a, s): load_model(runs_dir, a, s, runs.attrs["variant"]) for a in algorithms for s in seeds}
     methods = ["oracle", *HEURISTICS]
-    kind, values, _, _ = SWEEPS[name]
-    ref = {key: np.empty((len(methods), len(values))) for key in _SWEEP_KEYS}
-    agent = {key: np.empty((len(algorithms), len(seeds), len(values))) for key in _SWEEP_KEYS}
+    kind, values, _, _ = SENSITIVITY[name]
+    ref = {key: np.empty((len(methods), len(values))) for key in _SENSITIVITY_KEYS}
+    agent = {key: np.empty((len(algorithms), len(seeds), len(values))) for key in _SENSITIVITY_KEYS}
     for j, value in enumerate(values):
         if kind == "request":
             cfg = train_cfg
@@ -232,9 +321,9 @@ def sweep_points(runs_dir: str, paths: Sequence[str], name: str, n_requests: int
     return {**{f"ref_{k}": v for k, v in ref.items()}, **{f"agent_{k}": v for k, v in agent.items()}}
 
 
-def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests: int | None = None,
-                progress: bool = True, scheduler: str | None = None, workers: int | None = None) -> xr.Dataset:
-    """Carbon per request against each sweep of :data:`SWEEPS`, for the oracle, the heuristics and every
+def sensitivity_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests: int | None = None,
+                      progress: bool = True, scheduler: str | None = None, workers: int | None = None) -> xr.Dataset:
+    """Carbon per request against each sweep of :data:`SENSITIVITY`, for the oracle, the heuristics and every
     trained agent (per seed; mean and 95% t-interval over seeds).
 
     The agents are the trained runs, not retrained per point. A swept QoE threshold or latency budget is
@@ -244,25 +333,25 @@ def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests
     swept P_max, while the oracle and the heuristics re-optimise for it. The gap between the agents and the
     oracle along those two sweeps is therefore what a policy trained once loses when the setting moves.
 
-    Each sweep is one task of :func:`greenaolo.sweep.run_tasks` (:func:`sweep_points`; a task loads the
+    Each sweep is one task of :func:`greenaolo.tasks.run_tasks` (:func:`sensitivity_points`; a task loads the
     trained models once, so the workers need ``runs_dir`` on their disk).
     """
-    from greenaolo.sweep import Task, run_tasks
+    from greenaolo.tasks import Task, run_tasks
 
     runs = load_runs(paths)
     n = int(n_requests or _n_eval(runs))
     algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
     methods = ["oracle", *HEURISTICS]
-    tasks = [Task(sweep_points, {"runs_dir": str(runs_dir), "paths": [str(p) for p in paths], "name": name,
-                                 "n_requests": n}) for name in SWEEPS]
+    tasks = [Task(sensitivity_points, {"runs_dir": str(runs_dir), "paths": [str(p) for p in paths], "name": name,
+                                       "n_requests": n}) for name in SENSITIVITY]
     results = run_tasks(tasks, scheduler=scheduler, workers=workers, desc="sweeps", progress=progress)
     data: dict[str, tuple] = {}
     coords: dict[str, tuple] = {}
-    for (name, (_, values, units, long_name)), result in zip(SWEEPS.items(), results):
+    for (name, (_, values, units, long_name)), result in zip(SENSITIVITY.items(), results):
         dim = f"{name}_value"
         coords[dim] = (dim, list(values), {"units": units, "long_name": long_name})
-        for key in _SWEEP_KEYS:
-            u = "gCO2e" if key == "carbon_g" else "1"
+        for key in _SENSITIVITY_KEYS:
+            u = "g" if key == "carbon_g" else "1"
             agent = result[f"agent_{key}"]
             data[f"{name}_ref_{key}"] = (("policy", dim), result[f"ref_{key}"], {"units": u, "long_name": f"reference {key}"})
             data[f"{name}_agent_{key}"] = (("algorithm", "seed", dim), agent, {"units": u, "long_name": f"agent {key}"})
@@ -271,7 +360,7 @@ def sweep_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests
             data[f"{name}_agent_{key}_ci95"] = (("algorithm", dim), half, {"units": u, "long_name": "95% t half-width"})
     out = xr.Dataset(data, coords={**coords, "policy": methods, "algorithm": algorithms, "seed": seeds})
     out.attrs.update(runs.attrs)
-    out.attrs.update(evaluation_requests=n, sweeps=", ".join(SWEEPS))
+    out.attrs.update(evaluation_requests=n, sweeps=", ".join(SENSITIVITY))
     return out
 
 
@@ -333,7 +422,7 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
         mean, half = t_interval(v, axis=1)
         data[f"{k}_mean"] = ("algorithm", mean, {"units": units[k][0], "long_name": f"{units[k][1]}, mean over seeds"})
         data[f"{k}_ci95"] = ("algorithm", half, {"units": units[k][0], "long_name": "95% t half-width"})
-    data["spike_rate"] = (("seed", "layer"), rates, {"units": "spikes/(neuron step)", "long_name": "SDRL firing rate"})
+    data["spike_rate"] = (("seed", "layer"), rates, {"units": "1", "long_name": "SDRL firing rate (spikes per neuron per time step)"})
     out = xr.Dataset(data, coords={"algorithm": list(ALGORITHMS), "seed": seeds, "layer": layer_names})
     out.attrs.update(runs.attrs)
     out.attrs.update(e_mac_pj=E_MAC_PJ, e_ac_pj=E_AC_PJ, evaluation_requests=n,

@@ -4,7 +4,7 @@ Hyperparameters live in ``hyperparams/agents.yaml``: SAC and SDRL share every ``
 gamma, tau, batch, buffer, entropy mode) and differ only in the actor (SDRL: :class:`PopSANPolicy`).
 :func:`train` runs one (algorithm, seed, configuration) and returns its learning curve and final
 evaluation as one Dataset, with the exact hyperparameters, configuration and seed in its attributes.
-Every evaluation uses the same fixed, seeded requests (:func:`greenaolo.aolo.oracle.evaluation_requests`)
+Every evaluation uses the same fixed, seeded requests (:func:`greenaolo.aolo.requests.evaluation_requests`)
 with deterministic actions, and reports gCO2e, never rewards alone.
 """
 
@@ -26,8 +26,10 @@ from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv, decision, observation, reward
-from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.popsan import PopSANPolicy
+from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import boolean, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
@@ -277,7 +279,7 @@ def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) 
 
 
 def evaluate_model(model: BaseAlgorithm, cfg: AoloConfig, requests: dict, *, method: str) -> xr.Dataset:
-    """Deterministic actions of ``model`` on ``requests``: :func:`greenaolo.aolo.oracle.evaluate` plus the
+    """Deterministic actions of ``model`` on ``requests``: :func:`greenaolo.aolo.evaluation.evaluate` plus the
     mean reward."""
     actions, _ = model.predict(observation(requests, cfg), deterministic=True)
     kappa, p = decision(actions, cfg)
@@ -288,7 +290,7 @@ def evaluate_model(model: BaseAlgorithm, cfg: AoloConfig, requests: dict, *, met
 
 def mean_reward(outcome: xr.Dataset, requests: dict, cfg: AoloConfig) -> float:
     """The environment's mean reward for the per-request ``outcome`` of
-    :func:`greenaolo.aolo.oracle.evaluate` on ``requests``."""
+    :func:`greenaolo.aolo.evaluation.evaluate` on ``requests``."""
     r = reward(outcome.carbon.values, outcome.qoe.values, requests["qoe_threshold"], outcome.latency.values,
                requests["latency_budget"], cfg, AoloEnv(cfg).carbon_scale)
     return float(np.mean(r))
@@ -324,7 +326,7 @@ class _EvalAndProgress(BaseCallback):
 
 CURVE = {
     "reward": ("1", "evaluation mean reward"),
-    "carbon_g": ("gCO2e", "evaluation mean carbon per request"),
+    "carbon_g": ("g", "evaluation mean carbon (CO2e) per request"),
     "qoe_violation_rate": ("1", "evaluation QoE violation rate"),
     "latency_violation_rate": ("1", "evaluation latency violation rate"),
 }
@@ -376,14 +378,14 @@ def train(
     callback._record()
     final = evaluate_model(model, cfg, requests, method=algorithm)
     best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
-    final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "gCO2e", "long_name": "oracle mean carbon"})
+    final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "g", "long_name": "oracle mean carbon (CO2e)"})
     final["gap_to_oracle"] = xr.DataArray(float(final.carbon_g) / float(best.carbon_g) - 1.0,
                                           attrs={"units": "1", "long_name": "relative carbon gap to the oracle"})
     steps_axis = [row["step"] for row in callback.rows]
     for name, (units, long_name) in CURVE.items():
         final[f"curve_{name}"] = xr.DataArray([row[name] for row in callback.rows], dims="step",
                                               attrs={"units": units, "long_name": long_name})
-    final = final.assign_coords(step=("step", steps_axis, {"units": "env steps", "long_name": "training steps"}))
+    final = final.assign_coords(step=("step", steps_axis, {"units": "1", "long_name": "training steps (environment steps)"}))
     final.attrs.update(
         algorithm=algorithm, variant=variant, seed=int(seed), config=cfg.to_json(), hyperparams=json.dumps(hp, sort_keys=True),
         total_timesteps=steps, train_seconds=seconds, steps_per_second=steps / seconds, profile=profile,

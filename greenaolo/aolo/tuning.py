@@ -35,7 +35,9 @@ import xarray as xr
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv
-from greenaolo.aolo.oracle import evaluate, evaluation_requests, oracle
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.oracle import oracle
+from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.training import (ACCEPTS, SCHEMA, HyperparameterError, agent, evaluate_model, load_hyperparams,
                                      settings, validate_hyperparams)
 from greenaolo.checks import number, parse_yaml, read_yaml
@@ -321,13 +323,13 @@ def tune(
         the rest.
     :param storage_dir: where the journal file lives (created).
     :param scheduler: ``"serial"`` (this process), ``"local"`` (``workers`` local processes: default) or a
-        Dask scheduler address; as :func:`greenaolo.sweep.run_tasks`.
+        Dask scheduler address; as :func:`greenaolo.tasks.run_tasks`.
     """
     import optuna
     from optuna.trial import TrialState
     from tqdm.auto import tqdm
 
-    from greenaolo.sweep import _resolve
+    from greenaolo.tasks import resolve_scheduler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -338,7 +340,7 @@ def tune(
     cfg = config or AoloConfig()
     space = space or load_search_space(algorithm)
     hp = hyperparams or load_hyperparams()
-    scheduler, workers = _resolve(scheduler, workers)
+    scheduler, workers = resolve_scheduler(scheduler, workers)
 
     local = optuna.create_study(study_name=algorithm, storage=_journal(journal_path(storage_dir, algorithm)),
                                 direction="minimize", load_if_exists=True)
@@ -371,7 +373,7 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
     import optuna
     from optuna.trial import TrialState
 
-    from greenaolo.sweep import _client
+    from greenaolo.tasks import dask_client
 
     # The working study starts with the journal's finished trials, marked, so that only new ones are copied back.
     resumed = []
@@ -397,7 +399,7 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
         return
     from optuna_integration import DaskStorage
 
-    client = _client(scheduler, workers)
+    client = dask_client(scheduler, workers)
     storage = DaskStorage(client=client)
     work = optuna.create_study(study_name=algorithm, storage=storage, direction="minimize")
     work.add_trials(resumed)

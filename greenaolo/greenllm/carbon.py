@@ -149,7 +149,7 @@ def carbon_intensity(start: str | dt.date | dt.datetime, end: str | dt.date | dt
     return xr.Dataset(
         {
             "carbon_intensity": (("dc", "time"), filled[:, first:last] / 1000.0,
-                                 {"units": "kgCO2/kWh", "long_name": "grid life-cycle carbon intensity theta[j,t]"}),
+                                 {"units": "kg/(kW h)", "long_name": "grid life-cycle carbon intensity theta[j,t] (kg CO2 per kWh)"}),
             "filled": (("dc", "time"), missing[:, first:last],
                        {"units": "1", "long_name": "hour missing in the source, filled by fill_gaps"}),
         },

@@ -28,7 +28,6 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import highspy
-import linopy
 import numpy as np
 import pandas as pd
 import scipy.sparse
@@ -44,13 +43,14 @@ from greenaolo.greenllm.model import (
     infeasibility_reasons,
     solve,
 )
+from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
-from greenaolo.greenllm.sweeps import SUMMARY
-from greenaolo.solvers import SolveError, SolverFallbackWarning, highs_version
+from greenaolo.greenllm.points import SUMMARY
+from greenaolo.solvers import SolveError, SolverFallbackWarning
 
 __all__ = ["MODEL_CHOICES", "SLIDERS", "TERMS", "ParametricLP", "explore_table", "explore_view"]
 
-#: The reported totals, in the order of the table and the figure: (units, label), as every sweep reports them.
+#: The reported totals, in the order of the table and the figure: (units, label), as every point reports them.
 TERMS: dict[str, tuple[str, str]] = {
     name: SUMMARY[name] for name in ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water")
 }
@@ -98,15 +98,6 @@ def _monomial(name: str, scaling: Scaling) -> float:
     return float(np.prod([getattr(scaling, f) for f in name.split("*") if f != "1"]))
 
 
-def _vector(expr: linopy.LinearExpression, n: int) -> np.ndarray:
-    """A linear expression's coefficients as a dense vector over the model's variable labels."""
-    labels, coeffs = expr.vars.values.ravel(), expr.coeffs.values.ravel()
-    keep = labels >= 0
-    out = np.zeros(n)
-    np.add.at(out, labels[keep], coeffs[keep])
-    return out
-
-
 class ParametricLP:
     """The paper LP (``build_model`` on ``paper_scenario(seed)``) with its numbers as functions of the Psi
     factors: :meth:`data` gives the matrix, bounds and the cost and metric vectors at any
@@ -122,10 +113,9 @@ class ParametricLP:
         self.base = paper_scenario(self.seed)
         built = build_model(self.base)
         mats = built.model.matrices
-        if not (mats.vlabels == np.arange(len(mats.vlabels))).all():
-            raise RuntimeError("the model's variables are not labelled 0..n-1: cannot index them by label")
-        self.n_cols = len(mats.vlabels)
-        self.sense = np.asarray(mats.sense)
+        arrays = lp_arrays(built.model)
+        self.n_cols = arrays["A"].shape[1]
+        self.sense = arrays["sense"]
         alloc = built.model.variables["allocation"].labels
         #: Column of x[i,j,k,t], dims (area, dc, query, time).
         self.allocation_columns = alloc.transpose("area", "dc", "query", "time").values
@@ -135,11 +125,10 @@ class ParametricLP:
         self._check(self._sample(build_model(apply_scaling(self.base, CHECK))))
 
     def _sample(self, built: GreenLLMModel) -> dict[str, object]:
-        mats = built.model.matrices
-        costs = {name: _vector(built.costs[name], self.n_cols) for name in OBJECTIVES}
-        metrics = {name: _vector(built.metrics[name], self.n_cols) for name in ("emissions", "water")}
-        return {"A": mats.A.tocsr(), "b": np.asarray(mats.b, float), "lb": np.asarray(mats.lb, float),
-                "ub": np.asarray(mats.ub, float), **costs, **metrics}
+        arrays = lp_arrays(built.model)
+        costs = {name: coefficients(built.costs[name], self.n_cols) for name in OBJECTIVES}
+        metrics = {name: coefficients(built.metrics[name], self.n_cols) for name in ("emissions", "water")}
+        return {**{name: arrays[name] for name in ("A", "b", "lb", "ub")}, **costs, **metrics}
 
     def _fit(self, name: str, samples: list) -> list:  # of CSR matrices for "A", of vectors otherwise
         """Each monomial's part of one piece, from its values at the probes (least squares, exact here)."""
@@ -189,33 +178,6 @@ class ParametricLP:
         return np.einsum("ijkt,ikt->jt", x[self.allocation_columns], demand)
 
 
-def _highs_lp(data: Mapping[str, object], sense: np.ndarray, cost: np.ndarray) -> highspy.HighsLp:
-    """The LP ``min cost x`` s.t. ``A x (sense) b``, ``lb <= x <= ub`` for HiGHS, the matrix row-wise."""
-    a = data["A"]
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
-    lp.col_cost_ = cost
-    lp.col_lower_, lp.col_upper_ = data["lb"], data["ub"]
-    b = data["b"]
-    lp.row_lower_ = np.where(sense == "<", -highspy.kHighsInf, b)
-    lp.row_upper_ = np.where(sense == ">", highspy.kHighsInf, b)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
-    return lp
-
-
-def _highs(lp: highspy.HighsLp) -> highspy.Highs:
-    """A quiet HiGHS holding ``lp`` (the process's first HiGHS, with its banner, is made by ``solvers``)."""
-    highs_version()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
-    return h
-
-
 def _run(h: highspy.Highs) -> tuple[bool, str]:
     """Run HiGHS: ``(optimal, its model status in words)``."""
     h.run()
@@ -253,7 +215,7 @@ def _solve_fast(lp: ParametricLP, scaling: Scaling, weights: Mapping[str, float]
     data = lp.data(scaling)
     vectors = {name: data[name] for name in (*OBJECTIVES, "emissions", "water")}
     objective = sum(w * vectors[name] for name, w in weights.items() if w != 0)
-    h = _highs(_highs_lp(data, lp.sense, objective))
+    h = quiet_highs(highs_lp(data, lp.sense, objective))
     ok, status = _run(h)
     if not ok:
         return None, status
@@ -369,7 +331,7 @@ def _compute(scaling: Scaling, model: str, weights: Sequence[float] | Mapping[st
     ds = xr.Dataset(
         {
             "value": ("term", [values[t] for t in TERMS], {"units": "various (see term_units)", "long_name": "this setting"}),
-            "routed": (("dc", "time"), routed, {"units": "queries/h", "long_name": "queries served, summed over areas and query types"}),
+            "routed": (("dc", "time"), routed, {"units": "h-1", "long_name": "queries served per hour, summed over areas and query types"}),
             "solve_seconds": ((), seconds, {"units": "s", "long_name": "time to compute this view"}),
         },
         coords={

@@ -232,30 +232,32 @@ def add_full_allocation(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, unme
     m.add_constraints(served + unmet == 1 if unmet is not None else served == 1, name="full_allocation")
 
 
-def delays(s: xr.Dataset, x: linopy.Variable) -> dict[str, linopy.LinearExpression]:
-    """Constraints 9-11: the aggregate delay components of (i, k, t), exactly as the authors' code has them.
+def delay_coefficients(s: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Constraints 9-11: the coefficient of x[i,j,k,t] in each aggregate delay component of (i, k, t), in
+    seconds, exactly as the authors' code has them.
 
     9. transmission ``D_tr = sum_j beta lambda x (h+f) / max(0.001, B)`` (KB/Mbps; no unit conversion);
     10. propagation ``D_pr = sum_j d[i,j] x`` (not multiplied by lambda);
     11. processing ``D_pc = sum_j v[j,k] (h+f) lambda x``.
     """
     tokens = _tokens(s)
-    bandwidth = np.maximum(MIN_BANDWIDTH, s.bandwidth)
     return {
-        "delay_transmission": (s.data_per_token * s.demand * tokens / bandwidth * x).sum("dc"),
-        "delay_propagation": (s.rtt * x).sum("dc"),
-        "delay_processing": (s.proc_delay * tokens * s.demand * x).sum("dc"),
+        "delay_transmission": s.data_per_token * s.demand * tokens / np.maximum(MIN_BANDWIDTH, s.bandwidth),
+        "delay_propagation": s.rtt,
+        "delay_processing": s.proc_delay * tokens * s.demand,
     }
+
+
+def delays(s: xr.Dataset, x: linopy.Variable) -> dict[str, linopy.LinearExpression]:
+    """Constraints 9-11: the aggregate delay components ``D_tr``, ``D_pr``, ``D_pc`` of (i, k, t), each
+    ``sum_j`` of its :func:`delay_coefficients` times x."""
+    return {name: (coefficient * x).sum("dc") for name, coefficient in delay_coefficients(s).items()}
 
 
 def delay_coefficient(s: xr.Dataset) -> xr.DataArray:
     """Coefficient of x[i,j,k,t] in ``D_tr + D_pr + D_pc`` (constraints 9-11 summed), in seconds."""
-    tokens = _tokens(s)
-    return (
-        s.data_per_token * s.demand * tokens / np.maximum(MIN_BANDWIDTH, s.bandwidth)
-        + s.rtt
-        + s.proc_delay * tokens * s.demand
-    )
+    parts = delay_coefficients(s)
+    return parts["delay_transmission"] + parts["delay_propagation"] + parts["delay_processing"]
 
 
 def add_delay_cap(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> None:
@@ -675,14 +677,14 @@ def results(
     ds = xr.Dataset(
         {
             "allocation": var(x, "1", "fraction of area i's type-k queries served by DC j in hour t, x"),
-            "grid_power": var(p_g, "kWh/slot", "grid energy P_g"),
-            "it_energy": var(sol["it_energy"], "kWh/slot", "IT energy P_c"),
-            "facility_energy": var(p_d, "kWh/slot", "facility energy P_d"),
-            "renewable_used": var(np.maximum(p_d - p_g, 0.0), "kWh/slot", "renewable energy used"),
+            "grid_power": var(p_g, "kW h", "grid energy P_g in the hourly slot"),
+            "it_energy": var(sol["it_energy"], "kW h", "IT energy P_c in the hourly slot"),
+            "facility_energy": var(p_d, "kW h", "facility energy P_d in the hourly slot"),
+            "renewable_used": var(np.maximum(p_d - p_g, 0.0), "kW h", "renewable energy used in the hourly slot"),
             "water_use": var(sol["water"], "L", "water W"),
-            "hourly_emissions": var(s.carbon_intensity * p_g, "kgCO2", "grid emissions theta P_g"),
-            "hourly_energy_cost": var(s.price * p_g, "$", "energy cost c P_g"),
-            "hourly_carbon_cost": var(s.carbon_tax * s.carbon_intensity * p_g, "$", "carbon tax delta theta P_g"),
+            "hourly_emissions": var(s.carbon_intensity * p_g, "kg", "grid CO2 emissions theta P_g"),
+            "hourly_energy_cost": var(s.price * p_g, "USD", "energy cost c P_g"),
+            "hourly_carbon_cost": var(s.carbon_tax * s.carbon_intensity * p_g, "USD", "carbon tax delta theta P_g"),
             "delay_transmission": var(sol["delay_transmission"], "s", "aggregate transmission delay D_tr"),
             "delay_propagation": var(sol["delay_propagation"], "s", "propagation delay D_pr"),
             "delay_processing": var(sol["delay_processing"], "s", "aggregate processing delay D_pc"),
@@ -692,26 +694,26 @@ def results(
         }
     )
     totals = {
-        "energy_cost": (_value(built.costs["energy"]), "$", "energy cost C_E"),
-        "carbon_cost": (_value(built.costs["carbon"]), "$", "carbon tax C_C"),
-        "delay_cost": (_value(built.costs["delay"]), "$", "delay penalty C_D"),
-        "emissions": (float((s.carbon_intensity * p_g).sum(skipna=False)), "kgCO2", "grid emissions"),
+        "energy_cost": (_value(built.costs["energy"]), "USD", "energy cost C_E"),
+        "carbon_cost": (_value(built.costs["carbon"]), "USD", "carbon tax C_C"),
+        "delay_cost": (_value(built.costs["delay"]), "USD", "delay penalty C_D"),
+        "emissions": (float((s.carbon_intensity * p_g).sum(skipna=False)), "kg", "grid CO2 emissions"),
         "water": (float(sol["water"].sum(skipna=False)), "L", "water use"),
         "delay": (float(delay.sum(skipna=False)), "s", "aggregate delay (the paper's sum of D)"),
-        "grid_energy": (float(p_g.sum(skipna=False)), "kWh", "grid energy"),
-        "facility_energy": (float(p_d.sum(skipna=False)), "kWh", "facility energy"),
-        "renewable_energy_used": (float(np.maximum(p_d - p_g, 0).sum(skipna=False)), "kWh", "renewable energy used"),
+        "grid_energy": (float(p_g.sum(skipna=False)), "kW h", "grid energy"),
+        "facility_energy": (float(p_d.sum(skipna=False)), "kW h", "facility energy"),
+        "renewable_energy_used": (float(np.maximum(p_d - p_g, 0).sum(skipna=False)), "kW h", "renewable energy used"),
     }
     for extra in ("unmet", "download"):
         if extra in built.costs:
-            totals[f"{extra}_cost"] = (_value(built.costs[extra]), "$", f"{extra} cost")
+            totals[f"{extra}_cost"] = (_value(built.costs[extra]), "USD", f"{extra} cost")
     totals["total_cost"] = (
         sum(v for k, (v, _, _) in totals.items() if k.endswith("_cost")),
-        "$",
+        "USD",
         "total cost C_E + C_C + C_D (+ extension costs)",
     )
     totals["water_shadow_price"] = (
-        water_shadow_price, "$/L", "marginal cost of one litre less water budget (dual of constraint 6 in the "
+        water_shadow_price, "USD/L", "marginal cost of one litre less water budget (dual of constraint 6 in the "
         "model's own objective; NaN for a MILP)",
     )
     for name, (value, units, long_name) in totals.items():

@@ -283,7 +283,7 @@ def _paper_instance(seed: int) -> xr.Dataset:
     ds["base_price"] = (
         "dc",
         DC_TABLE["base_price_cents"].to_numpy(float) / 100,
-        {"units": "$/kWh", "long_name": "base retail electricity price"},
+        {"units": "USD/(kW h)", "long_name": "base retail electricity price"},
     )
     ds.attrs.update(
         source="Green-LLM (Cheng & Nguyen, arXiv 2507.09942): paper instance, authors' generator (docs/greenllm.md)",
@@ -295,28 +295,28 @@ def _paper_instance(seed: int) -> xr.Dataset:
 
 #: name -> (dims, units, long_name with the paper's symbol). The single source of the scenario's schema.
 SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "demand": (("area", "query", "time"), "queries/slot", "number of queries lambda[i,k,t]"),
-    "input_tokens": (("query",), "tokens", "average input tokens per query h[k]"),
-    "output_tokens": (("query",), "tokens", "average output tokens per query f[k]"),
-    "token_energy_in": (("query",), "kWh/token", "energy per input token tau_in[k]"),
-    "token_energy_out": (("query",), "kWh/token", "energy per output token tau_out[k]"),
+    "demand": (("area", "query", "time"), "1", "number of queries lambda[i,k,t] in the hourly slot"),
+    "input_tokens": (("query",), "1", "average input tokens per query h[k]"),
+    "output_tokens": (("query",), "1", "average output tokens per query f[k]"),
+    "token_energy_in": (("query",), "kW h", "energy per input token tau_in[k]"),
+    "token_energy_out": (("query",), "kW h", "energy per output token tau_out[k]"),
     "pue": (("dc",), "1", "power usage effectiveness PUE[j]"),
-    "renewable": (("dc", "time"), "kWh/slot", "on-site renewable generation P_w[j,t]"),
-    "grid_limit": (("dc", "time"), "kWh/slot", "grid import limit P_max[j,t]"),
-    "price": (("dc", "time"), "$/kWh", "electricity price c[j,t]"),
-    "carbon_intensity": (("dc", "time"), "kgCO2/kWh", "grid carbon intensity theta[j,t]"),
-    "carbon_tax": (("dc",), "$/kgCO2", "carbon tax delta[j]"),
-    "wue": (("dc", "time"), "L/kWh", "on-site water usage effectiveness WUE[j,t]"),
-    "ewif": (("dc", "time"), "L/kWh", "off-site energy-water intensity factor EWIF[j,t]"),
+    "renewable": (("dc", "time"), "kW h", "on-site renewable generation P_w[j,t] in the hourly slot"),
+    "grid_limit": (("dc", "time"), "kW h", "grid import limit P_max[j,t] in the hourly slot"),
+    "price": (("dc", "time"), "USD/(kW h)", "electricity price c[j,t]"),
+    "carbon_intensity": (("dc", "time"), "kg/(kW h)", "grid carbon intensity theta[j,t] (kg CO2 per kWh)"),
+    "carbon_tax": (("dc",), "USD/kg", "carbon tax delta[j] per kg CO2"),
+    "wue": (("dc", "time"), "L/(kW h)", "on-site water usage effectiveness WUE[j,t]"),
+    "ewif": (("dc", "time"), "L/(kW h)", "off-site energy-water intensity factor EWIF[j,t]"),
     "water_budget": ((), "L", "water budget over the horizon Z"),
-    "resource_per_token": (("query", "resource"), "units/token", "resource use per token alpha[k,r]"),
-    "capacity": (("resource", "dc"), "units", "resource capacity C[r,j]"),
-    "data_per_token": (("area", "query", "time"), "KB/token", "data size per token beta[i,k,t]"),
-    "bandwidth": (("area", "dc"), "Mbps", "bandwidth B[i,j]"),
+    "resource_per_token": (("query", "resource"), "1", "resource use per token alpha[k,r] (units of resource r)"),
+    "capacity": (("resource", "dc"), "1", "resource capacity C[r,j] (units of resource r)"),
+    "data_per_token": (("area", "query", "time"), "kbyte", "data size per token beta[i,k,t]"),
+    "bandwidth": (("area", "dc"), "Mbit/s", "bandwidth B[i,j]"),
     "rtt": (("area", "dc"), "s", "network round-trip delay d[i,j]"),
-    "proc_delay": (("dc", "query"), "s/token", "processing delay per token v[j,k]"),
+    "proc_delay": (("dc", "query"), "s", "processing delay per token v[j,k]"),
     "delay_cap": (("area", "query"), "s", "delay threshold Delta[i,k]"),
-    "delay_penalty": (("query",), "$/s", "delay penalty price rho[k]"),
+    "delay_penalty": (("query",), "USD/s", "delay penalty price rho[k]"),
 }
 
 
@@ -346,7 +346,7 @@ def scenario_from_arrays(*, area, dc, query, n_time: int, **values) -> xr.Datase
         "area": ("area", list(area), {"long_name": "user area i"}),
         "dc": ("dc", list(dc), {"long_name": "edge data centre j"}),
         "query": ("query", list(query), {"long_name": "query type k"}),
-        "time": ("time", np.arange(n_time), {"units": "h", "long_name": "hourly slot t"}),
+        "time": ("time", np.arange(n_time), {"long_name": "hourly slot t: hour of the day, an index (no units)"}),
         "resource": ("resource", list(RESOURCES), {"long_name": "resource type r"}),
     }
     ds = xr.Dataset(data_vars, coords=coords)

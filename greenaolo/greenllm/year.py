@@ -39,26 +39,26 @@ import pandas as pd
 import xarray as xr
 
 from greenaolo.greenllm import carbon
-from greenaolo.greenllm.explore import _highs, _highs_lp, _vector
+from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs
 from greenaolo.greenllm.model import MODELS, OBJECTIVES, TIE_BREAK_TOLERANCE, build_model, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
-from greenaolo.sweep import Task, run_tasks
+from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["TERMS", "ReusedLP", "change_against_m1", "day_seed", "fresh_day", "headline", "reused_day", "study_days",
            "value_of_information", "year_study"]
 
 #: What each (day, model, setting) reports: name -> (units, long_name). Realised = scored on the actual theta.
 TERMS: dict[str, tuple[str, str]] = {
-    "energy_cost": ("$", "energy cost C_E"),
-    "carbon_cost": ("$", "realised carbon tax C_C (actual theta)"),
-    "delay_cost": ("$", "delay penalty C_D"),
-    "total_cost": ("$", "realised total cost C_E + C_C + C_D"),
-    "emissions": ("kgCO2", "realised grid emissions (actual theta)"),
+    "energy_cost": ("USD", "energy cost C_E"),
+    "carbon_cost": ("USD", "realised carbon tax C_C (actual theta)"),
+    "delay_cost": ("USD", "delay penalty C_D"),
+    "total_cost": ("USD", "realised total cost C_E + C_C + C_D"),
+    "emissions": ("kg", "realised grid CO2 emissions (actual theta)"),
     "water": ("L", "water use"),
-    "grid_energy": ("kWh", "grid energy"),
-    "planned_carbon_cost": ("$", "carbon tax the plan expected (theta it was planned on)"),
-    "planned_emissions": ("kgCO2", "emissions the plan expected (theta it was planned on)"),
+    "grid_energy": ("kW h", "grid energy"),
+    "planned_carbon_cost": ("USD", "carbon tax the plan expected (theta it was planned on)"),
+    "planned_emissions": ("kg", "CO2 emissions the plan expected (theta it was planned on)"),
 }
 #: HiGHS's ``simplex_strategy`` for the primal simplex.
 PRIMAL_SIMPLEX = 4
@@ -81,25 +81,21 @@ class ReusedLP:
 
     def __init__(self, scenario: xr.Dataset) -> None:
         built = build_model(scenario)
-        mats = built.model.matrices
-        self.n_cols = len(mats.vlabels)
-        if not (mats.vlabels == np.arange(self.n_cols)).all():
-            raise RuntimeError("the model's variables are not labelled 0..n-1: cannot index them by label")
-        self.lp = {"A": mats.A.tocsr(), "b": np.asarray(mats.b, float), "lb": np.asarray(mats.lb, float),
-                   "ub": np.asarray(mats.ub, float)}
-        self.sense = np.asarray(mats.sense)
+        self.lp = lp_arrays(built.model)
+        self.n_cols = self.lp["A"].shape[1]
+        self.sense = self.lp.pop("sense")
         #: Column of P_g[j,t], (dc, time); of x[i,j,k,t], (area, dc, query, time).
         self.grid_columns = built.model.variables["grid_power"].labels.transpose("dc", "time").values
         self.allocation_columns = built.model.variables["allocation"].labels.transpose(
             "area", "dc", "query", "time").values
         self.demand = scenario.demand.transpose("area", "query", "time").values
         self.tax = scenario.carbon_tax.transpose("dc").values
-        self.fixed = {name: _vector(built.costs[name], self.n_cols) for name in ("energy", "delay")}
-        self.fixed["water"] = _vector(built.metrics["water"], self.n_cols)
+        self.fixed = {name: coefficients(built.costs[name], self.n_cols) for name in ("energy", "delay")}
+        self.fixed["water"] = coefficients(built.metrics["water"], self.n_cols)
         theta = scenario.carbon_intensity.transpose("dc", "time").values
         want = self.theta_vectors(theta)
-        got = {"carbon": _vector(built.costs["carbon"], self.n_cols),
-               "emissions": _vector(built.metrics["emissions"], self.n_cols)}
+        got = {"carbon": coefficients(built.costs["carbon"], self.n_cols),
+               "emissions": coefficients(built.metrics["emissions"], self.n_cols)}
         for name in want:
             if not np.allclose(got[name], want[name], rtol=1e-12, atol=0):
                 raise RuntimeError(f"the model's {name!r} is not theta on the grid-power columns as ReusedLP "
@@ -124,10 +120,10 @@ class ReusedLP:
         second one with the tie-break row. Two, not one: the primary and the tie-break optima are far apart
         (about 2,000 simplex iterations), while each lies close to its own previous optimum."""
         if model not in self._highs:
-            primary = _highs(_highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
+            primary = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
             tie, row = None, None
             if any(w == 0 for w in _weights(model).values()):
-                tie = _highs(_highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
+                tie = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
                 cols = self.grid_columns.ravel().astype(np.int32)  # C_E and C_C live on P_g only (checked in plan)
                 tie.addRow(-highspy.kHighsInf, highspy.kHighsInf, len(cols), cols, np.zeros(len(cols)))
                 row = tie.getNumRow() - 1
@@ -304,7 +300,7 @@ def year_study(
     :param afresh: draw the synthetic inputs anew per day, seeded by the date (``seed`` is then unused).
     :param chunk_days: consecutive days per sweep task.
     :param processes: local worker processes (``None`` or 0: one per core; 1: serial).
-    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (:mod:`greenaolo.sweep`).
+    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (:mod:`greenaolo.tasks`).
     :param store: folder of finished chunks; a re-run computes only the missing ones.
     :returns: Dataset on (``day``, ``model``, ``setting``) with every :data:`TERMS` variable, ``served``
         (… , ``dc``: queries per DC and day, the DC mix), ``filled_hours`` (day), ``forecast_error``
@@ -331,7 +327,7 @@ def year_study(
             "dc_location": ("dc", base.dc_location.values),
         },
     )
-    ds["served"] = (dims + ("dc",), stacked["served"], {"units": "queries/day", "long_name": "queries served per DC (the DC mix)"})
+    ds["served"] = (dims + ("dc",), stacked["served"], {"units": "d-1", "long_name": "queries served per DC per day (the DC mix)"})
     ds["filled_hours"] = ("day", [int(carbon.carbon_intensity(d).filled.sum()) for d in days],
                           {"units": "1", "long_name": "(DC, hour) values of the day's actual theta filled by fill_gaps"})
     errors = []
@@ -340,11 +336,11 @@ def year_study(
         errors.append([np.nan if thetas[s] is None else float(np.abs(thetas[s] - thetas["perfect"]).mean())
                        for s in carbon.SETTINGS])
     ds["forecast_error"] = (("day", "setting"), np.array(errors),
-                            {"units": "kgCO2/kWh", "long_name": "mean absolute error of the theta planned on"})
+                            {"units": "kg/(kW h)", "long_name": "mean absolute error of the theta planned on (kg CO2 per kWh)"})
     prov = [r["_provenance"] for r in results]
     ds["chunk_seconds"] = ("chunk", [p["seconds"] for p in prov], {"units": "s", "long_name": "wall time of a chunk where it ran"})
     ds["chunk_worker"] = ("chunk", np.array([p["worker"] for p in prov], dtype=object),
-                          {"units": "n/a", "long_name": "Dask worker (or serial) that solved the chunk"})
+                          {"long_name": "Dask worker (or serial) that solved the chunk"})
     ds.attrs.update(
         seed=int(seed), afresh=int(afresh), chunk_days=chunk_days, solver="highs",
         forecasts=json.dumps({m: f"previous {n} day(s), same hour" for m, n in carbon.FORECASTS.items()}),

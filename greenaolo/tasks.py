@@ -1,4 +1,4 @@
-"""One sweep runner for every parameter sweep and seed study: serial, a local Dask cluster, or yours.
+"""The task runner: independent calls (sweep points, training runs) run serially, on local Dask workers or on yours.
 
 A sweep is a list of :class:`Task` (a picklable function and its keyword parameters; any seed is one of
 the parameters, so every point is deterministic). :func:`run_tasks` runs them
@@ -11,7 +11,7 @@ the parameters, so every point is deterministic). :func:`run_tasks` runs them
 
 Scheduling is Dask's; the runner only submits, gathers and keeps results in the order of the tasks, with
 one progress bar for the whole sweep. A failed point does not stop the others: they all finish (and are
-stored), then :class:`SweepError` lists each failed point with its parameters and traceback.
+stored), then :class:`TaskError` lists each failed point with its parameters and traceback.
 
 With a ``store`` folder, each finished point is written there at once, atomically (a temporary file renamed
 into place), as JSON with its result and provenance (worker, host, process, start time, seconds); the
@@ -19,6 +19,9 @@ client writes it, so the cluster needs no shared disk. Running the sweep again r
 back and computes only the others, so a sweep killed halfway resumes. A point's file name is a hash of the
 function, its parameters and the package's source code, so a point computed by other code is never reused.
 JSON keeps floats exactly (shortest round-trip repr), so stored and fresh results are the same bits.
+
+Other code that needs a Dask client (a benchmark timing the cluster's start-up, Optuna's ``DaskStorage``)
+gets the same one the runner uses from :func:`dask_client`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -46,15 +49,19 @@ from tqdm.auto import tqdm
 import greenaolo
 from greenaolo.io import atomic_path
 
+if TYPE_CHECKING:
+    import distributed
+
 __all__ = [
     "SCHEDULER_ENV",
     "SchedulerError",
-    "SweepError",
-    "SweepStalledWarning",
     "Task",
+    "TaskError",
+    "TasksStalledWarning",
     "check_scheduler",
+    "resolve_scheduler",
     "close_local_cluster",
-    "start_local_cluster",
+    "dask_client",
     "point_path",
     "run_tasks",
     "source_hash",
@@ -75,7 +82,7 @@ class SchedulerError(RuntimeError):
     """The Dask scheduler given by address cannot be reached."""
 
 
-class SweepStalledWarning(UserWarning):
+class TasksStalledWarning(UserWarning):
     """A sweep is waiting on a cluster that has no workers."""
 
 
@@ -124,8 +131,8 @@ class Task:
             return f"{self.function}({self.params!r})"
 
 
-class SweepError(RuntimeError):
-    """Some points of a sweep failed; the others finished. ``failures``: (task, traceback) pairs."""
+class TaskError(RuntimeError):
+    """Some tasks failed; the others finished. ``failures``: (task, traceback) pairs."""
 
     def __init__(self, failures: Sequence[tuple[Task, str]], n_tasks: int):
         self.failures = list(failures)
@@ -248,13 +255,32 @@ def close_local_cluster() -> None:
 atexit.register(close_local_cluster)
 
 
-def start_local_cluster(workers: int | None = None) -> None:
-    """Start (or reuse) this process's local cluster of ``workers`` single-threaded processes (default: one
-    per core) now, rather than at the first sweep: so a benchmark can time its start-up apart."""
-    _client("local", _resolve("local", workers)[1])
+def dask_client(scheduler: str | None = None, workers: int | None = None) -> distributed.Client:
+    """The Dask client :func:`run_tasks` runs on for ``scheduler`` and ``workers``, connected now.
+
+    The scheduler is resolved as :func:`run_tasks` resolves it (the argument, else the environment variable
+    ``GREENAOLO_SCHEDULER``, else a local cluster): ``"local"`` starts (or reuses) this process's
+    ``LocalCluster`` of ``workers`` single-threaded processes, an address connects to that scheduler. The
+    client is the process's shared one: later sweeps run on it, so callers do not close it;
+    :func:`close_local_cluster` (also run at exit) does. For a benchmark timing the cluster's start-up
+    apart, or code that needs a client of its own kind of work (Optuna's ``DaskStorage``).
+
+    :param scheduler: ``None`` or ``""`` (the default), ``"local"`` or a Dask scheduler address ``tcp://host:port``.
+    :param workers: local worker processes (``0`` or ``None``: one per core); ignored with an address.
+    :raises ValueError: for an invalid ``scheduler`` or ``workers``, and for ``"serial"`` (it has no client).
+    :raises SchedulerError: if the scheduler at that address cannot be reached.
+    """
+    resolved, workers = resolve_scheduler(scheduler, workers)
+    if resolved == "serial":
+        if check_scheduler(scheduler) or check_scheduler(os.environ.get(SCHEDULER_ENV)):
+            raise ValueError(f"scheduler={resolved!r} runs tasks in this process and has no Dask client: expected "
+                             f"'' (local workers), 'local' or a Dask scheduler address tcp://host:port (from "
+                             f"{'the argument' if check_scheduler(scheduler) else SCHEDULER_ENV})")
+        resolved = "local"  # one worker by default is serial for run_tasks; a client asked for is a local cluster
+    return _client(resolved, workers)
 
 
-def _client(scheduler: str, workers: int):
+def _client(scheduler: str, workers: int) -> distributed.Client:
     from distributed import Client, LocalCluster
 
     if scheduler != "local":
@@ -273,7 +299,13 @@ def _client(scheduler: str, workers: int):
     return _LOCAL["client"]
 
 
-def _resolve(scheduler: str | None, workers: int | None) -> tuple[str, int]:
+def resolve_scheduler(scheduler: str | None, workers: int | None) -> tuple[str, int]:
+    """Where :func:`run_tasks` runs for ``scheduler`` and ``workers``: ``("serial" | "local" | address,
+    workers)`` (the argument, else ``GREENAOLO_SCHEDULER``, else serial for one worker and local otherwise).
+
+    :raises ValueError: for an invalid ``scheduler`` or ``workers``.
+    """
+    """The scheduler ``run_tasks`` uses and the number of local workers (see :func:`run_tasks`)."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ValueError(f"workers={workers!r} is out of range: expected an integer >= 0 (0: one per core)")
     workers = workers or os.cpu_count() or 1
@@ -300,15 +332,15 @@ def run_tasks(
     :param workers: local worker processes (``0`` or ``None``: one per core); ignored with an address.
     :param store: folder of finished points (resume); ``None`` keeps nothing on disk.
     :param stall_seconds: on a cluster, after this long without a finished point and with no worker
-        connected, warn (:class:`SweepStalledWarning`) with the points still pending, and keep waiting.
+        connected, warn (:class:`TasksStalledWarning`) with the points still pending, and keep waiting.
     :returns: each task's result mapping, plus ``"_provenance"`` (worker, host, pid, started, seconds,
         greenaolo_version, and ``stored`` when it was read back from ``store``).
-    :raises SweepError: after every other point finished, if any point failed.
+    :raises TaskError: after every other point finished, if any point failed.
     :raises ValueError: for an invalid ``scheduler`` (before anything runs).
     :raises SchedulerError: if the scheduler at that address cannot be reached.
     """
     tasks = list(tasks)
-    scheduler, workers = _resolve(scheduler, workers)
+    scheduler, workers = resolve_scheduler(scheduler, workers)
     for i, task in enumerate(tasks):
         try:
             task.canonical  # computed once per task, here, so a value the store cannot hold fails before any work
@@ -358,7 +390,7 @@ def run_tasks(
                             last = time.monotonic()
                             if not client.scheduler_info().get("workers"):
                                 waiting = sorted(futures[f] for f in pending)
-                                warnings.warn(SweepStalledWarning(
+                                warnings.warn(TasksStalledWarning(
                                     f"{desc}: no point finished for {stall_seconds:.0f} s and the cluster at "
                                     f"{scheduler} has no workers; {len(waiting)} points pending, e.g. "
                                     f"{tasks[waiting[0]].describe()}. Start workers (dask worker ADDRESS) or "
@@ -382,7 +414,7 @@ def run_tasks(
     finally:
         bar.close()
     if failures:
-        raise SweepError([(tasks[i], tb) for i, tb in sorted(failures)], len(tasks))
+        raise TaskError([(tasks[i], tb) for i, tb in sorted(failures)], len(tasks))
     out = []
     for record in records:
         assert record is not None

@@ -1,4 +1,4 @@
-"""Green-LLM experiments: the functions the notebooks call to produce each table's and figure's dataset.
+"""Green-LLM studies: the functions the notebooks call to produce each table's and figure's dataset.
 
 Each function returns an :class:`xarray.Dataset` with ``units`` and ``long_name`` on every variable; the
 notebooks write it with :func:`greenaolo.io.write_dataset` and draw it with :mod:`greenaolo.plotting`.
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from greenaolo.greenllm.model import MODEL_NAMES, MODELS, OBJECTIVES, Extensions, solve, solve_lexicographic
 from greenaolo.greenllm.scenario import Scaling, paper_scenario
-from greenaolo.greenllm.sweeps import HOURLY, SUMMARY, Point, run_sweep, stack
+from greenaolo.greenllm.points import HOURLY, SUMMARY, Point, run_points, stack
 from greenaolo.solvers import SolverFallbackWarning
 
 __all__ = [
@@ -83,12 +83,12 @@ def scenario_table(seed: int = 42) -> xr.Dataset:
     s = paper_scenario(seed)
     ds = xr.Dataset(
         {
-            "price_mean": s.price.mean("time").assign_attrs(units="$/kWh", long_name="mean electricity price"),
-            "price_min": s.price.min("time").assign_attrs(units="$/kWh", long_name="lowest hourly price"),
-            "price_max": s.price.max("time").assign_attrs(units="$/kWh", long_name="highest hourly price"),
-            "renewable_daily": s.renewable.sum("time").assign_attrs(units="kWh", long_name="daily on-site renewables"),
+            "price_mean": s.price.mean("time").assign_attrs(units="USD/(kW h)", long_name="mean electricity price"),
+            "price_min": s.price.min("time").assign_attrs(units="USD/(kW h)", long_name="lowest hourly price"),
+            "price_max": s.price.max("time").assign_attrs(units="USD/(kW h)", long_name="highest hourly price"),
+            "renewable_daily": s.renewable.sum("time").assign_attrs(units="kW h", long_name="daily on-site renewables"),
             "carbon_intensity_mean": s.carbon_intensity.mean("time").assign_attrs(
-                units="kgCO2/kWh", long_name="mean life-cycle grid carbon intensity"
+                units="kg/(kW h)", long_name="mean life-cycle grid carbon intensity (kg CO2 per kWh)"
             ),
             "pue": s.pue,
             "cfe": s.cfe,
@@ -166,11 +166,11 @@ def _errors(results: Sequence[dict]) -> str:
 
 def _provenance(ds: xr.Dataset, prefix: str, dims: tuple[str, ...], results: Sequence[dict]) -> None:
     """Per point: the worker that solved it and its wall time (``{prefix}point_worker``,
-    ``{prefix}point_seconds``), from :func:`greenaolo.sweep.run_tasks`'s provenance."""
+    ``{prefix}point_seconds``), from :func:`greenaolo.tasks.run_tasks`'s provenance."""
     shape = tuple(ds.sizes[d] for d in dims)
     prov = [r["_provenance"] for r in results]
     ds[f"{prefix}point_worker"] = (dims, np.array([p["worker"] for p in prov], dtype=object).reshape(shape),
-                                   {"units": "n/a", "long_name": "Dask worker (or serial) that solved the point"})
+                                   {"long_name": "Dask worker (or serial) that solved the point"})
     ds[f"{prefix}point_seconds"] = (dims, np.array([p["seconds"] for p in prov], dtype=float).reshape(shape),
                                     {"units": "s", "long_name": "wall time of the point where it ran"})
 
@@ -198,7 +198,7 @@ def psi_sweep(
         Point(model=m, scaling=dataclasses.replace(base, **{factor: float(v)}), seed=seed, solver=solver)
         for m in models for v in values
     ]
-    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc=f"Psi_{factor} sweep")
+    results = run_points(points, processes=processes, scheduler=scheduler, store=store, desc=f"Psi_{factor} sweep")
     shape = (len(models), len(values))
     dims = ("model", f"psi_{factor}")
     ds = xr.Dataset(
@@ -220,7 +220,7 @@ def hourly_profile(
     processes: int | None = None, scheduler: str | None = None, store: str | None = None, label: str,
 ) -> xr.Dataset:
     """Hourly cost (energy + carbon tax) and emissions of each model at one scaling: ``{label}_hourly_*``."""
-    results = run_sweep([Point(model=m, scaling=scaling, seed=seed, solver=solver) for m in models],
+    results = run_points([Point(model=m, scaling=scaling, seed=seed, solver=solver) for m in models],
                         processes=processes, scheduler=scheduler, store=store, desc=f"hourly {label}")
     ds = xr.Dataset(
         {f"{label}_{name}": _summary_var(name, ("model", "time"), [r[name] for r in results]) for name in HOURLY},
@@ -268,7 +268,7 @@ def figure2(
     rho = psi_sweep("rho", psi_rho, **kwargs)
     points = [Point(model=m, scaling=Scaling(tau=float(t), rho=float(r)), seed=seed, solver=solver)
               for m in SWEEP_MODELS for t in grid_tau for r in grid_rho]
-    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="tau x rho grid")
+    results = run_points(points, processes=processes, scheduler=scheduler, store=store, desc="tau x rho grid")
     shape = (len(SWEEP_MODELS), len(grid_tau), len(grid_rho))
     dims = ("model", "grid_tau", "grid_rho")
     grid = xr.Dataset(
@@ -301,7 +301,7 @@ def pareto_front(
     the total cost subject to emissions <= e and water <= w. Infeasible corners are NaN.
     """
     s = paper_scenario(seed)
-    anchors = run_sweep(
+    anchors = run_points(
         [Point(model=m, seed=seed, solver=solver) for m in MODELS]
         + [Point(model=(("emissions", 1.0),), seed=seed, solver=solver),
            Point(model=(("water", 1.0),), seed=seed, solver=solver)],
@@ -314,13 +314,13 @@ def pareto_front(
     w_limits = np.linspace(w_min, w_max, n_water)
     points = [Point(model="M0", limits=(("emissions", float(e)), ("water", float(w))), seed=seed, solver=solver)
               for e in e_limits for w in w_limits]
-    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="epsilon-constraint")
+    results = run_points(points, processes=processes, scheduler=scheduler, store=store, desc="epsilon-constraint")
     shape = (n_emissions, n_water)
     dims = ("emissions_limit", "water_limit")
     ds = xr.Dataset(
         {name: _summary_var(name, dims, stack(results, {name: None})[name].reshape(shape))
          for name in ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "water")},
-        coords={"emissions_limit": ("emissions_limit", e_limits, {"units": "kgCO2", "long_name": "emissions limit"}),
+        coords={"emissions_limit": ("emissions_limit", e_limits, {"units": "kg", "long_name": "CO2 emissions limit"}),
                 "water_limit": ("water_limit", w_limits, {"units": "L", "long_name": "water limit"}),
                 "model": list(MODELS)},
     )
@@ -343,13 +343,13 @@ def water_study(
     past M0's unconstrained use, and record cost, emissions and the budget's shadow price ($/L)."""
     s = paper_scenario(seed)
     paper_z = float(s.water_budget)
-    anchors = run_sweep([Point(model="M0", seed=seed, solver=solver),
+    anchors = run_points([Point(model="M0", seed=seed, solver=solver),
                          Point(model=(("water", 1.0),), seed=seed, solver=solver)],
                         processes=processes, scheduler=scheduler, store=store, desc="water anchors")
     w_free, w_min = anchors[0]["water"], anchors[1]["water"]
     budgets = np.linspace(w_min, 1.05 * w_free, n_points)
     points = [Point(model="M0", scaling=Scaling(water=float(z / paper_z)), seed=seed, solver=solver) for z in budgets]
-    results = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="water budget")
+    results = run_points(points, processes=processes, scheduler=scheduler, store=store, desc="water budget")
     dims = ("water_budget",)
     names = ("total_cost", "energy_cost", "carbon_cost", "delay_cost", "emissions", "water", "water_shadow_price",
              "mean_latency")
@@ -397,7 +397,7 @@ def milp_study(
                     time_limit=None if MILP_VARIANTS[n] is None else time_limit) for n in names]
     points += [Point(model="M0", extensions=MILP_VARIANTS[MILP_SIZE_VARIANT], seed=seed, solver=solver,
                      mip_gap=mip_gap, time_limit=time_limit, size=tuple(size)) for size in sizes]
-    everything = run_sweep(points, processes=processes, scheduler=scheduler, store=store, desc="LP vs MILP")
+    everything = run_points(points, processes=processes, scheduler=scheduler, store=store, desc="LP vs MILP")
     results, scaling = everything[:len(names)], everything[len(names):]
     dims = ("variant",)
     out = xr.Dataset(
@@ -424,7 +424,7 @@ def milp_study(
         out["served"] = xr.DataArray(
             np.stack([np.asarray(pick[n]["served"], dtype=float).reshape(shape) for n in placed]),
             coords=coords, dims=tuple(coords),
-            attrs={"units": "queries/h", "long_name": "queries of type k served by DC j in hour t"})
+            attrs={"units": "h-1", "long_name": "queries of type k served by DC j per hour t"})
     size_dims = ("size",)
     sizes = [tuple(int(v) for v in size) for size in sizes]
     out = out.assign_coords(
@@ -482,7 +482,7 @@ def latency_study(
         aggregate.append(float(ds.delay) / (s.sizes["area"] * s.sizes["query"] * s.sizes["time"]))
     return xr.Dataset(
         {
-            "queries": (("model", "latency_bin"), np.array(hist), {"units": "queries/day", "long_name": "queries per latency bin"}),
+            "queries": (("model", "latency_bin"), np.array(hist), {"units": "d-1", "long_name": "queries per day in each latency bin"}),
             "latency_quantile": (("model", "quantile"), np.array(quantiles), {"units": "s", "long_name": "per-query latency quantile"}),
             "mean_latency": (("model",), per_query_mean, {"units": "s", "long_name": "mean per-query latency"}),
             "mean_aggregate_delay": (("model",), aggregate, {"units": "s", "long_name": "paper's delay D per (i,k,t), mean"}),

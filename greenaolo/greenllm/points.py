@@ -1,9 +1,10 @@
-"""Parameter sweeps of the Green-LLM model: many independent solves, through :mod:`greenaolo.sweep`.
+"""One Green-LLM solve per point of a parameter grid, as plain numbers; the points run on :mod:`greenaolo.tasks`.
 
-A sweep is a list of :class:`Point` (a model, Psi scaling factors, optional limits and extensions); each
-point is solved from scratch (nothing is cached between points in memory, so nothing can go stale), with a
-single-threaded solver wherever it runs, and summarised as plain numbers, so results are identical whether
-the points ran serially, on local Dask workers or on a cluster. Results come back in the order of the points.
+A sweep (a Psi sweep, an epsilon-constraint front, a water budget study) is a list of :class:`Point` (a
+model, Psi scaling factors, optional limits and extensions); each point is solved from scratch (nothing is
+cached between points in memory, so nothing can go stale), with a single-threaded solver wherever it runs,
+and summarised as plain numbers, so results are identical whether the points ran serially, on local Dask
+workers or on a cluster. Results come back in the order of the points.
 """
 
 from __future__ import annotations
@@ -18,37 +19,37 @@ import numpy as np
 from greenaolo.greenllm.model import Extensions, solve
 from greenaolo.greenllm.scenario import Scaling, paper_scenario, synthetic_scenario
 from greenaolo.solvers import SolveError, SolverFallbackWarning
-from greenaolo.sweep import Task, run_tasks
+from greenaolo.tasks import Task, run_tasks
 
-__all__ = ["SUMMARY", "Point", "run_sweep", "solve_point", "solve_point_task"]
+__all__ = ["SUMMARY", "Point", "run_points", "solve_point", "solve_point_task"]
 
 #: Scalars every point reports (name -> (units, long_name)).
 SUMMARY = {
-    "energy_cost": ("$", "energy cost C_E"),
-    "carbon_cost": ("$", "carbon tax C_C"),
-    "delay_cost": ("$", "delay penalty C_D"),
-    "total_cost": ("$", "total cost C_E + C_C + C_D"),
-    "emissions": ("kgCO2", "grid emissions"),
+    "energy_cost": ("USD", "energy cost C_E"),
+    "carbon_cost": ("USD", "carbon tax C_C"),
+    "delay_cost": ("USD", "delay penalty C_D"),
+    "total_cost": ("USD", "total cost C_E + C_C + C_D"),
+    "emissions": ("kg", "grid CO2 emissions"),
     "water": ("L", "water use"),
     "delay": ("s", "aggregate delay (sum of D)"),
-    "grid_energy": ("kWh", "grid energy"),
-    "renewable_energy_used": ("kWh", "renewable energy used"),
-    "water_shadow_price": ("$/L", "marginal cost of the water budget"),
+    "grid_energy": ("kW h", "grid energy"),
+    "renewable_energy_used": ("kW h", "renewable energy used"),
+    "water_shadow_price": ("USD/L", "marginal cost of the water budget"),
     "mean_latency": ("s", "demand-weighted mean per-query latency"),
     "solve_seconds": ("s", "solver time"),
-    "cost_bound": ("$", "proven lower bound on the objective (the objective itself for an LP)"),
+    "cost_bound": ("USD", "proven lower bound on the objective (the objective itself for an LP)"),
     "downloads": ("1", "model downloads over the day (0 without model placement)"),
 }
 #: Hourly series every point reports, summed over DCs (name -> (units, long_name)).
 HOURLY = {
-    "hourly_cost": ("$", "energy cost + carbon tax per hour"),
-    "hourly_emissions": ("kgCO2", "grid emissions per hour"),
+    "hourly_cost": ("USD", "energy cost + carbon tax per hour"),
+    "hourly_emissions": ("kg", "grid CO2 emissions per hour"),
 }
 
 
 @dataclass(frozen=True)
 class Point:
-    """One solve of a sweep.
+    """One solve of a parameter grid.
 
     :param model: ``"M0"``..``"M3"``, weights, or a mapping of weights (see :func:`~greenaolo.greenllm.model.solve`).
     :param scaling: the Psi factors applied to the seed's paper instance.
@@ -116,14 +117,14 @@ def solve_point_task(point: Point) -> dict:
     return solve_point(point, threads=1)
 
 
-def run_sweep(
+def run_points(
     points: Sequence[Point], *, processes: int | None = None, scheduler: str | None = None,
     store: str | os.PathLike | None = None, desc: str = "sweep",
 ) -> list[dict]:
-    """Solve every point with :func:`greenaolo.sweep.run_tasks`, with a progress bar.
+    """Solve every point with :func:`greenaolo.tasks.run_tasks`, with a progress bar.
 
     :param processes: local worker processes (``None`` or 0: one per core; 1: serial in this process).
-    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (see :mod:`greenaolo.sweep`).
+    :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (see :mod:`greenaolo.tasks`).
     :param store: folder of finished points; a re-run computes only the missing ones.
     :returns: one summary dict per point, in the order of ``points`` (with ``"_provenance"``).
     """

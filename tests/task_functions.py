@@ -1,4 +1,4 @@
-"""Module-level sweep tasks for tests/test_sweep.py (Dask pickles functions by reference, so workers and
+"""Module-level task functions for tests/test_tasks.py (Dask pickles functions by reference, so workers and
 a killed subprocess must import them by the same name)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The sweep runner: serial against local Dask workers, resume after a kill, failures, the store."""
+"""The task runner (greenaolo.tasks): serial against local Dask workers, resume after a kill, failures, the store."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from greenaolo.greenllm.experiments import psi_sweep
-from greenaolo.sweep import SweepError, Task, point_path, run_tasks
-from sweep_tasks import fails_at, noisy_point, slow_logged
+from greenaolo.greenllm.studies import psi_sweep
+from greenaolo.tasks import Task, TaskError, point_path, run_tasks
+from task_functions import fails_at, noisy_point, slow_logged
 
 TESTS = Path(__file__).parent
 
@@ -94,11 +94,11 @@ def test_a_half_written_point_is_never_read_back(tmp_path):
 @pytest.mark.parametrize("scheduler", ["serial", "local"])
 def test_a_failed_point_is_reported_with_its_parameters_and_the_rest_finish(tmp_path, scheduler):
     tasks = [Task(fails_at, {"x": float(x), "bad": 2.0}) for x in range(5)]
-    with pytest.raises(SweepError) as info:
+    with pytest.raises(TaskError) as info:
         run_tasks(tasks, scheduler=scheduler, workers=2, store=tmp_path, progress=False)
     message = str(info.value)
     assert "1 of 5 sweep points failed" in message
-    assert "sweep_tasks.fails_at" in message and '"x":2.0' in message
+    assert "task_functions.fails_at" in message and '"x":2.0' in message
     assert "ZeroDivisionError: point x=2.0 is broken on purpose" in message and "Traceback" in message
     assert [t.params["x"] for t, _ in info.value.failures] == [2.0]
     done = sorted(json.loads(p.read_text())["params"]["x"] for p in tmp_path.glob("*.json"))
@@ -110,8 +110,8 @@ def test_a_sweep_killed_halfway_resumes_without_redoing_finished_points(tmp_path
     n, seconds = 8, 0.4
     script = tmp_path / "sweep.py"
     script.write_text(textwrap.dedent(f"""
-        from greenaolo.sweep import Task, run_tasks
-        from sweep_tasks import slow_logged
+        from greenaolo.tasks import Task, run_tasks
+        from task_functions import slow_logged
         if __name__ == "__main__":
             run_tasks([Task(slow_logged, {{"x": x, "log": {str(log)!r}, "seconds": {seconds}}}) for x in range({n})],
                       scheduler="serial", store={str(store)!r}, progress=False)
@@ -139,7 +139,7 @@ def test_bad_arguments_name_themselves():
         run_tasks([], workers=-1)
     with pytest.raises(TypeError, match=r"task 0 \(builtins.dict\): parameters must be .* type object"):
         run_tasks([Task(dict, {"a": object()})], scheduler="serial", progress=False)
-    with pytest.raises(SweepError, match="cannot store a value of type set in a sweep point"):
+    with pytest.raises(TaskError, match="cannot store a value of type set in a sweep point"):
         run_tasks([Task(dict, {"a": [1, 2]}), Task(_returns_a_set)], scheduler="serial", progress=False)
 
 
@@ -154,7 +154,7 @@ def test_an_existing_cluster_by_its_address_gives_the_serial_results():
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote = run_tasks(tasks, scheduler=cluster.scheduler_address, progress=False)
         assert {r["_provenance"]["worker"] for r in remote} == set(cluster.scheduler_info["workers"])
-        from greenaolo.sweep import close_local_cluster
+        from greenaolo.tasks import close_local_cluster
 
         close_local_cluster()
     _assert_same(remote, run_tasks(tasks, scheduler="serial", progress=False))
@@ -170,3 +170,26 @@ def test_cli_scheduler_option_is_the_notebook_parameter():
     assert "no parameter 'scheduler'" in result.output  # table 1 has no sweep; sweep notebooks take it
     result = CliRunner().invoke(app, ["run", "greenllm_fig2", "-p", "scheduler", "serial"])
     assert result.exit_code != 0 and "set scheduler with --scheduler" in result.output
+
+
+def test_dask_client_is_the_client_the_runner_uses_and_serial_has_none(monkeypatch):
+    from greenaolo.tasks import SCHEDULER_ENV, close_local_cluster, dask_client
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    with pytest.raises(ValueError, match=r"scheduler='serial' runs tasks in this process and has no Dask client"):
+        dask_client("serial")
+    with pytest.raises(ValueError, match=r"scheduler='nowhere' is invalid"):
+        dask_client("nowhere")
+    monkeypatch.setenv(SCHEDULER_ENV, "serial")
+    with pytest.raises(ValueError, match=rf"no Dask client.*from {SCHEDULER_ENV}"):
+        dask_client()
+    monkeypatch.delenv(SCHEDULER_ENV)
+    try:
+        client = dask_client(workers=1)  # one worker is serial for run_tasks; a client asked for is local
+        assert client is dask_client("local", 1)
+        workers = set(client.scheduler_info()["workers"])
+        assert len(workers) == 1
+        result = run_tasks([Task(noisy_point, {"x": 1.0, "seed": 0})], scheduler="local", workers=1, progress=False)
+        assert result[0]["_provenance"]["worker"] in workers
+    finally:
+        close_local_cluster()
