@@ -14,13 +14,13 @@ FIGURES := figures
 INSTALLED := $(VENV)/.installed
 
 # Every figure and table notebook (notebooks/NAME.ipynb -> figures/NAME.png + figures/data/NAME.nc).
-AOLO_AGENT_NOTEBOOKS := aolo_convergence aolo_carbon_comparison aolo_sweeps aolo_actor_energy
+AOLO_AGENT_NOTEBOOKS := aolo_convergence aolo_carbon_comparison aolo_sweeps aolo_actor_energy aolo_benchmark aolo_tuning
 FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency greenllm_year aolo_carbon_model $(AOLO_AGENT_NOTEBOOKS)
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
 # What each notebook's output depends on: its paper's package and the shared modules (not the other paper).
 SHARED := $(wildcard greenaolo/*.py)
 GREENLLM_LIB := $(SHARED) $(shell find greenaolo/greenllm -name '*.py' -o -name '*.csv' -o -name '*.csv.gz' 2>/dev/null)
-AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml' 2>/dev/null)
+AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml' -o -name '*.journal' 2>/dev/null)
 # What a trained run depends on (not the figure code: redrawing never retrains).
 AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py requests.py oracle.py heuristics.py evaluation.py popsan.py sac.py training.py runs.py hyperparams/agents.yaml)
 AOLO_TUNED := greenaolo/aolo/hyperparams/tuned.yaml

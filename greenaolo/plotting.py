@@ -39,6 +39,9 @@ METHOD_COLORS: dict[str, tuple[float, float, float]] = {
     "lexicographic": _palette[7],
     "SDRL": _palette[3],
     "SAC": _palette[9],
+    "TD3": _palette[6],
+    "DDPG": _palette[7],  # the lexicographic orders' grey: the two papers never share a figure
+    "PPO": _palette[2],  # M2's green, likewise
     "oracle": (0.0, 0.0, 0.0),
     "random": _palette[5],
     "heuristic": _palette[8],

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from greenaolo.aolo.config import AoloConfig
@@ -26,14 +27,14 @@ from greenaolo.aolo.heuristics import HEURISTICS, POLICIES, policy_rng
 from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import load_runs
+from greenaolo.aolo.studies import PAPER_REDUCTION
 from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_improvement, proportion_interval, run_profile
 from greenaolo.io import read_dataset
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VARIANTS
 
-__all__ = ["GAP_THRESHOLDS", "PAPER_REDUCTION", "benchmark_study", "per_request_gap", "tuning_study"]
+__all__ = ["GAP_THRESHOLDS", "benchmark_study", "benchmark_table", "explains_table", "per_request_gap",
+           "sdrl_vs_sac_table", "tuned_reference_gaps", "tuning_study"]
 
-#: SDRL's published reduction against SAC (the AOLO abstract): ``1 - C_SDRL / C_SAC``.
-PAPER_REDUCTION = 0.1877
 #: The thresholds of the performance profiles: the per-request relative gap to the oracle.
 GAP_THRESHOLDS = np.round(np.linspace(0.0, 0.5, 51), 4)
 
@@ -98,7 +99,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     coords = {"variant": variants, "agent": algorithms, "seed": seeds, "tau": GAP_THRESHOLDS}
     units = {"carbon_g": ("g", "mean carbon (CO2e) per request"), "gap_to_oracle": ("1", "relative carbon gap to the oracle"),
              "qoe_violation_rate": ("1", "QoE violation rate"), "latency_violation_rate": ("1", "latency violation rate"),
-             "steps_per_second": ("1/s", "training environment steps per second"),
+             "steps_per_second": ("s-1", "training environment steps per second"),
              "train_seconds": ("s", "training wall time")}
     out = xr.Dataset(coords=coords)
     out["tau"].attrs.update(units="1", long_name="threshold on the per-request gap to the oracle")
@@ -175,10 +176,10 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     return out
 
 
-def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] = ALGORITHMS, *, trials: int | None = None,
+def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = None, *, trials: int | None = None,
                  reference_gap: dict[str, float] | None = None, reference_source: str = "best trial") -> xr.Dataset:
     """The tuning studies as data: each finished trial's state, validation cost, carbon gap to the oracle
-    and violation rates; the best cost so far; each parameter's importance (Optuna's fANOVA, on complete
+    and violation rates; the best cost so far; each parameter's importance (Optuna's PED-ANOVA, on complete
     trials); and the 18.77% question.
 
     "Could tuning explain 18.77%?": a SAC configuration would show SDRL's published reduction if
@@ -189,13 +190,21 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] = ALGORITHMS
     pruned configurations (stopped for being worse than the median so far) are reported apart, as the
     fraction's range if all or none of them would qualify.
 
+    :param algorithms: the studies to read (default: every algorithm with a journal in ``storage_dir``).
     :param trials: the first ``trials`` finished trials of each study (default: all; the same for every
         algorithm keeps the budgets equal).
+    :raises FileNotFoundError: no study in ``storage_dir`` (or one of ``algorithms`` missing).
     """
     import optuna
 
-    from greenaolo.aolo.tuning import best_trial, load_study, study_trials
+    from greenaolo.aolo.tuning import best_trial, journal_path, load_study, study_trials
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if algorithms is None:
+        algorithms = [a for a in ALGORITHMS if journal_path(storage_dir, a).is_file()]
+        if not algorithms:
+            raise FileNotFoundError(f"no tuning study in {storage_dir}: run `make tune` (or `greenaolo aolo tune ALGORITHM`)")
+    algorithms = list(algorithms)
     studies = {a: load_study(storage_dir, a) for a in algorithms}
     records = {a: study_trials(s, trials) for a, s in studies.items()}
     n = max(len(r) for r in records.values())
@@ -214,7 +223,7 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] = ALGORITHMS
     labels = {"value": ("1", "validation cost (-mean reward)"), "gap_to_oracle": ("1", "validation carbon gap to the oracle"),
               "qoe_violation_rate": ("1", "validation QoE violation rate"),
               "latency_violation_rate": ("1", "validation latency violation rate"),
-              "steps_per_second": ("1/s", "training environment steps per second"),
+              "steps_per_second": ("s-1", "training environment steps per second"),
               "last_step": ("1", "last environment step trained (pruned trials stop early)")}
     for key, values in fields.items():
         out[f"trial_{key}"] = (("algorithm", "trial"), values, {"units": labels[key][0], "long_name": labels[key][1]})
@@ -224,7 +233,7 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] = ALGORITHMS
     best_so_far = np.minimum.accumulate(best_so_far, axis=1)
     out["best_value_so_far"] = (("algorithm", "trial"), np.where(np.isfinite(best_so_far), best_so_far, np.nan),
                                 {"units": "1", "long_name": "best validation cost of the complete trials so far"})
-    # Importances (fANOVA on the complete trials of each study), over the union of parameter names.
+    # Importances (PED-ANOVA, built into Optuna, on the complete trials of each study), over the union of parameter names.
     importances: dict[str, dict[str, float]] = {}
     for a, s in studies.items():
         kept = [t for t in sorted(s.trials, key=lambda t: t.number) if t.state.name in ("COMPLETE", "PRUNED")][:trials]
@@ -232,14 +241,14 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] = ALGORITHMS
         done.add_trials([t for t in kept if t.state.name == "COMPLETE"])
         try:
             importances[a] = optuna.importance.get_param_importances(
-                done, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+                done, evaluator=optuna.importance.PedAnovaImportanceEvaluator())
         except (ValueError, RuntimeError):  # too few trials, or a single configuration
             importances[a] = {}
     params = sorted({p for imp in importances.values() for p in imp})
     out = out.assign_coords(parameter=params)
     out["importance"] = (("algorithm", "parameter"),
                          np.array([[importances[a].get(p, np.nan) for p in params] for a in algorithms]).reshape(len(algorithms), len(params)),
-                         {"units": "1", "long_name": "fANOVA importance of the parameter to the validation cost"})
+                         {"units": "1", "long_name": "PED-ANOVA importance of the parameter to the validation cost (Optuna)"})
     # Best trial of each study, and the 18.77% question.
     best = {a: best_trial(studies[a], trials) for a in algorithms}
     out["best_gap_to_oracle"] = ("algorithm", [float(best[a].user_attrs["gap_to_oracle"]) for a in algorithms],
@@ -277,3 +286,71 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] = ALGORITHMS
                      wall_seconds=json.dumps({a: round(float(studies[a].user_attrs.get("wall_seconds", np.nan)), 1)
                                               for a in algorithms}))
     return out
+
+
+def tuned_reference_gaps(paths: Sequence[str | Path]) -> dict[str, float]:
+    """Each algorithm's gap to the oracle over its (tuned) runs: the IQM over seeds, the reference of
+    :func:`tuning_study`'s 18.77% question."""
+    runs = load_runs(paths)
+    return {str(a): float(iqm(runs.gap_to_oracle.sel(algorithm=a).values)) for a in runs.algorithm.values}
+
+
+def benchmark_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per (agent, variant) of :func:`benchmark_study`'s dataset: the gap to the oracle (IQM and mean
+    with their 95% intervals, %), violation rates (%) and training steps per second (median over seeds);
+    then the oracle and the heuristics."""
+    rows = []
+    for variant in ds.variant.values:
+        for agent in ds.agent.values:
+            cell = ds.sel(variant=variant, agent=agent)
+            rows.append({
+                "method": f"{agent} ({variant})",
+                "gap IQM %": float(cell.iqm_gap_to_oracle) * 100,
+                "IQM 95% interval %": f"[{float(cell.iqm_gap_to_oracle_low) * 100:.2f}, {float(cell.iqm_gap_to_oracle_high) * 100:.2f}]",
+                "gap mean %": float(cell.mean_gap_to_oracle) * 100,
+                "mean 95% interval %": f"[{float(cell.mean_gap_to_oracle_low) * 100:.2f}, {float(cell.mean_gap_to_oracle_high) * 100:.2f}]",
+                "QoE violations %": float(cell.mean_qoe_violation_rate) * 100,
+                "latency violations %": float(cell.mean_latency_violation_rate) * 100,
+                "steps/s (median)": float(np.median(cell.steps_per_second)),
+            })
+    for policy in ds.policy.values:
+        cell = ds.sel(policy=policy)
+        rows.append({"method": str(policy), "gap IQM %": float(cell.ref_gap_to_oracle) * 100,
+                     "gap mean %": float(cell.ref_gap_to_oracle) * 100,
+                     "QoE violations %": float(cell.ref_qoe_violation_rate) * 100,
+                     "latency violations %": float(cell.ref_latency_violation_rate) * 100})
+    return pd.DataFrame(rows).set_index("method").round(3)
+
+
+def sdrl_vs_sac_table(ds: xr.Dataset) -> pd.DataFrame:
+    """SDRL against SAC per variant: the reduction of the IQM carbon and P(SDRL < SAC), with 95% intervals,
+    beside the published reduction."""
+    if "sdrl_reduction" not in ds:
+        return pd.DataFrame()
+    rows = []
+    for variant in ds.variant.values:
+        cell = ds.sel(variant=variant)
+        rows.append({"variant": str(variant), "reduction %": float(cell.sdrl_reduction) * 100,
+                     "95% interval %": f"[{float(cell.sdrl_reduction_low) * 100:.2f}, {float(cell.sdrl_reduction_high) * 100:.2f}]",
+                     "P(SDRL < SAC)": float(cell.sdrl_improvement_probability),
+                     "P 95% interval": f"[{float(cell.sdrl_improvement_probability_low):.2f}, "
+                                       f"{float(cell.sdrl_improvement_probability_high):.2f}]",
+                     "paper %": float(ds.attrs["paper_reduction"]) * 100, "seeds": ds.sizes["seed"]})
+    return pd.DataFrame(rows).set_index("variant").round(3)
+
+
+def explains_table(ds: xr.Dataset) -> pd.DataFrame:
+    """:func:`tuning_study`'s answer to "could tuning explain 18.77%?", one row per direction."""
+    rows = []
+    for config_of, tuned in (("sac", "sdrl"), ("sdrl", "sac")):
+        name = f"{config_of}_configs_above_tuned_{tuned}"
+        if name not in ds:
+            continue
+        rows.append({"configurations of": config_of.upper(), "against tuned": tuned.upper(),
+                     "tuned gap %": float(ds.reference_gap.sel(algorithm=tuned)) * 100,
+                     "would show 18.77% if gap >= %": float(ds[f"{name}_threshold_gap"]) * 100,
+                     "fraction %": float(ds[name]) * 100,
+                     "95% interval %": f"[{float(ds[f'{name}_low']) * 100:.1f}, {float(ds[f'{name}_high']) * 100:.1f}]",
+                     "count": int(ds[f"{name}_count"]), "complete": int(ds[f"{name}_complete"]),
+                     "pruned (not counted)": int(ds[f"{name}_pruned"])})
+    return pd.DataFrame(rows).round(2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -83,8 +85,8 @@ def draw_carbon_model(ds: xr.Dataset) -> plt.Figure:
 
 # --- learned agents (issue 7) ----------------------------------------------------------------------------
 
-AGENT_COLORS = {"sac": METHOD_COLORS["SAC"], "sdrl": METHOD_COLORS["SDRL"]}
-AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL"}
+AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL", "td3": "TD3", "ddpg": "DDPG", "ppo": "PPO"}
+AGENT_COLORS = {agent: METHOD_COLORS[label] for agent, label in AGENT_LABELS.items()}
 REFERENCE_STYLE = {"oracle": ("-", METHOD_COLORS["oracle"]), "qoe-fixed-power": ("--", METHOD_COLORS["heuristic"]),
                    "min-energy-per-bit": (":", METHOD_COLORS["heuristic"]), "random": ("-.", METHOD_COLORS["random"])}
 
@@ -111,19 +113,38 @@ def draw_run(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
+#: How each variant's bars look: default hatched and pale, tuned solid.
+VARIANT_STYLE = {"default": {"alpha": 0.45, "hatch": "//"}, "tuned": {"alpha": 1.0, "hatch": None}}
+
+
+def _variants(ds: xr.Dataset) -> list[str | None]:
+    """The variants a study holds (``[None]`` for a dataset of one variant, without the dimension)."""
+    return [str(v) for v in ds.variant.values] if "variant" in ds.dims else [None]
+
+
+def _pick(da: xr.DataArray, variant: str | None) -> xr.DataArray:
+    return da if variant is None else da.sel(variant=variant)
+
+
+VARIANT_LINES = {None: "-", "tuned": "-", "default": "--"}
+
+
 @register("aolo_convergence")
 def draw_convergence(ds: xr.Dataset) -> plt.Figure:
-    """Evaluation reward and carbon per request against steps: mean and 95% t-band over seeds, with the
-    oracle and two heuristics as reference lines."""
+    """Evaluation reward and carbon per request against steps: mean and 95% t-band over seeds (solid: tuned,
+    dashed: default, when the dataset has both), with the oracle and a heuristic as reference lines."""
     fig, axes = plt.subplots(1, 2, figsize=FIGSIZE)
     steps = ds.step.values
+    variants = _variants(ds)
     for ax, name, label in ((axes[0], "curve_reward", "evaluation reward"),
-                            (axes[1], "curve_carbon_g", "carbon per request (gCO2e)")):
-        for a in ds.algorithm.values:
-            mean = ds[f"{name}_mean"].sel(algorithm=a).values
-            half = np.nan_to_num(ds[f"{name}_ci95"].sel(algorithm=a).values)
-            ax.plot(steps, mean, color=AGENT_COLORS[str(a)], label=AGENT_LABELS[str(a)])
-            ax.fill_between(steps, mean - half, mean + half, color=AGENT_COLORS[str(a)], alpha=0.2, lw=0)
+                            (axes[1], "curve_carbon_g", "carbon (CO2e) per request (g)")):
+        for variant in variants:
+            for a in ds.algorithm.values:
+                mean = _pick(ds[f"{name}_mean"], variant).sel(algorithm=a).values
+                half = np.nan_to_num(_pick(ds[f"{name}_ci95"], variant).sel(algorithm=a).values)
+                label_a = AGENT_LABELS[str(a)] + (f" ({variant})" if variant else "")
+                ax.plot(steps, mean, color=AGENT_COLORS[str(a)], ls=VARIANT_LINES[variant], label=label_a)
+                ax.fill_between(steps, mean - half, mean + half, color=AGENT_COLORS[str(a)], alpha=0.15, lw=0)
         ref = "ref_reward" if name == "curve_reward" else "ref_carbon_g"
         for policy in ("oracle", "qoe-fixed-power"):
             ls, color = REFERENCE_STYLE[policy]
@@ -133,7 +154,7 @@ def draw_convergence(ds: xr.Dataset) -> plt.Figure:
     lo = float(ds.ref_carbon_g.sel(policy="oracle"))
     axes[1].set_ylim(lo * 0.95, max(lo * 1.6, float(ds.ref_carbon_g.sel(policy="qoe-fixed-power")) * 1.1))
     axes[0].set_ylim(bottom=max(float(np.nanmin(ds.curve_reward_mean)) - 0.5, float(ds.ref_reward.min()) - 0.5))
-    axes[0].legend(fontsize=6, loc="lower right")
+    axes[0].legend(fontsize=5, loc="lower right")
     fig.suptitle(f"mean and 95% t-band over {_n_seeds(ds)} seeds; {ds.attrs.get('evaluation_requests')} fixed "
                  f"evaluation requests", fontsize=7)
     fig.tight_layout()
@@ -142,14 +163,17 @@ def draw_convergence(ds: xr.Dataset) -> plt.Figure:
 
 @register("aolo_carbon_comparison")
 def draw_carbon_comparison(ds: xr.Dataset) -> plt.Figure:
-    """Final carbon per request by method, stacked in its four terms; the agents' 95% intervals over seeds;
-    SDRL's reduction against SAC beside the published 18.77%."""
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [3, 1.2]})
+    """Final carbon per request by method (each agent default and tuned when the dataset has both), stacked
+    in its four terms, the agents' 95% intervals over seeds; SDRL's reduction against SAC per variant beside
+    the published 18.77%."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.15), gridspec_kw={"width_ratios": [3, 1.3]})
+    variants = _variants(ds)
     names, stacks, errors = [], [], []
     for a in ds.algorithm.values:
-        names.append(AGENT_LABELS[str(a)])
-        stacks.append([float(ds[f"final_{t}_mean"].sel(algorithm=a)) for t in TERMS])
-        errors.append(float(ds.final_carbon_g_ci95.sel(algorithm=a)))
+        for variant in variants:
+            names.append(AGENT_LABELS[str(a)] + (f" ({variant})" if variant else ""))
+            stacks.append([float(_pick(ds[f"final_{t}_mean"], variant).sel(algorithm=a)) for t in TERMS])
+            errors.append(float(_pick(ds.final_carbon_g_ci95, variant).sel(algorithm=a)))
     for p in ("oracle", "min-energy-per-bit", "qoe-fixed-power", "max-length-max-power"):
         names.append(p)
         stacks.append([float(ds[f"ref_{t}"].sel(policy=p)) for t in TERMS])
@@ -165,17 +189,25 @@ def draw_carbon_comparison(ds: xr.Dataset) -> plt.Figure:
     ax.set_xscale("log")
     ax.set_xlim(right=left.max() * 2.0)
     ax.invert_yaxis()
-    ax.set_xlabel("mean carbon per request (gCO2e, log scale)")
+    ax.tick_params(axis="y", labelsize=6)
+    ax.set_xlabel("mean carbon (CO2e) per request (g, log scale)")
     ax.legend(fontsize=5, loc="upper right", ncol=2)
     ax.set_title(f"final policies, {_n_seeds(ds)} seeds (bars: 95% t-interval)", loc="left", fontsize=7)
     if "reduction_mean" in ds:
-        mean, half = float(ds.reduction_mean) * 100, float(ds.reduction_ci95) * 100
-        ax2.bar(["ours"], [mean], yerr=[0 if np.isnan(half) else half], color=METHOD_COLORS["SDRL"], capsize=3)
-        ax2.bar(["paper"], [float(ds.attrs["paper_reduction"]) * 100], color="0.6")
-        ax2.scatter(np.zeros(ds.sizes["seed"]), ds.reduction_per_seed * 100, color="k", s=6, zorder=3)
+        labels = [variant or "ours" for variant in variants]
+        for j, variant in enumerate(variants):
+            mean = float(_pick(ds.reduction_mean, variant)) * 100
+            half = float(_pick(ds.reduction_ci95, variant)) * 100
+            ax2.bar([j], [mean], yerr=[0 if np.isnan(half) else half], color=METHOD_COLORS["SDRL"], capsize=3,
+                    **VARIANT_STYLE.get(variant or "tuned", {}), edgecolor="k", lw=0.4)
+            per_seed = _pick(ds.reduction_per_seed, variant).values * 100
+            ax2.scatter(np.full(per_seed.size, j), per_seed, color="k", s=5, zorder=3)
+            ax2.text(j, max(mean + (0 if np.isnan(half) else half), 0) + 0.8, f"{mean:+.1f}%", ha="center", fontsize=6)
+        ax2.bar([len(variants)], [float(ds.attrs["paper_reduction"]) * 100], color="0.6")
+        ax2.set_xticks(np.arange(len(variants) + 1), [*labels, "paper"])
         ax2.axhline(0, color="k", lw=0.6)
         ax2.set_ylabel("SDRL's carbon reduction vs SAC (%)")
-        ax2.set_title(f"{mean:+.1f}% +/- {half:.1f} vs 18.77%", loc="left", fontsize=7)
+        ax2.set_title("mean over paired seeds, 95% t; paper 18.77%", loc="left", fontsize=6)
     fig.tight_layout()
     return fig
 
@@ -295,5 +327,170 @@ def draw_explore(view: xr.Dataset) -> plt.Figure:
     title = (f"d = {a['distance']:g} m, |h|^2 = {a['fading']:g}, Q_th = {a['qoe_threshold']:.3g}, "
              f"T_max = {a['latency_budget']:g} s, I = {a['intensity']:g} gCO2e/kWh")
     fig.suptitle(title + (f"\n{a['runs_message']}" if a["runs_message"] else ""), fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# --- tuning and the benchmark (issue 17) -------------------------------------------------------------------
+
+
+@register("aolo_benchmark")
+def draw_benchmark(ds: xr.Dataset) -> plt.Figure:
+    """(a) each agent's gap to the oracle, IQM over seeds with its 95% bootstrap interval, default and tuned
+    side by side, seeds as dots; (b) performance profiles of the tuned agents (dashed: default); (c) SDRL
+    against SAC: reduction of the IQM carbon with its interval, the published 18.77% and P(improvement);
+    (d) violation rates."""
+    fig, axes = plt.subplots(2, 2, figsize=(FIGSIZE[0], FIGSIZE[1] * 2.1))
+    agents = [str(a) for a in ds.agent.values]
+    variants = [str(v) for v in ds.variant.values]
+    width = 0.8 / len(variants)
+    ax = axes[0, 0]
+    for iv, variant in enumerate(variants):
+        x = np.arange(len(agents)) + (iv - (len(variants) - 1) / 2) * width
+        point = ds.iqm_gap_to_oracle.sel(variant=variant).values * 100
+        low = ds.iqm_gap_to_oracle_low.sel(variant=variant).values * 100
+        high = ds.iqm_gap_to_oracle_high.sel(variant=variant).values * 100
+        ax.bar(x, point, width, color=[AGENT_COLORS[a] for a in agents], label=variant, edgecolor="k", lw=0.4,
+               **VARIANT_STYLE.get(variant, {}))
+        ax.errorbar(x, point, yerr=[point - low, high - point], fmt="none", ecolor="k", capsize=2, lw=0.8)
+        for j, a in enumerate(agents):
+            seeds = ds.gap_to_oracle.sel(variant=variant, agent=a).values * 100
+            ax.scatter(np.full(seeds.size, x[j]), seeds, s=3, color="k", zorder=3)
+    ax.set_xticks(np.arange(len(agents)), [AGENT_LABELS[a] for a in agents])
+    ax.set_ylabel("carbon gap to the oracle (%)")
+    ax.axhline(0, color=METHOD_COLORS["oracle"], lw=0.8)
+    ax.legend(fontsize=6, title="hatched: default", title_fontsize=6)
+    ax.set_title(f"(a) IQM over {ds.sizes['seed']} seeds, 95% bootstrap interval", loc="left", fontsize=7)
+
+    ax = axes[0, 1]
+    tau = ds.tau.values * 100
+    for a in agents:
+        for variant in variants:
+            mean = ds.profile_mean.sel(variant=variant, agent=a).values
+            ls = "-" if variant == variants[-1] else "--"
+            ax.plot(tau, mean, ls=ls, color=AGENT_COLORS[a], lw=1.0,
+                    label=AGENT_LABELS[a] if variant == variants[-1] else None)
+            if variant == variants[-1]:
+                ax.fill_between(tau, ds.profile_low.sel(variant=variant, agent=a), ds.profile_high.sel(variant=variant, agent=a),
+                                color=AGENT_COLORS[a], alpha=0.2, lw=0)
+    ax.set_xlabel("gap to the oracle tau (%)")
+    ax.set_ylabel("fraction of requests within tau")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6, loc="lower right")
+    ax.set_title(f"(b) performance profiles: {variants[-1]} (solid, band) and {variants[0]} (dashed)", loc="left",
+                 fontsize=7)
+
+    ax = axes[1, 0]
+    if "sdrl_reduction" in ds:
+        x = np.arange(len(variants))
+        point = ds.sdrl_reduction.values * 100
+        low, high = ds.sdrl_reduction_low.values * 100, ds.sdrl_reduction_high.values * 100
+        ax.bar(x, point, 0.5, color=METHOD_COLORS["SDRL"], edgecolor="k", lw=0.4)
+        ax.errorbar(x, point, yerr=[point - low, high - point], fmt="none", ecolor="k", capsize=3, lw=0.8)
+        ax.axhline(float(ds.attrs["paper_reduction"]) * 100, color="0.4", ls="--", lw=0.9, label="paper: 18.77%")
+        ax.axhline(0, color="k", lw=0.6)
+        for j, v in enumerate(variants):
+            p = ds.sdrl_improvement_probability.sel(variant=v)
+            ax.text(j, max(high[j], 0) + 1.0, f"P(SDRL < SAC) = {float(p):.2f}\n"
+                    f"[{float(ds.sdrl_improvement_probability_low.sel(variant=v)):.2f}, "
+                    f"{float(ds.sdrl_improvement_probability_high.sel(variant=v)):.2f}]", ha="center", fontsize=6)
+        ax.set_xticks(x, variants)
+        ax.set_ylim(min(-5.0, float(np.nanmin(low)) - 2), 25)
+        ax.set_ylabel("SDRL's carbon reduction vs SAC (%)")
+        ax.legend(fontsize=6, loc="upper left")
+        ax.set_title("(c) 1 - IQM(C_SDRL) / IQM(C_SAC), 95% bootstrap interval", loc="left", fontsize=7)
+
+    ax = axes[1, 1]
+    for iv, variant in enumerate(variants):
+        x = np.arange(len(agents)) + (iv - (len(variants) - 1) / 2) * width
+        for k, (key, label) in enumerate((("qoe_violation_rate", "QoE"), ("latency_violation_rate", "latency"))):
+            values = ds[f"mean_{key}"].sel(variant=variant).values * 100
+            bottom = 0 if k == 0 else ds.mean_qoe_violation_rate.sel(variant=variant).values * 100
+            ax.bar(x, values, width, bottom=bottom, color=[AGENT_COLORS[a] for a in agents], edgecolor="k", lw=0.4,
+                   **{**VARIANT_STYLE.get(variant, {}), "hatch": VARIANT_STYLE.get(variant, {}).get("hatch")
+                      if k == 0 else "..."})
+    ax.axhline(1.0, color="0.4", ls="--", lw=0.8, label="1%")
+    top = float(np.nanmax((ds.mean_qoe_violation_rate + ds.mean_latency_violation_rate).values)) * 100
+    ax.set_ylim(0, max(2.0, top * 1.15))
+    ax.set_xticks(np.arange(len(agents)), [AGENT_LABELS[a] for a in agents])
+    ax.set_ylabel("violated requests (%)")
+    ax.legend(fontsize=6)
+    ax.set_title("(d) violation rates, mean over seeds (dotted: latency on top of QoE)", loc="left", fontsize=7)
+    fig.suptitle(f"{ds.attrs.get('evaluation_requests')} fixed evaluation requests; {ds.attrs.get('total_timesteps')} "
+                 "environment steps per run", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@register("aolo_tuning")
+def draw_tuning(ds: xr.Dataset) -> plt.Figure:
+    """(a) optimisation history: best validation cost so far per algorithm; (b) parameter importances; (c)
+    every configuration's validation gap to the oracle, with the gap at which a SAC (SDRL) configuration
+    would make tuned SDRL (SAC) look 18.77% better; (d) those fractions with their 95% intervals."""
+    fig, axes = plt.subplots(2, 2, figsize=(FIGSIZE[0], FIGSIZE[1] * 2.1))
+    algorithms = [str(a) for a in ds.algorithm.values]
+    ax = axes[0, 0]
+    for a in algorithms:
+        values = ds.trial_value.sel(algorithm=a)
+        complete = ds.trial_state.sel(algorithm=a) == "complete"
+        ax.scatter(ds.trial[complete], values[complete], s=5, color=AGENT_COLORS[a], alpha=0.5)
+        ax.plot(ds.trial, ds.best_value_so_far.sel(algorithm=a), color=AGENT_COLORS[a], label=AGENT_LABELS[a],
+                drawstyle="steps-post")
+    ax.set_xlabel("trial (in the order it finished)")
+    ax.set_ylabel("validation cost (-mean reward)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=6, ncol=2)
+    ax.set_title("(a) best so far (lines) and complete trials (dots)", loc="left", fontsize=7)
+
+    ax = axes[0, 1]
+    imp = ds.importance.transpose("parameter", "algorithm").to_pandas()
+    imp.index = [str(p).replace("popsan_kwargs.", "popsan.") for p in imp.index]
+    im = ax.imshow(imp.values, aspect="auto", cmap="Blues", vmin=0, vmax=1)
+    ax.set_yticks(np.arange(len(imp.index)), imp.index, fontsize=5)
+    ax.set_xticks(np.arange(len(algorithms)), [AGENT_LABELS[a] for a in algorithms], fontsize=6)
+    for (i, j), v in np.ndenumerate(imp.values):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=4.5, color="w" if v > 0.5 else "k")
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    ax.set_title("(b) PED-ANOVA importance on the validation cost", loc="left", fontsize=7)
+
+    ax = axes[1, 0]
+    for j, a in enumerate(algorithms):
+        complete = (ds.trial_state.sel(algorithm=a) == "complete").values
+        gaps = ds.trial_gap_to_oracle.sel(algorithm=a).values[complete] * 100
+        jitter = np.linspace(-0.2, 0.2, max(gaps.size, 1))[: gaps.size]
+        ax.scatter(j + jitter, gaps, s=6, color=AGENT_COLORS[a], alpha=0.7)
+        ax.plot([j - 0.3, j + 0.3], [float(ds.reference_gap.sel(algorithm=a)) * 100] * 2, color="k", lw=1.2)
+    for config_of, tuned in (("sac", "sdrl"), ("sdrl", "sac")):
+        name = f"{config_of}_configs_above_tuned_{tuned}_threshold_gap"
+        if name in ds and config_of in algorithms:
+            j = algorithms.index(config_of)
+            ax.plot([j - 0.35, j + 0.35], [float(ds[name]) * 100] * 2, color="0.3", ls="--", lw=1.0)
+            ax.text(j + 0.37, float(ds[name]) * 100, f"18.77% vs\ntuned {AGENT_LABELS[tuned]}", fontsize=5, va="center")
+    ax.set_xticks(np.arange(len(algorithms)), [AGENT_LABELS[a] for a in algorithms])
+    ax.set_xlim(-0.5, len(algorithms) - 0.2)
+    ax.set_ylabel("validation carbon gap to the oracle (%)")
+    ax.set_title(f"(c) complete configurations; black: tuned ({ds.attrs.get('reference_source')})", loc="left",
+                 fontsize=7)
+
+    ax = axes[1, 1]
+    rows = [(c, t) for c, t in (("sac", "sdrl"), ("sdrl", "sac")) if f"{c}_configs_above_tuned_{t}" in ds]
+    for i, (c, t) in enumerate(rows):
+        name = f"{c}_configs_above_tuned_{t}"
+        p, low, high = (float(ds[name]) * 100, float(ds[f"{name}_low"]) * 100, float(ds[f"{name}_high"]) * 100)
+        ax.barh(i, p, color=AGENT_COLORS[c], edgecolor="k", lw=0.4)
+        ax.errorbar(p, i, xerr=[[p - low], [high - p]], fmt="none", ecolor="k", capsize=3, lw=0.8)
+        ax.text(high + 1, i, f"{int(ds[f'{name}_count'])} of {int(ds[f'{name}_complete'])} complete"
+                f" ({int(ds[f'{name}_pruned'])} pruned)", va="center", fontsize=6)
+    ax.set_yticks(np.arange(len(rows)), [f"{AGENT_LABELS[c]} configs vs\ntuned {AGENT_LABELS[t]}" for c, t in rows],
+                  fontsize=6)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("configurations that would show an 18.77% reduction (%)")
+    ax.set_title("(d) could tuning alone explain 18.77%? (95% Clopper-Pearson)", loc="left", fontsize=7)
+    budget = json.loads(ds.attrs.get("budget", "{}") or "{}")
+    fig.suptitle(f"Optuna TPE + median pruner; finished trials {ds.attrs.get('trials_per_algorithm')}, "
+                 f"{budget.get('steps')} environment steps each, {budget.get('n_validation')} validation requests",
+                 fontsize=6)
     fig.tight_layout()
     return fig

@@ -22,7 +22,7 @@ rather than hide it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +50,11 @@ __all__ = [
     "SENSITIVITY",
     "actor_energy_study",
     "agent_outcome",
+    "by_variant",
     "carbon_comparison_study",
     "carbon_model_study",
     "convergence_study",
+    "reduction_table",
     "reference_policies",
     "sensitivity_points",
     "sensitivity_study",
@@ -210,9 +212,30 @@ def agent_outcome(model, requests, cfg: AoloConfig, train_cfg: AoloConfig):
     return evaluate(kappa, p, requests, cfg, method="agent")
 
 
-def convergence_study(paths: Sequence[str | Path]) -> xr.Dataset:
+def by_variant(study: Callable[[Sequence[str | Path]], xr.Dataset],
+               paths: Mapping[str, Sequence[str | Path]]) -> xr.Dataset:
+    """``study`` of each variant's runs, stacked on ``variant`` (the oracle's and heuristics' ``ref_*``,
+    the same for every variant, once); each variant's hyperparameters in ``hyperparams_<variant>``."""
+    parts = {variant: study(files) for variant, files in paths.items()}
+    first = next(iter(parts.values()))
+    refs = [name for name in first.data_vars if name.startswith("ref_")]
+    out = xr.concat([ds.drop_vars(refs).drop_attrs() for ds in parts.values()],
+                    dim=xr.DataArray(list(parts), dims="variant", name="variant"))
+    out = out.merge(first[refs])
+    out.attrs = {k: v for k, v in first.attrs.items() if k not in ("hyperparams", "variant")}
+    for variant, ds in parts.items():
+        out.attrs[f"hyperparams_{variant}"] = ds.attrs.get("hyperparams", "")
+    return out
+
+
+def convergence_study(paths: Sequence[str | Path] | Mapping[str, Sequence[str | Path]]) -> xr.Dataset:
     """Evaluation reward, carbon and violation rates against training steps, per algorithm and seed,
-    with the mean and 95% t-interval over seeds, and the oracle's and heuristics' values for reference."""
+    with the mean and 95% t-interval over seeds, and the oracle's and heuristics' values for reference.
+
+    :param paths: the runs of one variant, or ``{variant: runs}`` (then stacked on ``variant``: :func:`by_variant`).
+    """
+    if isinstance(paths, Mapping):
+        return by_variant(convergence_study, paths)
     runs = load_runs(paths)
     cfg = _config(runs)
     seed = EVALUATION_SEED
@@ -228,14 +251,17 @@ def convergence_study(paths: Sequence[str | Path]) -> xr.Dataset:
     return out
 
 
-def carbon_comparison_study(paths: Sequence[str | Path]) -> xr.Dataset:
-    """Final carbon per request by method in its four terms, and SDRL's reduction against SAC.
+def carbon_comparison_study(paths: Sequence[str | Path] | Mapping[str, Sequence[str | Path]]) -> xr.Dataset:
+    """Final carbon per request by method in its four terms, and SDRL's reduction against SAC (of one
+    variant's runs, or of ``{variant: runs}`` stacked on ``variant``: :func:`by_variant`).
 
     The reduction is computed per seed, ``1 - C_SDRL,s / C_SAC,s`` (seed ``s`` of both agents sees the
     same environment stream), and summarised by its mean and 95% t-interval; the reduction of the mean
     carbon, ``1 - mean(C_SDRL) / mean(C_SAC)``, is reported beside it, and the published 18.77% as an
     attribute for the table.
     """
+    if isinstance(paths, Mapping):
+        return by_variant(carbon_comparison_study, paths)
     runs = load_runs(paths)
     cfg = _config(runs)
     seed = EVALUATION_SEED
@@ -428,3 +454,18 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
     out.attrs.update(e_mac_pj=E_MAC_PJ, e_ac_pj=E_AC_PJ, evaluation_requests=n,
                      energy_source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm, 32-bit float)")
     return out
+
+
+def reduction_table(ds: xr.Dataset) -> "pd.DataFrame":
+    """:func:`carbon_comparison_study`'s SDRL-against-SAC numbers (%), one row per variant, beside the paper's."""
+    import pandas as pd
+
+    variants = [str(v) for v in ds.variant.values] if "variant" in ds.dims else [str(ds.attrs.get("variant", "runs"))]
+    rows = []
+    for variant in variants:
+        cell = ds.sel(variant=variant) if "variant" in ds.dims else ds
+        rows.append({"variant": variant, "SDRL reduction vs SAC, mean over seeds": float(cell.reduction_mean) * 100,
+                     "95% t half-width": float(cell.reduction_ci95) * 100,
+                     "reduction of the mean carbon": float(cell.reduction_of_means) * 100,
+                     "paper": float(ds.attrs["paper_reduction"]) * 100, "seeds": ds.sizes["seed"]})
+    return pd.DataFrame(rows).set_index("variant").round(2)

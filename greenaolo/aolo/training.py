@@ -34,7 +34,7 @@ from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import boolean, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
-__all__ = ["ACCEPTS", "ALGORITHMS", "HyperparameterError", "MODEL_CLASSES", "VARIANTS", "agent", "evaluate_model",
+__all__ = ["ACCEPTS", "ALGORITHMS", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY", "VARIANTS", "agent", "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
 
@@ -250,6 +250,8 @@ def load_hyperparams(path: str | None = None, *, variant: str = "default", tuned
 #: The Stable-Baselines3 class of each algorithm (SAC and SDRL: SB3's SAC with the exact ``gamma = 0``
 #: shortcut of :mod:`greenaolo.aolo.sac`).
 MODEL_CLASSES: dict[str, type[BaseAlgorithm]] = {"sac": AoloSAC, "sdrl": AoloSAC, "td3": TD3, "ddpg": DDPG, "ppo": PPO}
+#: Whether the algorithm learns from whole rollouts (its training is stopped at the budget's last step).
+ON_POLICY = {algorithm: algorithm == "ppo" for algorithm in MODEL_CLASSES}
 
 
 def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> BaseAlgorithm:
@@ -297,11 +299,13 @@ def mean_reward(outcome: xr.Dataset, requests: dict, cfg: AoloConfig) -> float:
 
 
 class _EvalAndProgress(BaseCallback):
-    """Evaluates every ``every`` steps on the fixed requests; drives a tqdm bar."""
+    """Evaluates every ``every`` steps on the fixed requests; drives a tqdm bar; with ``stop``, ends training
+    at ``total`` steps (an on-policy agent would otherwise finish its rollout: PPO rounds up to ``n_steps``)."""
 
-    def __init__(self, cfg: AoloConfig, requests: dict, every: int, total: int, desc: str, progress: bool):
+    def __init__(self, cfg: AoloConfig, requests: dict, every: int, total: int, desc: str, progress: bool,
+                 stop: bool = False):
         super().__init__()
-        self.cfg, self.requests, self.every = cfg, requests, every
+        self.cfg, self.requests, self.every, self.total, self.stop = cfg, requests, every, total, stop
         self.rows: list[dict[str, float]] = []
         self.bar = tqdm(total=total, desc=desc, unit="step", disable=not progress)
 
@@ -318,7 +322,7 @@ class _EvalAndProgress(BaseCallback):
         self.bar.update(1)
         if self.num_timesteps % self.every == 0:
             self._record()
-        return True
+        return not (self.stop and self.num_timesteps >= self.total)
 
     def _on_training_end(self) -> None:
         self.bar.close()
@@ -368,7 +372,8 @@ def train(
     env = AoloEnv(cfg)
     env.reset(seed=seed)
     model = agent(algorithm, env, seed, hp)
-    callback = _EvalAndProgress(cfg, requests, int(budget["eval_every"]), steps, f"{algorithm} seed {seed}", progress)
+    callback = _EvalAndProgress(cfg, requests, int(budget["eval_every"]), steps, f"{algorithm} seed {seed}", progress,
+                                stop=ON_POLICY[algorithm])
     started = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)
     seconds = time.perf_counter() - started

@@ -38,14 +38,16 @@ from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.requests import evaluation_requests
-from greenaolo.aolo.training import (ACCEPTS, SCHEMA, HyperparameterError, agent, evaluate_model, load_hyperparams,
-                                     settings, validate_hyperparams)
+from greenaolo.aolo.training import (ACCEPTS, ON_POLICY, SCHEMA, HyperparameterError, agent, evaluate_model,
+                                     load_hyperparams, settings, validate_hyperparams)
 from greenaolo.checks import number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, PROFILES, VALIDATION_SEED
 
-__all__ = ["Budget", "TrialRecord", "best_trial", "load_budget", "load_search_space", "load_study", "objective",
+__all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", "load_search_space", "load_study", "objective",
            "study_trials", "suggest", "tune", "write_tuned"]
 
+#: The package's studies (``make tune`` writes them; the ``aolo_tuning`` notebook reads them).
+STUDIES_DIR = str(resources.files("greenaolo.aolo").joinpath("hyperparams", "studies"))
 #: The states of a finished trial: what counts towards the budget and what is copied to the journal.
 _FINISHED = ("COMPLETE", "PRUNED")
 #: The user attribute marking, in a working study, the trials it was started with (already in the journal).
@@ -208,7 +210,9 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
         pruned = False
 
         def _on_step(self) -> bool:
-            if self.num_timesteps % budget.eval_every or self.num_timesteps >= budget.steps:
+            if self.num_timesteps >= budget.steps:
+                return not ON_POLICY[algorithm]  # PPO would finish its rollout: stop at the budget
+            if self.num_timesteps % budget.eval_every:
                 return True
             trial.report(_cost(evaluate_model(self.model, cfg, requests, method="trial")), self.num_timesteps)
             if self.num_timesteps >= budget.warmup_evaluations * budget.eval_every and trial.should_prune():

@@ -1,0 +1,161 @@
+"""The AOLO benchmark and tuning studies (greenaolo.aolo.benchmark) against numbers computed by hand from
+the runs and trials they read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pytest
+from scipy import stats
+
+from greenaolo.aolo.benchmark import (GAP_THRESHOLDS, benchmark_study, benchmark_table, explains_table, per_request_gap,
+                                      sdrl_vs_sac_table, tuned_reference_gaps, tuning_study)
+from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.oracle import oracle
+from greenaolo.aolo.requests import evaluation_requests
+from greenaolo.aolo.runs import ensure_runs, load_runs
+from greenaolo.aolo.statistics import iqm
+from greenaolo.aolo.studies import PAPER_REDUCTION
+from greenaolo.aolo.tuning import journal_path
+from greenaolo.io import read_dataset, write_dataset
+
+SEEDS = [0, 1, 2, 3]
+AGENTS = ["sac", "sdrl", "ppo"]
+
+
+@pytest.fixture(scope="module")
+def variant_runs(tmp_path_factory, small_hyperparams):
+    hp = small_hyperparams(learning_starts=40, profile={"total_timesteps": 80, "eval_every": 40, "n_eval": 60,
+                                                         "seeds": SEEDS})
+    hp["ppo"].update(n_steps=40, batch_size=20, net_arch=[16, 16])
+    tuned = json.loads(json.dumps(hp))
+    tuned["common"]["learning_rate"] = 3e-3  # another configuration: the "tuned" runs differ
+    runs_dir = tmp_path_factory.mktemp("runs")
+    return {variant: ensure_runs(runs_dir, profile="quick", seeds=SEEDS, algorithms=AGENTS, variant=variant,
+                                 hyperparams=h, progress=False, scheduler="serial")
+            for variant, h in (("default", hp), ("tuned", tuned))}
+
+
+@pytest.fixture(scope="module")
+def benchmark(variant_runs):
+    return benchmark_study(variant_runs, n_bootstrap=300)
+
+
+def test_benchmark_summaries_are_the_statistics_of_the_runs(benchmark, variant_runs):
+    ds = benchmark
+    assert list(ds.variant.values) == ["default", "tuned"] and list(ds.agent.values) == AGENTS
+    for variant, paths in variant_runs.items():
+        runs = load_runs(paths)
+        for agent in AGENTS:
+            gaps = runs.gap_to_oracle.sel(algorithm=agent).values
+            middle = np.sort(gaps)[1:3]  # IQM of 4 runs: the middle two
+            cell = ds.sel(variant=variant, agent=agent)
+            assert float(cell.iqm_gap_to_oracle) == pytest.approx(middle.mean())
+            assert float(cell.mean_gap_to_oracle) == pytest.approx(gaps.mean())
+            assert cell.iqm_gap_to_oracle_low <= cell.iqm_gap_to_oracle <= cell.iqm_gap_to_oracle_high
+            assert float(cell.mean_qoe_violation_rate) == pytest.approx(runs.qoe_violation_rate.sel(algorithm=agent).mean())
+    c = {v: load_runs(p).carbon_g for v, p in variant_runs.items()}
+    for variant in ("default", "tuned"):
+        sac, sdrl = c[variant].sel(algorithm="sac").values, c[variant].sel(algorithm="sdrl").values
+        cell = ds.sel(variant=variant)
+        assert float(cell.sdrl_reduction) == pytest.approx(1 - np.sort(sdrl)[1:3].mean() / np.sort(sac)[1:3].mean())
+        pairs = [(x < y) + 0.5 * (x == y) for x in sdrl for y in sac]  # every SDRL run against every SAC run
+        assert float(cell.sdrl_improvement_probability) == pytest.approx(np.mean(pairs))
+        assert cell.sdrl_reduction_low <= cell.sdrl_reduction <= cell.sdrl_reduction_high
+    assert float(ds.ref_gap_to_oracle.sel(policy="oracle")) == 0.0
+    assert float(ds.ref_gap_to_oracle.sel(policy="max-length-max-power")) > 0.5  # the longest answers cost most
+
+
+def test_performance_profiles_count_requests_within_the_threshold(benchmark, variant_runs):
+    cfg = AoloConfig()
+    requests = evaluation_requests(cfg, 60)
+    best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+    run = read_dataset(variant_runs["tuned"][1 * len(SEEDS) + 2])  # sdrl, seed 2
+    assert run.attrs["algorithm"] == "sdrl" and run.attrs["seed"] == 2
+    gap = run.carbon.values / best.carbon.values - 1
+    ok = (run.qoe_ok.values == 1) & (run.latency_ok.values == 1)
+    np.testing.assert_array_equal(per_request_gap(run, best.carbon.values), np.where(ok, gap, np.inf))
+    for k in (0, 10, 50):
+        tau = GAP_THRESHOLDS[k]
+        expected = np.mean(ok & (gap <= tau))
+        assert float(benchmark.profile.sel(variant="tuned", agent="sdrl", seed=2).isel(tau=k)) == pytest.approx(expected)
+    profile = benchmark.profile_mean.values
+    assert (np.diff(profile, axis=-1) >= 0).all() and profile.max() <= 1
+
+
+def test_benchmark_tables_and_dataset_on_disk(benchmark, tmp_path):
+    path = tmp_path / "aolo_benchmark.nc"
+    write_dataset(benchmark, path, profile="quick", figure="aolo_benchmark", parameters={}, seeds=SEEDS)
+    ds = read_dataset(path)
+    table = benchmark_table(ds)
+    assert table.loc["sdrl (tuned)", "gap IQM %"] == pytest.approx(float(ds.iqm_gap_to_oracle.sel(variant="tuned", agent="sdrl")) * 100, abs=1e-3)
+    assert "oracle" in table.index
+    versus = sdrl_vs_sac_table(ds)
+    assert list(versus.index) == ["default", "tuned"] and versus["paper %"].iloc[0] == pytest.approx(18.77)
+
+
+def _trial(number, gap, state="COMPLETE", value=None):
+    """A finished trial as the objective would leave it."""
+    attrs = {"seed": 1000 + number, "gap_to_oracle": gap, "carbon_g": 0.4 * (1 + gap), "qoe_violation_rate": 0.0,
+             "latency_violation_rate": 0.0, "steps_per_second": 100.0, "hyperparams": json.dumps({"tau": 0.01})}
+    cost = 1.0 + gap if value is None else value
+    if state == "PRUNED":
+        return optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED, params={"tau": 0.01 * (number + 1)},
+                                         distributions={"tau": optuna.distributions.FloatDistribution(0.001, 1)},
+                                         intermediate_values={2000: cost}, user_attrs={k: attrs[k] for k in ("seed", "hyperparams")})
+    return optuna.trial.create_trial(value=cost, params={"tau": 0.01 * (number + 1)},
+                                     distributions={"tau": optuna.distributions.FloatDistribution(0.001, 1)},
+                                     intermediate_values={10000: cost}, user_attrs=attrs)
+
+
+@pytest.fixture
+def studies_dir(tmp_path):
+    """Two hand-made studies: SAC's gaps 10, 5, 40, 50, 28% and one pruned; SDRL's 60, 6% and one pruned."""
+    for algorithm, trials in (("sac", [_trial(0, 0.10), _trial(1, 0.05), _trial(2, 0.40), _trial(3, 0.3, "PRUNED"),
+                                       _trial(4, 0.50), _trial(5, 0.28)]),
+                              ("sdrl", [_trial(0, 0.60), _trial(1, 0.06), _trial(2, 0.9, "PRUNED")])):
+        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal_path(tmp_path, algorithm))))
+        study = optuna.create_study(study_name=algorithm, storage=storage, direction="minimize")
+        study.add_trials(trials)
+        study.set_user_attr("budget", {"steps": 10000})
+    return tmp_path
+
+
+def test_tuning_study_answers_the_18_77_question_by_hand(studies_dir):
+    ds = tuning_study(studies_dir)
+    assert list(ds.algorithm.values) == ["sac", "sdrl"]
+    # Against tuned SDRL (its best trial: 6%), a SAC configuration would show 18.77% from a gap of
+    # 1.06 / 0.8123 - 1 = 30.5%: 40% and 50% do, 28% does not (it is 18.77% above, but "18.77% less" is
+    # relative to SAC's carbon), of 5 complete trials; the pruned one is not counted.
+    threshold = 1.06 / (1 - PAPER_REDUCTION) - 1
+    assert float(ds.sac_configs_above_tuned_sdrl_threshold_gap) == pytest.approx(threshold)
+    assert float(ds.sac_configs_above_tuned_sdrl) == 0.4
+    assert (int(ds.sac_configs_above_tuned_sdrl_count), int(ds.sac_configs_above_tuned_sdrl_complete),
+            int(ds.sac_configs_above_tuned_sdrl_pruned)) == (2, 5, 1)
+    low, high = stats.binomtest(2, 5).proportion_ci(method="exact")
+    assert (float(ds.sac_configs_above_tuned_sdrl_low), float(ds.sac_configs_above_tuned_sdrl_high)) == pytest.approx((low, high))
+    # Against tuned SAC (5%): 1.05 / 0.8123 - 1 = 29.3%; SDRL's 60% does, its 6% does not.
+    assert float(ds.sdrl_configs_above_tuned_sac) == 0.5
+    # The best value so far runs over complete trials only, in the order they finished.
+    np.testing.assert_allclose(ds.best_value_so_far.sel(algorithm="sac").values, [1.10, 1.05, 1.05, 1.05, 1.05, 1.05])
+    assert list(ds.trial_state.sel(algorithm="sac").values) == ["complete"] * 3 + ["pruned"] + ["complete"] * 2
+    # With the tuned runs' gaps as the reference instead, and the first three trials only.
+    ds = tuning_study(studies_dir, trials=3, reference_gap={"sdrl": 0.2, "sac": 0.0}, reference_source="runs")
+    assert float(ds.sac_configs_above_tuned_sdrl_threshold_gap) == pytest.approx(1.2 / (1 - PAPER_REDUCTION) - 1)
+    assert int(ds.sac_configs_above_tuned_sdrl_complete) == 3 and float(ds.sac_configs_above_tuned_sdrl) == 0.0
+    table = explains_table(ds)
+    assert list(table["configurations of"]) == ["SAC", "SDRL"]
+
+
+def test_tuning_study_without_studies_says_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make tune"):
+        tuning_study(tmp_path)
+
+
+def test_tuned_reference_is_the_iqm_over_runs(variant_runs):
+    gaps = tuned_reference_gaps(variant_runs["tuned"])
+    runs = load_runs(variant_runs["tuned"])
+    assert gaps["sac"] == pytest.approx(iqm(runs.gap_to_oracle.sel(algorithm="sac").values))
