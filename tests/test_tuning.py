@@ -180,6 +180,8 @@ def test_a_killed_study_resumes_from_its_finished_trials(tmp_path):
     assert len(study.trials) == 3
     assert [t.params for t in study.trials[:len(first)]] == [t.params for t in first]
     assert len({t.user_attrs["seed"] for t in study.trials}) == 3
+    # The resumed run samples anew: seeded as the first run, its random startup trial would repeat trial 0.
+    assert study.trials[len(first)].params != study.trials[0].params
     # Run again: nothing left to do, the study unchanged.
     subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
     assert len(load_study(tmp_path, "sac").trials) == 3

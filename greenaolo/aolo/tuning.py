@@ -257,6 +257,8 @@ def _journal(path: Path) -> Any:
 
 
 def _sampler(budget: Budget, offset: int = 0) -> Any:
+    """TPE seeded with ``sampler_seed + offset``: each worker, and each resumption of a study, draws its own
+    stream (a resumed study seeded as the first run would repeat the first run's random startup trials)."""
     import optuna
 
     return optuna.samplers.TPESampler(n_startup_trials=budget.startup_trials, seed=budget.sampler_seed + offset)
@@ -290,7 +292,8 @@ def _quiet() -> None:
 
 def _work(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, space: dict, hyperparams: dict,
           worker: int) -> int:
-    """One worker's Optuna loop on the shared study, until the budget's trials are finished or running."""
+    """One worker's Optuna loop on the shared study, until the budget's trials are finished or running;
+    ``worker`` offsets its sampler's seed."""
     import optuna
     from optuna.trial import TrialState
 
@@ -399,7 +402,7 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
     if scheduler == "serial":
         work = optuna.create_study(study_name=algorithm, direction="minimize")
         work.add_trials(resumed)
-        _work_in(work, algorithm, budget, cfg, space, hp, mirror)
+        _work_in(work, algorithm, budget, cfg, space, hp, mirror, offset=1000 * len(finished))
         return
     from optuna_integration import DaskStorage
 
@@ -409,7 +412,8 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
     work.add_trials(resumed)
     n = max(1, len(client.scheduler_info()["workers"]) if scheduler != "local" else workers)
     client.run(_quiet)
-    futures = [client.submit(_work, storage, algorithm, budget, cfg, space, hp, i, pure=False) for i in range(n)]
+    futures = [client.submit(_work, storage, algorithm, budget, cfg, space, hp, 1000 * len(finished) + i, pure=False)
+               for i in range(n)]
     try:
         while not all(f.done() for f in futures) and not any(f.status == "error" for f in futures):
             time.sleep(poll_seconds)
@@ -423,11 +427,11 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
 
 
 def _work_in(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
-             mirror: Callable[[Any], None]) -> None:
+             mirror: Callable[[Any], None], offset: int = 0) -> None:
     import optuna
     from optuna.trial import TrialState
 
-    study.sampler = _sampler(budget)
+    study.sampler = _sampler(budget, offset)
     study.pruner = _pruner(budget)
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
     study.optimize(lambda t: objective(t, algorithm, budget, config=cfg, space=space, hyperparams=hp),
