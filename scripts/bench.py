@@ -11,8 +11,10 @@ AOLO:
   4. environment steps per second, raw and through ``gymnasium.make`` (target: over 20,000 raw);
   5. SAC and SDRL training steps per second and their ratio, measured in one run: in this process (2 torch
      threads), alone at one thread, and two processes side by side at one thread each (as ``make -j2`` trains).
+  6. every agent's (SAC, SDRL, TD3, DDPG, PPO) training steps per second at its default and its tuned settings
+     (also alone: ``--only agents``), and each one's ratio to default SAC.
 Green-LLM year (``--only year``):
-  6. seconds per day-solve (one model and information setting of one day: its plan, tie-break included, scored
+  7. seconds per day-solve (one model and information setting of one day: its plan, tie-break included, scored
      on the actual intensity) with a fresh linopy build per plan and with the reused LP, days interleaved in one
      run, and their ratio; the year study's wall time on 2 local Dask workers (366 days, ``--year-days``).
 
@@ -188,15 +190,18 @@ def timing_hyperparams() -> dict:
 def interleaved_rates(runs: dict[str, tuple[str, dict]], repeats: int, steps: int) -> dict[str, float]:
     """Median training steps per second of each named (algorithm, hyperparameters): one untimed run of each
     first (compilation, once per process and batch size, is not training speed), then ``repeats`` rounds
-    interleaved so load on the machine hits all alike."""
-    from greenaolo.aolo.training import train
+    interleaved so load on the machine hits all alike, ``steps`` each (an on-policy agent at least two rollouts)."""
+    from greenaolo.aolo.training import ON_POLICY, settings, train
+
+    def length(algorithm: str, hp: dict) -> int:  # an on-policy agent learns once per rollout: time two of them
+        return max(steps, 2 * int(settings(hp, algorithm).get("n_steps", 0))) if ON_POLICY[algorithm] else steps
 
     for algorithm, hp in runs.values():
         train(algorithm, 0, hyperparams=hp, total_timesteps=100, progress=False)
     rates = {name: [] for name in runs}
     for _ in range(repeats):
         for name, (algorithm, hp) in runs.items():
-            rates[name].append(train(algorithm, 0, hyperparams=hp, total_timesteps=steps, progress=False)
+            rates[name].append(train(algorithm, 0, hyperparams=hp, total_timesteps=length(algorithm, hp), progress=False)
                                .attrs["steps_per_second"])
     return {name: statistics.median(v) for name, v in rates.items()}
 
@@ -234,6 +239,37 @@ def training_speed(repeats: int, steps: int = 400) -> dict:
     report["torch_threads"] = torch_threads()
     report["compiled"] = compile_available()
     return report
+
+
+def agent_speed(repeats: int, steps: int = 1000, algorithms=None, variants=("default", "tuned")) -> dict:
+    """Training environment steps per second of every agent at its own settings, default and tuned
+    (``hyperparams/agents.yaml``, ``tuned.yaml``: batch, network, training frequency, gradient steps), in
+    this process at one torch thread, rounds interleaved (:func:`interleaved_rates`); the warm-up is cut to 50
+    random steps so the timing is of the learning phase. Also each one's ratio to default SAC."""
+    import copy
+
+    import torch
+
+    from greenaolo.aolo.training import load_hyperparams
+    from greenaolo.options import ALGORITHMS
+
+    runs = {}
+    for variant in variants:
+        hp = copy.deepcopy(load_hyperparams(variant=variant))
+        for section in ("common", *ALGORITHMS):
+            if "learning_starts" in (hp[section] or {}):
+                hp[section]["learning_starts"] = 50
+        for algorithm in algorithms or ALGORITHMS:
+            runs[f"{algorithm}/{variant}"] = (algorithm, hp)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rates = interleaved_rates(runs, repeats, steps)
+    finally:
+        torch.set_num_threads(threads)
+    reference = rates.get("sac/default")
+    return {name: {"steps_per_s": rate, "over_default_sac": rate / reference if reference else float("nan")}
+            for name, rate in rates.items()}
 
 
 def sweep_speed(n_points: int = 10, n_noop: int = 200) -> dict:
@@ -354,7 +390,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (median reported)")
     parser.add_argument("--max-variables", type=int, default=1_000_000, help="largest scaling instance")
     parser.add_argument("--output", type=Path, default=Path("build/bench/bench.json"))
-    parser.add_argument("--only", choices=("greenllm", "aolo", "sweep", "year", "milp"),
+    parser.add_argument("--only", choices=("greenllm", "aolo", "agents", "sweep", "year", "milp"),
                         help="run one part of the benchmarks")
     parser.add_argument("--year-days", type=int, default=366, help="days of the timed year study (366: all)")
     parser.add_argument("--year-sample", type=int, default=8, help="days timed fresh against reused")
@@ -412,7 +448,12 @@ def main() -> None:
                   f"SDRL/SAC = {r['sdrl_over_sac']:.2f} (eager {r['sdrl_eager_over_sac']:.2f}, original loops "
                   f"{r['sdrl_plain_over_sac']:.2f}); SDRL/original = {r['fast_over_plain']:.2f} "
                   f"(median of {min(args.repeats, 3)}, {t['torch_threads']} threads)")
-    if args.only == "aolo":
+    if args.only in (None, "aolo", "agents"):
+        report["aolo_agents"] = a = agent_speed(min(args.repeats, 3))
+        print("AOLO agents at their own settings (one torch thread, learning phase, median of "
+              f"{min(args.repeats, 3)} interleaved rounds): " + "; ".join(
+                  f"{name} {r['steps_per_s']:.0f} steps/s (x{r['over_default_sac']:.2f} default SAC)" for name, r in a.items()))
+    if args.only in ("aolo", "agents"):
         return write()
     report.update(paper_instance=paper_instance(args.repeats), highs_scaling=scaling(args.max_variables, 1))
     write()

@@ -47,3 +47,9 @@ def test_interleaved_rates_and_their_ratio(bench, small_hyperparams):
     rates = bench.interleaved_rates({"sac": ("sac", hp), "sdrl": ("sdrl", hp)}, repeats=1, steps=40)
     assert set(rates) == {"sac", "sdrl"} and min(rates.values()) > 0
     assert bench._sac_sdrl(rates)["sdrl_over_sac"] == pytest.approx(rates["sdrl"] / rates["sac"])
+
+
+def test_agent_speed_reports_each_agent_and_variant(bench):
+    a = bench.agent_speed(1, steps=60, algorithms=["sac", "ppo"], variants=("default",))
+    assert set(a) == {"sac/default", "ppo/default"}
+    assert a["sac/default"]["over_default_sac"] == 1.0 and a["ppo/default"]["steps_per_s"] > 0
