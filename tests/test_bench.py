@@ -50,6 +50,6 @@ def test_interleaved_rates_and_their_ratio(bench, small_hyperparams):
 
 
 def test_agent_speed_reports_each_agent_and_variant(bench):
-    a = bench.agent_speed(1, steps=60, algorithms=["sac", "ppo"], variants=("default",))
-    assert set(a) == {"sac/default", "ppo/default"}
-    assert a["sac/default"]["over_default_sac"] == 1.0 and a["ppo/default"]["steps_per_s"] > 0
+    a = bench.agent_speed(1, steps=60, algorithms=["sac", "td3"], variants=("default",))
+    assert set(a) == {"sac/default", "td3/default"}
+    assert a["sac/default"]["over_default_sac"] == 1.0 and a["td3/default"]["steps_per_s"] > 0
