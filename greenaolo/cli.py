@@ -382,7 +382,7 @@ def aolo_train(
 def aolo_tune(
     algorithm: Annotated[Algorithm, typer.Argument(help="the agent to tune: " + ", ".join(ALGORITHMS))],
     trials: Annotated[Optional[int], typer.Option(help="finished trials wanted in all (default: the profile's, "
-                                                       "hyperparams/tuning.yaml); a resumed study runs the rest", min=1)] = None,
+                                                       "hyperparams/tuning.yaml); a resumed study runs the rest", min=1, max=100_000)] = None,
     profile: Annotated[Profile, typer.Option(help="tuning budget from hyperparams/tuning.yaml")] = Profile.full,
     storage: Annotated[Path, typer.Option(help="folder of the studies' journal files (resumable)")] = Path("build/tuning"),
     scheduler: Annotated[Optional[str], typer.Option(

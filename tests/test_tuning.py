@@ -50,6 +50,12 @@ def test_baselines_train_through_the_same_code(algorithm, small_hyperparams):
     assert list(ds.step.values) == [0, 40, 80] and np.isfinite(ds.curve_carbon_g).all()
     model = agent(algorithm, AoloEnv(), 0, hp)
     assert type(model).__name__.lower() == algorithm
+    if algorithm == "ppo":  # 80 steps are two whole rollouts of 40: both are learnt from, none more is drawn
+        ds, model = train(algorithm, 0, hyperparams=hp, progress=False, return_model=True)
+        assert model.num_timesteps == 80 and model._n_updates == 2 * model.n_epochs
+        hp["profiles"]["quick"]["total_timesteps"] = 70  # a rollout and a part: the part is not learnt from
+        ds, model = train(algorithm, 0, hyperparams=hp, progress=False, return_model=True)
+        assert model.num_timesteps == 70 and model._n_updates == model.n_epochs
 
 
 def test_td3_takes_its_action_noise_and_ppo_its_log_std():
@@ -108,12 +114,16 @@ def test_fraction_of_scales_the_named_value():
     ("learning_rate: {low: 0.0, high: 1.0e-3, log: true}\n", "log-scaled, so low must be > 0"),
     ("batch_size: {choices: []}\n", "non-empty"),
     ("tau: 0.01\n", "must be {low, high} or {choices}"),
+    ("learning_rate: {low: 1.0e-4, high: 3.0}\n", "learning_rate=3.0 is out of range"),
+    ("net_arch: {choices: {tiny: [0]}}\n", "net_arch"),
+    ("policy_delay: {choices: [1, 2.5]}\n", "policy_delay"),
 ])
 def test_search_space_errors_name_the_file_and_key(tmp_path, text, message):
     path = tmp_path / "space.yaml"
     path.write_text(text)
-    with pytest.raises(HyperparameterError, match=message):
+    with pytest.raises(HyperparameterError, match=message) as err:
         load_search_space("td3", str(path))
+    assert str(err.value).startswith(str(path))
 
 
 def test_tuning_seeds_must_lie_above_the_final_seeds(tmp_path):
@@ -132,8 +142,14 @@ def test_a_quick_study_on_local_workers_writes_tuned_hyperparameters(tmp_path, b
     assert len(records) == 4 and all(r.state in ("complete", "pruned") for r in records)
     assert len({r.seed for r in records}) == 4 and min(r.seed for r in records) >= budget.first_seed
     assert study.user_attrs["budget"]["steps"] == budget.steps and study.user_attrs["validation_seed"] == 20250307
-    again = load_study(tmp_path, "sac")  # the journal on disk holds the study
-    assert [t.params for t in again.trials] == [t.params for t in study.trials]
+    first = [t.params for t in study.trials]
+    # Resumed on the workers to 5: exactly one more trial (each worker has a quota, two workers, one trial
+    # missing: an overshoot would make 6), with a fresh seed.
+    study = tune("sac", budget=replace(budget, trials=5), storage_dir=tmp_path, scheduler="local", workers=2,
+                 progress=False, poll_seconds=0.2)
+    assert len(study.trials) == 5 and len({t.user_attrs["seed"] for t in study.trials}) == 5
+    assert [t.params for t in study.trials[:4]] == first
+    records = study_trials(study)
     best = best_trial(study)
     assert best.value == min(r.value for r in records if r.state == "complete")
     tuned = write_tuned(tmp_path / "tuned.yaml", {"sac": study})
@@ -143,7 +159,7 @@ def test_a_quick_study_on_local_workers_writes_tuned_hyperparameters(tmp_path, b
 
     data = yaml.safe_load(tuned.read_text())
     entry = data["agents"]["sac"]
-    assert entry["best_value"] == best.value and entry["trials"] == 4 and entry["best_seed"] == best.user_attrs["seed"]
+    assert entry["best_value"] == best.value and entry["trials"] == 5 and entry["best_seed"] == best.user_attrs["seed"]
     for algorithm in ALGORITHMS[1:]:  # the same entry for every algorithm, to load the file
         data["agents"][algorithm] = dict(entry, hyperparams=settings(load_hyperparams(), algorithm))
     tuned.write_text(yaml.safe_dump(data))

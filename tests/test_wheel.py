@@ -37,7 +37,10 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_ships_every_notebook_and_data_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"greenaolo/notebook_files/{n}.ipynb" for n in NOTEBOOKS} <= names
-    assert "greenaolo/aolo/hyperparams/agents.yaml" in names
+    hyperparams = ROOT / "greenaolo" / "aolo" / "hyperparams"
+    data = [p for p in hyperparams.rglob("*") if p.suffix in (".yaml", ".journal")]
+    assert {"agents.yaml", "tuning.yaml", "tuned.yaml", "search_sdrl.yaml"} <= {p.name for p in data}
+    assert {f"greenaolo/aolo/hyperparams/{p.relative_to(hyperparams)}" for p in data} <= names  # studies/ too
     assert "greenaolo/greenllm/data/carbon_intensity_2024_lifecycle.csv.gz" in names
     assert not [n for n in names if n.startswith(("notebooks/", "tests/"))]
 

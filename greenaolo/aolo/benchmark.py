@@ -72,6 +72,11 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     runs = _runs_by_variant(paths)
     variants = [v for v in VARIANTS if v in runs]
     first = runs[variants[0]]
+    for key in ("profile", "total_timesteps", "config"):
+        values = {v: runs[v].attrs.get(key) for v in variants}
+        if len({json.dumps(x, sort_keys=True, default=str) for x in values.values()}) != 1 or None in values.values():
+            raise ValueError(f"the variants' runs differ in {key} ({', '.join(values)}): train them with one profile "
+                             "and one environment configuration")
     cfg = AoloConfig.from_dict(json.loads(first.attrs["config"]))
     algorithms = [a for a in ALGORITHMS if all(a in r.algorithm.values for r in runs.values())]
     seeds = sorted(set.intersection(*(set(int(s) for s in r.seed.values) for r in runs.values())))
@@ -191,8 +196,8 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
     fraction's range if all or none of them would qualify.
 
     :param algorithms: the studies to read (default: every algorithm with a journal in ``storage_dir``).
-    :param trials: the first ``trials`` finished trials of each study (default: all; the same for every
-        algorithm keeps the budgets equal).
+    :param trials: the first ``trials`` finished trials of each study (default: each study's own budget, the
+        ``trials`` its last ``tune`` asked for; the same for every algorithm keeps the budgets equal).
     :raises FileNotFoundError: no study in ``storage_dir`` (or one of ``algorithms`` missing).
     """
     import optuna
@@ -206,7 +211,8 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
             raise FileNotFoundError(f"no tuning study in {storage_dir}: run `make tune` (or `greenaolo aolo tune ALGORITHM`)")
     algorithms = list(algorithms)
     studies = {a: load_study(storage_dir, a) for a in algorithms}
-    records = {a: study_trials(s, trials) for a, s in studies.items()}
+    limits = {a: trials or s.user_attrs.get("trials") for a, s in studies.items()}
+    records = {a: study_trials(s, limits[a]) for a, s in studies.items()}
     n = max(len(r) for r in records.values())
     shape = (len(algorithms), n)
     fields = {"value": np.full(shape, np.nan), "gap_to_oracle": np.full(shape, np.nan),
@@ -236,7 +242,7 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
     # Importances (PED-ANOVA, built into Optuna, on the complete trials of each study), over the union of parameter names.
     importances: dict[str, dict[str, float]] = {}
     for a, s in studies.items():
-        kept = [t for t in sorted(s.trials, key=lambda t: t.number) if t.state.name in ("COMPLETE", "PRUNED")][:trials]
+        kept = [t for t in sorted(s.trials, key=lambda t: t.number) if t.state.name in ("COMPLETE", "PRUNED")][:limits[a]]
         done = optuna.create_study(direction="minimize")
         done.add_trials([t for t in kept if t.state.name == "COMPLETE"])
         try:
@@ -250,7 +256,7 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
                          np.array([[importances[a].get(p, np.nan) for p in params] for a in algorithms]).reshape(len(algorithms), len(params)),
                          {"units": "1", "long_name": "PED-ANOVA importance of the parameter to the validation cost (Optuna)"})
     # Best trial of each study, and the 18.77% question.
-    best = {a: best_trial(studies[a], trials) for a in algorithms}
+    best = {a: best_trial(studies[a], limits[a]) for a in algorithms}
     out["best_gap_to_oracle"] = ("algorithm", [float(best[a].user_attrs["gap_to_oracle"]) for a in algorithms],
                                  {"units": "1", "long_name": "best trial's validation carbon gap to the oracle"})
     reference = dict(reference_gap or {})
@@ -276,6 +282,12 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
             out[f"{name}_count"] = ((), k, {"units": "1", "long_name": "complete trials that would"})
             out[f"{name}_complete"] = ((), m, {"units": "1", "long_name": "complete trials"})
             out[f"{name}_pruned"] = ((), pruned, {"units": "1", "long_name": "pruned trials (not counted)"})
+            # Pruned configurations were stopped for being worse than the median so far: counted as none or all
+            # qualifying, they bound the fraction over every finished trial.
+            out[f"{name}_range_low"] = ((), k / (m + pruned) if m + pruned else np.nan,
+                                        {"units": "1", "long_name": "fraction over every finished trial, no pruned one qualifying"})
+            out[f"{name}_range_high"] = ((), (k + pruned) / (m + pruned) if m + pruned else np.nan,
+                                         {"units": "1", "long_name": "fraction over every finished trial, every pruned one qualifying"})
             out[f"{name}_threshold_gap"] = ((), (1.0 + reference[tuned]) / (1.0 - PAPER_REDUCTION) - 1.0,
                                             {"units": "1", "long_name": "gap to the oracle at or above which a configuration would"})
     first = studies[algorithms[0]].user_attrs
@@ -352,5 +364,7 @@ def explains_table(ds: xr.Dataset) -> pd.DataFrame:
                      "fraction %": float(ds[name]) * 100,
                      "95% interval %": f"[{float(ds[f'{name}_low']) * 100:.1f}, {float(ds[f'{name}_high']) * 100:.1f}]",
                      "count": int(ds[f"{name}_count"]), "complete": int(ds[f"{name}_complete"]),
-                     "pruned (not counted)": int(ds[f"{name}_pruned"])})
+                     "pruned (not counted)": int(ds[f"{name}_pruned"]),
+                     "with pruned, range %": f"[{float(ds[f'{name}_range_low']) * 100:.1f}, "
+                                             f"{float(ds[f'{name}_range_high']) * 100:.1f}]"})
     return pd.DataFrame(rows).round(2)

@@ -219,7 +219,7 @@ def by_variant(study: Callable[[Sequence[str | Path]], xr.Dataset],
     parts = {variant: study(files) for variant, files in paths.items()}
     first = next(iter(parts.values()))
     refs = [name for name in first.data_vars if name.startswith("ref_")]
-    out = xr.concat([ds.drop_vars(refs).drop_attrs() for ds in parts.values()],
+    out = xr.concat([ds.drop_vars(refs).drop_attrs(deep=False) for ds in parts.values()],
                     dim=xr.DataArray(list(parts), dims="variant", name="variant"))
     out = out.merge(first[refs])
     out.attrs = {k: v for k, v in first.attrs.items() if k not in ("hyperparams", "variant")}

@@ -34,7 +34,7 @@ from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import boolean, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
-__all__ = ["ACCEPTS", "ALGORITHMS", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY", "VARIANTS", "agent", "evaluate_model",
+__all__ = ["ACCEPTS", "ALGORITHMS", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY", "VARIANTS", "past_budget", "agent", "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
 
@@ -254,6 +254,14 @@ MODEL_CLASSES: dict[str, type[BaseAlgorithm]] = {"sac": AoloSAC, "sdrl": AoloSAC
 ON_POLICY = {algorithm: algorithm == "ppo" for algorithm in MODEL_CLASSES}
 
 
+def past_budget(model: BaseAlgorithm, total: int) -> bool:
+    """Whether an on-policy agent should stop collecting now: at or past ``total`` steps, unless its rollout
+    has just filled (SB3 calls the callback before it learns from a full rollout: stopping there would drop
+    that update). Without this, PPO would round ``total`` up to a whole number of rollouts."""
+    n = int(getattr(model, "n_steps", 1)) * int(getattr(model, "n_envs", 1) or 1)
+    return model.num_timesteps >= total and model.num_timesteps % n != 0
+
+
 def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> BaseAlgorithm:
     """A seeded Stable-Baselines3 agent for ``algorithm`` with its :func:`settings` from ``hyperparams``:
     ``"sac"`` (MLP actor) and ``"sdrl"`` (PopSAN actor) are :class:`~greenaolo.aolo.sac.AoloSAC`; ``"td3"``
@@ -322,7 +330,7 @@ class _EvalAndProgress(BaseCallback):
         self.bar.update(1)
         if self.num_timesteps % self.every == 0:
             self._record()
-        return not (self.stop and self.num_timesteps >= self.total)
+        return not (self.stop and past_budget(self.model, self.total))
 
     def _on_training_end(self) -> None:
         self.bar.close()

@@ -38,10 +38,10 @@ from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.requests import evaluation_requests
-from greenaolo.aolo.training import (ACCEPTS, ON_POLICY, SCHEMA, HyperparameterError, agent, evaluate_model,
-                                     load_hyperparams, settings, validate_hyperparams)
+from greenaolo.aolo.training import (ACCEPTS, KEYS, ON_POLICY, SCHEMA, HyperparameterError, agent, evaluate_model,
+                                     load_hyperparams, past_budget, settings, validate_hyperparams)
 from greenaolo.checks import number, parse_yaml, read_yaml
-from greenaolo.options import ALGORITHMS, PROFILES, VALIDATION_SEED
+from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VALIDATION_SEED
 
 __all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", "load_search_space", "load_study", "objective",
            "study_trials", "suggest", "tune", "write_tuned"]
@@ -67,9 +67,6 @@ class Budget:
     first_seed: int
     sampler_seed: int = 0
 
-    def seed(self, trial_number: int) -> int:
-        """The training seed of trial ``trial_number`` (the next unused one in a resumed study)."""
-        return self.first_seed + int(trial_number)
 
 
 def load_budget(profile: str = "full", path: str | None = None) -> Budget:
@@ -83,7 +80,8 @@ def load_budget(profile: str = "full", path: str | None = None) -> Budget:
         resources.files("greenaolo.aolo").joinpath(source).read_text(), source, HyperparameterError)
     profiles = data.get("profiles") if isinstance(data, dict) else None
     if not isinstance(profiles, dict) or profile not in profiles:
-        raise HyperparameterError(f"{source}: no tuning profile {profile!r}; expected one of {list(PROFILES)}")
+        raise HyperparameterError(f"{source}: no tuning profile {profile!r}; the file has "
+                                  f"{sorted(profiles) if isinstance(profiles, dict) else 'none'}")
     entry = profiles[profile]
     ranges = {"trials": (1, 100_000), "steps": (1, 10**9), "eval_every": (1, 10**9), "n_validation": (1, 100_000),
               "startup_trials": (0, 100_000), "warmup_evaluations": (0, 10**6), "first_seed": (0, 2**31)}
@@ -98,20 +96,47 @@ def load_budget(profile: str = "full", path: str | None = None) -> Budget:
     unknown = sorted(set(entry) - set(ranges))
     if unknown:
         raise HyperparameterError(f"{source}: unknown key profiles.{profile}.{unknown[0]}; valid: {', '.join(ranges)}")
-    budget = Budget(**values, sampler_seed=int(data.get("sampler_seed", 0)))
+    try:
+        sampler_seed = number("", "sampler_seed", data.get("sampler_seed", 0), 0, 2**31, integer=True)
+    except (TypeError, ValueError) as err:
+        raise HyperparameterError(f"{source}: {err}") from None
+    budget = Budget(**values, sampler_seed=sampler_seed)
     for name, final in load_hyperparams()["profiles"].items():
         if max(final["seeds"]) >= budget.first_seed:
             raise HyperparameterError(f"{source}: profiles.{profile}.first_seed={budget.first_seed} is not above the {name} "
                                       f"profile's final seeds {final['seeds']} (agents.yaml): tuning seeds (first_seed and "
                                       "up) and test seeds must differ")
+    # A training seed equal to a request set's seed would train on those very requests (the environment
+    # draws its episodes from the seed); keep tuning seeds (first_seed up to a margin for resumed studies) clear.
+    for name, seed in (("VALIDATION_SEED", VALIDATION_SEED), ("EVALUATION_SEED", EVALUATION_SEED)):
+        if budget.first_seed <= seed < budget.first_seed + 10 * budget.trials + 1000:
+            raise HyperparameterError(f"{source}: profiles.{profile}.first_seed={budget.first_seed}: tuning seeds would "
+                                      f"reach options.{name}={seed}; choose first_seed below {seed - 10 * budget.trials - 1000} "
+                                      f"or above {seed}")
+    if budget.eval_every > budget.steps:
+        raise HyperparameterError(f"{source}: profiles.{profile}.eval_every={budget.eval_every} is above steps="
+                                  f"{budget.steps}: the pruner would see no evaluation")
     return budget
 
 
-def _dotted_check(algorithm: str, key: str) -> None:
+def _key_check(algorithm: str, key: str, source: str) -> Callable[[Any], Any]:
+    """The check of a search-space key's values (:data:`~greenaolo.aolo.training.KEYS`; ``popsan_kwargs.X``
+    for PopSAN's own); an unknown key is an error naming ``source``."""
     head, _, tail = key.partition(".")
     if head not in ACCEPTS[algorithm] or (tail and (head not in SCHEMA or tail not in SCHEMA[head])):
         valid = list(ACCEPTS[algorithm]) + [f"popsan_kwargs.{k}" for k in SCHEMA["popsan_kwargs"]] * (algorithm == "sdrl")
-        raise HyperparameterError(f"search_{algorithm}.yaml: unknown key {key!r}; valid keys: {', '.join(valid)}")
+        raise HyperparameterError(f"{source}: unknown key {key!r}; valid keys: {', '.join(valid)}")
+    return SCHEMA[head][tail] if tail else KEYS[head]
+
+
+def _value_check(check: Callable[[Any], Any], source: str, key: str, value: Any) -> None:
+    if isinstance(value, bool):
+        raise HyperparameterError(f"{source}: {key} has the value {value!r}: expected a number")
+    try:
+        check(value)
+    except (TypeError, ValueError) as err:
+        text = str(err)
+        raise HyperparameterError(f"{source}: {key}{'' if text.startswith('=') else ': '}{text}") from None
 
 
 def load_search_space(algorithm: str, path: str | None = None) -> dict[str, dict[str, Any]]:
@@ -127,7 +152,7 @@ def load_search_space(algorithm: str, path: str | None = None) -> dict[str, dict
     if not isinstance(space, dict) or not space:
         raise HyperparameterError(f"{source}: expected a mapping of hyperparameter -> range or choices")
     for key, spec in space.items():
-        _dotted_check(algorithm, key)
+        check = _key_check(algorithm, key, source)
         if key == "gamma":
             raise HyperparameterError(f"{source}: gamma is not tuned: AOLO's requests are independent (gamma = 0)")
         if not isinstance(spec, dict):
@@ -138,12 +163,17 @@ def load_search_space(algorithm: str, path: str | None = None) -> dict[str, dict
                 raise HyperparameterError(f"{source}: {key}.choices must be a non-empty list or mapping")
             if "fraction_of" in spec and spec["fraction_of"] not in space:
                 raise HyperparameterError(f"{source}: {key}.fraction_of={spec['fraction_of']!r} is not in the space")
+            if "fraction_of" not in spec:
+                for value in (choices.values() if isinstance(choices, dict) else choices):
+                    _value_check(check, source, key, value)
         elif "low" in spec and "high" in spec:
             if not (isinstance(spec["low"], (int, float)) and isinstance(spec["high"], (int, float))
                     and spec["low"] < spec["high"]):
                 raise HyperparameterError(f"{source}: {key} needs numbers low < high, not {spec['low']!r}, {spec['high']!r}")
             if spec.get("log") and spec["low"] <= 0:
                 raise HyperparameterError(f"{source}: {key} is log-scaled, so low must be > 0, not {spec['low']!r}")
+            for value in (spec["low"], spec["high"]):
+                _value_check(check, source, key, value)
         else:
             raise HyperparameterError(f"{source}: {key} must have low and high, or choices")
     return space
@@ -184,9 +214,15 @@ def _cost(ds: xr.Dataset) -> float:
 
 
 def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig | None = None,
-              space: dict | None = None, hyperparams: dict | None = None) -> float:
+              space: dict | None = None, hyperparams: dict | None = None, seed_base: int | None = None,
+              resumed: int = 0) -> float:
     """Train one trial's agent and return its validation cost; reports every ``eval_every`` steps to the
     pruner and raises ``optuna.TrialPruned`` when it says stop. One torch thread.
+
+    The training seed is ``seed_base + trial.number - resumed`` (``seed_base`` defaults to the budget's
+    ``first_seed``): a working study started with ``resumed`` finished trials numbers its new ones from
+    ``resumed``, and :func:`tune` passes the seed after the journal's highest, so no two trials share a seed,
+    however many run at once.
 
     The trial's user attributes record its seed, carbon, violation rates, gap to the validation oracle,
     environment steps per second and full hyperparameters.
@@ -199,10 +235,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     hp = suggest(trial, space or load_search_space(algorithm), hyperparams or load_hyperparams(), algorithm)
     requests = evaluation_requests(cfg, budget.n_validation, VALIDATION_SEED)
     best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
-    seed = budget.seed(trial.number)
-    used = {t.user_attrs.get("seed") for t in trial.study.get_trials(deepcopy=False) if t.number != trial.number}
-    while seed in used:  # a resumed study numbers its new trials after the finished ones: skip their seeds
-        seed += 1
+    seed = (budget.first_seed if seed_base is None else seed_base) + trial.number - resumed
     trial.set_user_attr("seed", seed)
     trial.set_user_attr("hyperparams", json.dumps(settings(hp, algorithm), sort_keys=True))
 
@@ -210,8 +243,8 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
         pruned = False
 
         def _on_step(self) -> bool:
-            if self.num_timesteps >= budget.steps:
-                return not ON_POLICY[algorithm]  # PPO would finish its rollout: stop at the budget
+            if self.num_timesteps >= budget.steps:  # PPO would finish its rollout: stop at the budget
+                return not (ON_POLICY[algorithm] and past_budget(self.model, budget.steps))
             if self.num_timesteps % budget.eval_every:
                 return True
             trial.report(_cost(evaluate_model(self.model, cfg, requests, method="trial")), self.num_timesteps)
@@ -291,22 +324,19 @@ def _quiet() -> None:
 
 
 def _work(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, space: dict, hyperparams: dict,
-          worker: int) -> int:
-    """One worker's Optuna loop on the shared study, until the budget's trials are finished or running;
-    ``worker`` offsets its sampler's seed."""
+          sampler_offset: int, quota: int, seed_base: int, resumed: int) -> int:
+    """One worker's Optuna loop on the shared study: ``quota`` trials (the workers' quotas add up to the
+    trials missing, so the budget is never overshot); ``sampler_offset`` seeds its sampler."""
     import optuna
-    from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    study = optuna.load_study(study_name=algorithm, storage=storage, sampler=_sampler(budget, worker),
+    study = optuna.load_study(study_name=algorithm, storage=storage, sampler=_sampler(budget, sampler_offset),
                               pruner=_pruner(budget))
-    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    if len(study.get_trials(deepcopy=False, states=states)) >= budget.trials:
-        return 0
-    study.optimize(lambda t: objective(t, algorithm, budget, config=config, space=space, hyperparams=hyperparams),
-                   callbacks=[optuna.study.MaxTrialsCallback(budget.trials, states=states)], catch=(), gc_after_trial=False)
-    return 1
+    study.optimize(lambda t: objective(t, algorithm, budget, config=config, space=space, hyperparams=hyperparams,
+                                       seed_base=seed_base, resumed=resumed),
+                   n_trials=quota, catch=(), gc_after_trial=False)
+    return quota
 
 
 def tune(
@@ -369,6 +399,7 @@ def tune(
             _run(algorithm, budget, cfg, space, hp, local, finished, scheduler, workers, bar, poll_seconds)
     finally:
         bar.close()
+    local.set_user_attr("trials", budget.trials)
     local.set_user_attr("wall_seconds", float(local.user_attrs.get("wall_seconds", 0.0)) + time.perf_counter() - started)
     return local
 
@@ -389,6 +420,9 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
         t.user_attrs = {**t.user_attrs, _RESUMED: True}
         resumed.append(t)
     copied: set[int] = set()  # the working study's numbers of the new trials the journal now holds
+    remaining = budget.trials - len(finished)
+    seeds = [int(t.user_attrs["seed"]) for t in finished if "seed" in t.user_attrs]
+    seed_base = max(seeds) + 1 if seeds else budget.first_seed
 
     def mirror(study: Any) -> None:
         new = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
@@ -402,7 +436,8 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
     if scheduler == "serial":
         work = optuna.create_study(study_name=algorithm, direction="minimize")
         work.add_trials(resumed)
-        _work_in(work, algorithm, budget, cfg, space, hp, mirror, offset=1000 * len(finished))
+        _work_in(work, algorithm, budget, cfg, space, hp, mirror, offset=1000 * len(finished), quota=remaining,
+                 seed_base=seed_base, resumed=len(finished))
         return
     from optuna_integration import DaskStorage
 
@@ -410,33 +445,30 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
     storage = DaskStorage(client=client)
     work = optuna.create_study(study_name=algorithm, storage=storage, direction="minimize")
     work.add_trials(resumed)
-    n = max(1, len(client.scheduler_info()["workers"]) if scheduler != "local" else workers)
+    n = min(remaining, max(1, len(client.scheduler_info()["workers"]) if scheduler != "local" else workers))
     client.run(_quiet)
-    futures = [client.submit(_work, storage, algorithm, budget, cfg, space, hp, 1000 * len(finished) + i, pure=False)
+    futures = [client.submit(_work, storage, algorithm, budget, cfg, space, hp, 1000 * len(finished) + i,
+                             remaining // n + (i < remaining % n), seed_base, len(finished), pure=False)
                for i in range(n)]
     try:
         while not all(f.done() for f in futures) and not any(f.status == "error" for f in futures):
             time.sleep(poll_seconds)
             mirror(work)
-        mirror(work)
         for f in futures:
             f.result()
     finally:
+        mirror(work)  # whatever finished, also on an error or an interrupt
         for f in futures:
             f.cancel()
 
 
 def _work_in(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
-             mirror: Callable[[Any], None], offset: int = 0) -> None:
-    import optuna
-    from optuna.trial import TrialState
-
+             mirror: Callable[[Any], None], offset: int, quota: int, seed_base: int, resumed: int) -> None:
     study.sampler = _sampler(budget, offset)
     study.pruner = _pruner(budget)
-    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    study.optimize(lambda t: objective(t, algorithm, budget, config=cfg, space=space, hyperparams=hp),
-                   callbacks=[optuna.study.MaxTrialsCallback(budget.trials, states=states), lambda s, t: mirror(s)],
-                   gc_after_trial=False)
+    study.optimize(lambda t: objective(t, algorithm, budget, config=cfg, space=space, hyperparams=hp,
+                                       seed_base=seed_base, resumed=resumed),
+                   n_trials=quota, callbacks=[lambda s, t: mirror(s)], gc_after_trial=False)
 
 
 @dataclass(frozen=True)
