@@ -84,7 +84,7 @@ def test_stale_temporary_files_of_killed_writers_are_removed_on_the_next_write(t
     other = tmp_path / f".y.nc.{dead.pid}.k1ll3d.tmp"  # another output's: not ours to remove
     for f in (stale, legacy, live, other):
         f.write_bytes(b"partial")
-    io.write_dataset(xr.Dataset({"a": ("x", np.arange(3.0))}), target, profile="quick", figure="f")
+    io.write_dataset(xr.Dataset({"a": ("x", np.arange(3.0), {"units": "1"})}), target, profile="quick", figure="f")
     assert target.exists()
     assert not stale.exists() and not legacy.exists()
     assert live.exists() and other.exists()

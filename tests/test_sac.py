@@ -18,7 +18,7 @@ from greenaolo.aolo.sac import AoloSAC
 
 
 def trained(monkeypatch, algorithm: str, cls: type, hp: dict, steps: int = 60):
-    monkeypatch.setattr(training, "AoloSAC", cls)
+    monkeypatch.setitem(training.MODEL_CLASSES, algorithm, cls)
     model = training.agent(algorithm, AoloEnv(AoloConfig(episode_length=20)), 0, hp)
     assert type(model) is cls
     model.learn(steps)
