@@ -205,7 +205,11 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
     return hp
 
 
-def _package_yaml(name: str) -> tuple[Any, str]:
+def package_yaml(name: str) -> tuple[Any, str]:
+    """The parsed package file ``hyperparams/NAME`` and that name (for messages).
+
+    :raises HyperparameterError: the file is missing or not valid YAML.
+    """
     source = f"hyperparams/{name}"
     resource = resources.files("greenaolo.aolo").joinpath(source)
     if not resource.is_file():
@@ -225,14 +229,14 @@ def load_hyperparams(path: str | None = None, *, variant: str = "default", tuned
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
     if path is None:
-        hp, source = _package_yaml("agents.yaml")
+        hp, source = package_yaml("agents.yaml")
     else:
         source = str(path)
         hp = read_yaml(path, HyperparameterError)
     hp = validate_hyperparams(hp, source)
     if variant == "tuned":
         if tuned is None:
-            data, tuned_source = _package_yaml("tuned.yaml")
+            data, tuned_source = package_yaml("tuned.yaml")
         else:
             data, tuned_source = read_yaml(tuned, HyperparameterError), str(tuned)
         agents = data.get("agents") if isinstance(data, dict) else None

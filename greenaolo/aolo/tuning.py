@@ -39,8 +39,9 @@ from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.training import (ACCEPTS, KEYS, ON_POLICY, SCHEMA, HyperparameterError, agent, evaluate_model,
-                                     load_hyperparams, past_budget, settings, validate_hyperparams)
-from greenaolo.checks import number, parse_yaml, read_yaml
+                                     load_hyperparams, package_yaml, past_budget, settings,
+                                     validate_hyperparams)
+from greenaolo.checks import number, read_yaml
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VALIDATION_SEED
 
 __all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", "load_search_space", "load_study", "objective",
@@ -76,8 +77,7 @@ def load_budget(profile: str = "full", path: str | None = None) -> Budget:
     :raises HyperparameterError: a missing profile or key, a value out of range, or overlapping seeds.
     """
     source = path or "hyperparams/tuning.yaml"
-    data = read_yaml(path, HyperparameterError) if path else parse_yaml(
-        resources.files("greenaolo.aolo").joinpath(source).read_text(), source, HyperparameterError)
+    data = read_yaml(path, HyperparameterError) if path else package_yaml("tuning.yaml")[0]
     profiles = data.get("profiles") if isinstance(data, dict) else None
     if not isinstance(profiles, dict) or profile not in profiles:
         raise HyperparameterError(f"{source}: no tuning profile {profile!r}; the file has "
@@ -147,8 +147,7 @@ def load_search_space(algorithm: str, path: str | None = None) -> dict[str, dict
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
     source = path or f"hyperparams/search_{algorithm}.yaml"
-    space = read_yaml(path, HyperparameterError) if path else parse_yaml(
-        resources.files("greenaolo.aolo").joinpath(source).read_text(), source, HyperparameterError)
+    space = read_yaml(path, HyperparameterError) if path else package_yaml(f"search_{algorithm}.yaml")[0]
     if not isinstance(space, dict) or not space:
         raise HyperparameterError(f"{source}: expected a mapping of hyperparameter -> range or choices")
     for key, spec in space.items():
