@@ -305,7 +305,6 @@ def resolve_scheduler(scheduler: str | None, workers: int | None) -> tuple[str, 
 
     :raises ValueError: for an invalid ``scheduler`` or ``workers``.
     """
-    """The scheduler ``run_tasks`` uses and the number of local workers (see :func:`run_tasks`)."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise ValueError(f"workers={workers!r} is out of range: expected an integer >= 0 (0: one per core)")
     workers = workers or os.cpu_count() or 1

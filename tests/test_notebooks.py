@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import papermill
 import pytest
 from typer.testing import CliRunner
 
+from greenaolo.aolo.runs import ensure_runs
 from greenaolo.cli import app
 from greenaolo.io import dataset_units_problems, read_dataset
 from greenaolo.notebooks import (
@@ -21,6 +25,8 @@ from greenaolo.notebooks import (
     figure_notebooks,
     run_notebook,
 )
+from greenaolo.options import ALGORITHMS, VARIANTS
+from greenaolo.tasks import SCHEDULER_ENV, close_local_cluster
 
 runner = CliRunner()
 FIGURES = figure_notebooks()
@@ -36,14 +42,32 @@ def outputs(path) -> list[dict]:
     return found
 
 
+def _run_smallest(name: str, out) -> None:
+    """Run notebook ``name`` in the quick profile with every size parameter at its smallest valid value: the
+    quick profile's code path, smaller still."""
+    smallest = {p.name: p.type(p.low) for p in NOTEBOOKS[name].params if p.quick is not None}
+    run_notebook(name, smallest, profile="quick", output_dir=out, executed_dir=out / "executed", progress=False)
+
+
+def _serial_tasks() -> None:
+    os.environ[SCHEDULER_ENV] = "serial"  # the kernels this process starts run their tasks in the kernel
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """Run every figure notebook once in the quick profile; share the outputs between tests."""
+    """Run every figure notebook once in the quick profile; share the outputs between tests.
+
+    The AOLO notebooks share their trained runs: they are trained first, once, on local workers (the code
+    each notebook calls; the notebooks then find them current). The notebooks run two at a time, each
+    running its small tasks in its own kernel (a local Dask cluster costs more to start than they take)."""
     out = tmp_path_factory.mktemp("figures")
-    for name in FIGURES:
-        # Every size parameter at its smallest valid value: the quick profile's code path, smaller still.
-        smallest = {p.name: p.type(p.low) for p in NOTEBOOKS[name].params if p.quick is not None}
-        run_notebook(name, smallest, profile="quick", output_dir=out, executed_dir=out / "executed", progress=False)
+    seeds = range(min(p.low for p in NOTEBOOKS["aolo_benchmark"].params if p.name == "n_seeds"))
+    for variant in VARIANTS:
+        ensure_runs(out / "data" / "aolo_runs", profile="quick", seeds=seeds, algorithms=ALGORITHMS,
+                    variant=variant, scheduler="local", workers=2, progress=False)
+    close_local_cluster()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_serial_tasks) as pool:
+        list(pool.map(_run_smallest, FIGURES, [out] * len(FIGURES)))
     return out
 
 
