@@ -10,11 +10,12 @@ import optuna
 import pytest
 from scipy import stats
 
-from greenaolo.aolo.benchmark import (GAP_THRESHOLDS, benchmark_study, benchmark_table, explains_table, per_request_gap,
-                                      sdrl_vs_sac_table, tuned_reference_gaps, tuning_study)
+from greenaolo.aolo import carbon as cm
+from greenaolo.aolo.benchmark import (GAP_THRESHOLDS, benchmark_study, benchmark_table, explains_table, gap_parts,
+                                      per_request_gap, sdrl_vs_sac_table, tuned_reference_gaps, tuning_study)
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.evaluation import evaluate
-from greenaolo.aolo.oracle import oracle
+from greenaolo.aolo.oracle import best_power, oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import ensure_runs, load_runs
 from greenaolo.aolo.studies import PAPER_REDUCTION
@@ -83,6 +84,47 @@ def test_performance_profiles_count_requests_within_the_threshold(benchmark, var
         assert float(benchmark.profile.sel(variant="tuned", agent="sdrl", seed=2).isel(tau=k)) == pytest.approx(expected)
     profile = benchmark.profile_mean.values
     assert (np.diff(profile, axis=-1) >= 0).all() and profile.max() <= 1
+
+
+def test_gap_parts_split_the_gap_into_lengths_and_power():
+    cfg = AoloConfig()
+    requests = evaluation_requests(cfg, 200)
+    kappa_best, p_best = oracle(requests, cfg)
+    c_best = cm.carbon(kappa_best, p_best, requests["gain"], requests["intensity"], cfg).total.mean()
+    rng = np.random.default_rng(0)
+    longer = np.minimum(kappa_best + 100, cfg.kappa_max)  # long enough that the latency budget asks for more power
+    p_any = rng.uniform(cfg.p_min, cfg.p_max, kappa_best.shape)
+    # The oracle's own actions: no gap at all.
+    assert gap_parts(kappa_best, p_best, requests, cfg) == {"length": 0.0, "power": 0.0, "excess_words": 0.0}
+    # The oracle's lengths at any power: all of the gap is the power's.
+    parts = gap_parts(kappa_best, p_any, requests, cfg)
+    c_any = cm.carbon(kappa_best, p_any, requests["gain"], requests["intensity"], cfg).total.mean()
+    assert parts["length"] == 0.0 and parts["power"] == pytest.approx(c_any / c_best - 1) and parts["power"] > 0
+    # Longer answers at the best power for them: all of it is the lengths'; at any power the two add up.
+    p_longer = best_power(longer, requests, cfg)
+    assert (p_longer > p_best * 1.01).any() and (p_longer == p_best).any()
+    parts = gap_parts(longer, p_longer, requests, cfg)
+    c_longer = cm.carbon(longer, p_longer, requests["gain"], requests["intensity"], cfg).total.mean()
+    assert parts["power"] == 0.0 and parts["length"] == pytest.approx(c_longer / c_best - 1) and parts["length"] > 0
+    assert parts["excess_words"] == pytest.approx(np.mean(longer - kappa_best))
+    parts = gap_parts(longer, p_any, requests, cfg)
+    c_both = cm.carbon(longer, p_any, requests["gain"], requests["intensity"], cfg).total.mean()
+    assert parts["length"] + parts["power"] == pytest.approx(c_both / c_best - 1)
+    assert parts["length"] == pytest.approx(c_longer / c_best - 1)
+    # The best power for a length never emits more than any other power meeting the same latency.
+    meets = cm.meets_latency(cm.latency(longer, p_any, requests["gain"], cfg), requests["latency_budget"])
+    c_at = lambda p: cm.carbon(longer, p, requests["gain"], requests["intensity"], cfg).total  # noqa: E731
+    assert (c_at(p_longer)[meets] <= c_at(p_any)[meets] * (1 + 1e-9)).all()
+
+
+def test_benchmark_records_each_runs_gap_parts(benchmark, variant_runs):
+    cfg = AoloConfig()
+    requests = evaluation_requests(cfg, 60)
+    run = read_dataset(variant_runs["default"][0])  # sac, seed 0
+    parts = gap_parts(run.kappa.values, run.p_trans.values, requests, cfg)
+    cell = benchmark.sel(variant="default", agent="sac", seed=0)
+    assert float(cell.length_gap) == pytest.approx(parts["length"]) and float(cell.excess_words) == pytest.approx(parts["excess_words"])
+    assert float(cell.length_gap + cell.power_gap) == pytest.approx(float(cell.gap_to_oracle))
 
 
 def test_benchmark_tables_and_dataset_on_disk(benchmark, tmp_path):

@@ -21,18 +21,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.heuristics import HEURISTICS, POLICIES, policy_rng
-from greenaolo.aolo.oracle import oracle
-from greenaolo.aolo.requests import evaluation_requests
+from greenaolo.aolo.oracle import best_power, oracle
+from greenaolo.aolo.requests import Requests, evaluation_requests
 from greenaolo.aolo.runs import load_runs
 from greenaolo.aolo.studies import PAPER_REDUCTION
 from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_improvement, proportion_interval, run_profile
 from greenaolo.io import read_dataset
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VARIANTS
 
-__all__ = ["GAP_THRESHOLDS", "benchmark_study", "benchmark_table", "explains_table", "per_request_gap",
+__all__ = ["GAP_THRESHOLDS", "benchmark_study", "benchmark_table", "explains_table", "gap_parts", "per_request_gap",
            "sdrl_vs_sac_table", "tuned_reference_gaps", "tuning_study"]
 
 #: The thresholds of the performance profiles: the per-request relative gap to the oracle.
@@ -46,6 +47,21 @@ def per_request_gap(run: xr.Dataset, oracle_carbon: np.ndarray) -> np.ndarray:
     gap = run.carbon.values / oracle_carbon - 1.0
     ok = (run.qoe_ok.values == 1) & (run.latency_ok.values == 1)
     return np.where(ok, gap, np.inf)
+
+
+def gap_parts(kappa, p_trans, requests: Requests, cfg: AoloConfig) -> dict[str, float]:
+    """Where a policy's carbon gap to the oracle comes from, on ``requests``: ``length``, the gap its answer
+    lengths would leave at the best power for them (:func:`~greenaolo.aolo.oracle.best_power`), and
+    ``power``, the rest (its power against the best for its lengths); both relative to the oracle's mean
+    carbon, so they add up to the gap. ``excess_words``: the mean answer length above the oracle's."""
+    kappa, p_trans = np.asarray(kappa, float), np.asarray(p_trans, float)
+    kappa_best, p_best = oracle(requests, cfg)
+    gain, intensity = requests["gain"], requests["intensity"]
+    c_best = cm.carbon(kappa_best, p_best, gain, intensity, cfg).total.mean()
+    c_length = cm.carbon(kappa, best_power(kappa, requests, cfg), gain, intensity, cfg).total.mean()
+    c_policy = cm.carbon(kappa, p_trans, gain, intensity, cfg).total.mean()
+    return {"length": float(c_length / c_best - 1.0), "power": float((c_policy - c_length) / c_best),
+            "excess_words": float(np.mean(kappa - kappa_best))}
 
 
 def _runs_by_variant(paths: dict[str, Sequence[str | Path]]) -> dict[str, xr.Dataset]:
@@ -87,7 +103,8 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
     shape = (len(variants), len(algorithms), len(seeds))
     per_run = {k: np.full(shape, np.nan) for k in ("carbon_g", "gap_to_oracle", "qoe_violation_rate",
-                                                   "latency_violation_rate", "steps_per_second", "train_seconds")}
+                                                   "latency_violation_rate", "steps_per_second", "train_seconds",
+                                                   "length_gap", "power_gap", "excess_words")}
     profile = np.full((*shape, len(GAP_THRESHOLDS)), np.nan)
     files = {(v, Path(p).name): p for v in variants for p in paths[v]}
     for iv, variant in enumerate(variants):
@@ -100,12 +117,19 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
                     per_run[key][iv, ia, js] = float(cell[key])
                 run = read_dataset(files[(variant, f"{algorithm}_{variant}_seed{s}.nc")])
                 profile[iv, ia, js] = run_profile(per_request_gap(run, best.carbon.values), GAP_THRESHOLDS)
+                parts = gap_parts(run.kappa.values, run.p_trans.values, requests, cfg)
+                per_run["length_gap"][iv, ia, js] = parts["length"]
+                per_run["power_gap"][iv, ia, js] = parts["power"]
+                per_run["excess_words"][iv, ia, js] = parts["excess_words"]
     dims = ("variant", "agent", "seed")
     coords = {"variant": variants, "agent": algorithms, "seed": seeds, "tau": GAP_THRESHOLDS}
     units = {"carbon_g": ("g", "mean carbon (CO2e) per request"), "gap_to_oracle": ("1", "relative carbon gap to the oracle"),
              "qoe_violation_rate": ("1", "QoE violation rate"), "latency_violation_rate": ("1", "latency violation rate"),
              "steps_per_second": ("s-1", "training environment steps per second"),
-             "train_seconds": ("s", "training wall time")}
+             "train_seconds": ("s", "training wall time"),
+             "length_gap": ("1", "gap to the oracle left by the answer lengths at the best power for them"),
+             "power_gap": ("1", "gap to the oracle from the power, against the best for the answer lengths"),
+             "excess_words": ("1", "mean answer length above the oracle's (words)")}
     out = xr.Dataset(coords=coords)
     out["tau"].attrs.update(units="1", long_name="threshold on the per-request gap to the oracle")
     for key, values in per_run.items():
@@ -124,6 +148,8 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     summarise("iqm_gap_to_oracle", per_run["gap_to_oracle"], iqm, "IQM")
     summarise("mean_gap_to_oracle", per_run["gap_to_oracle"], np.mean, "mean")
     summarise("iqm_carbon_g", per_run["carbon_g"], iqm, "IQM")
+    for key in ("length_gap", "power_gap", "excess_words"):
+        summarise(f"mean_{key}", per_run[key], np.mean, "mean")
     for key in ("qoe_violation_rate", "latency_violation_rate"):
         summarise(f"mean_{key}", per_run[key], np.mean, "mean")
     # Performance profiles: the mean over runs, with a bootstrap band over runs at each threshold.
@@ -309,8 +335,9 @@ def tuned_reference_gaps(paths: Sequence[str | Path]) -> dict[str, float]:
 
 def benchmark_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (agent, variant) of :func:`benchmark_study`'s dataset: the gap to the oracle (IQM and mean
-    with their 95% intervals, %), violation rates (%) and training steps per second (median over seeds);
-    then the oracle and the heuristics."""
+    with their 95% intervals, %), the mean gap's two parts (:func:`gap_parts`, %) and the mean answer length
+    above the oracle's, violation rates (%) and training steps per second (median over seeds); then the oracle
+    and the heuristics."""
     rows = []
     for variant in ds.variant.values:
         for agent in ds.agent.values:
@@ -323,6 +350,9 @@ def benchmark_table(ds: xr.Dataset) -> pd.DataFrame:
                 "mean 95% interval %": f"[{float(cell.mean_gap_to_oracle_low) * 100:.2f}, {float(cell.mean_gap_to_oracle_high) * 100:.2f}]",
                 "QoE violations %": float(cell.mean_qoe_violation_rate) * 100,
                 "latency violations %": float(cell.mean_latency_violation_rate) * 100,
+                "of it: length %": float(cell.mean_length_gap) * 100,
+                "of it: power %": float(cell.mean_power_gap) * 100,
+                "words above oracle": float(cell.mean_excess_words),
                 "steps/s (median)": float(np.median(cell.steps_per_second)),
             })
     for policy in ds.policy.values:

@@ -18,7 +18,7 @@ from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.requests import Requests
 
-__all__ = ["energy_efficient_power", "latency_power", "oracle", "qoe_length"]
+__all__ = ["best_power", "energy_efficient_power", "latency_power", "oracle", "qoe_length"]
 
 
 def qoe_length(threshold, cfg: AoloConfig) -> np.ndarray:
@@ -63,9 +63,15 @@ def latency_power(kappa, gain, budget, cfg: AoloConfig) -> np.ndarray:
     return np.where(slack > 0, p, np.inf)
 
 
+def best_power(kappa, requests: Requests, cfg: AoloConfig) -> np.ndarray:
+    """The carbon-optimal power for answers of length ``kappa``: ``clip(max(P_ee, P_lat(kappa)), P_min, P_max)``
+    (for any kappa, not only the oracle's: the power half of a policy's gap to the oracle)."""
+    p_ee = energy_efficient_power(requests["gain"], requests["intensity"], cfg)
+    p_lat = latency_power(kappa, requests["gain"], requests["latency_budget"], cfg)
+    return np.clip(np.maximum(p_ee, p_lat), cfg.p_min, cfg.p_max)
+
+
 def oracle(requests: Requests, cfg: AoloConfig) -> tuple[np.ndarray, np.ndarray]:
     """The exact per-request optimum ``(kappa*, P*)`` of P1 (see the module docstring)."""
     kappa = qoe_length(requests["qoe_threshold"], cfg)
-    p_ee = energy_efficient_power(requests["gain"], requests["intensity"], cfg)
-    p_lat = latency_power(kappa, requests["gain"], requests["latency_budget"], cfg)
-    return kappa, np.clip(np.maximum(p_ee, p_lat), cfg.p_min, cfg.p_max)
+    return kappa, best_power(kappa, requests, cfg)
