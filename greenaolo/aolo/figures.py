@@ -485,11 +485,17 @@ def draw_tuning(ds: xr.Dataset) -> plt.Figure:
                 f" ({int(ds[f'{name}_pruned'])} pruned)", va="center", fontsize=6)
     ax.set_yticks(np.arange(len(rows)), [f"{AGENT_LABELS[c]} configs vs\ntuned {AGENT_LABELS[t]}" for c, t in rows],
                   fontsize=6)
+    if not rows:
+        ax.text(50, 0.5, "needs both SAC's and SDRL's studies\nand tuned runs", ha="center", va="center", fontsize=7)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
     ax.set_xlim(0, 100)
     ax.set_xlabel("configurations that would show an 18.77% reduction (%)")
     ax.set_title("(d) could tuning alone explain 18.77%? (95% Clopper-Pearson)", loc="left", fontsize=7)
     budget = json.loads(ds.attrs.get("budget", "{}") or "{}")
-    fig.suptitle(f"Optuna TPE + median pruner; finished trials {ds.attrs.get('trials_per_algorithm')}, "
+    trials = json.loads(ds.attrs.get("trials_per_algorithm", "{}") or "{}")
+    trials = ", ".join(f"{AGENT_LABELS.get(a, a)} {n}" for a, n in trials.items())
+    fig.suptitle(f"Optuna TPE + median pruner; finished trials: {trials}; "
                  f"{budget.get('steps')} environment steps each, {budget.get('n_validation')} validation requests",
                  fontsize=6)
     fig.tight_layout()

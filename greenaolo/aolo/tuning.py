@@ -254,6 +254,9 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    # A worker runs many trials of different network sizes; torch stops compiling a function after 8 shapes
+    # (and warns): each trial compiles its own PopSAN afresh.
+    torch.compiler.reset()
     try:
         env = AoloEnv(cfg)
         env.reset(seed=seed)
