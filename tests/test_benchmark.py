@@ -203,3 +203,27 @@ def test_tuned_reference_is_the_iqm_over_runs(variant_runs):
     gaps = tuned_reference_gaps(variant_runs["tuned"])
     runs = load_runs(variant_runs["tuned"])
     assert gaps["sac"] == pytest.approx(np.sort(runs.gap_to_oracle.sel(algorithm="sac").values)[1:3].mean())
+
+
+def test_tuning_figure_keeps_far_off_configurations_on_the_axis(studies_dir):
+    """A configuration that violates its constraints can emit far less than the oracle (PPO's collapsed
+    policies): panel (c) draws it hollow at the axis' floor, labelled with its gap, and does not stretch the
+    axis to it."""
+    import matplotlib.pyplot as plt
+
+    from greenaolo.aolo.figures import TUNING_GAP_FLOOR, draw_tuning
+
+    ds = tuning_study(studies_dir)
+    ds["trial_gap_to_oracle"].loc[{"algorithm": "sac", "trial": 0}] = -0.88
+    ds["trial_qoe_violation_rate"].loc[{"algorithm": "sac", "trial": 0}] = 1.0
+    fig = draw_tuning(ds)
+    ax = fig.axes[2]
+    assert ax.get_title(loc="left").startswith("(c)")
+    assert ax.get_ylim()[0] == pytest.approx(TUNING_GAP_FLOOR * 100)
+    points = [(c.get_offsets(), c.get_facecolors()) for c in ax.collections if len(c.get_offsets())]
+    ys = np.concatenate([o[:, 1] for o, _ in points])
+    assert ys.min() >= TUNING_GAP_FLOOR * 100  # every configuration inside the axis
+    hollow = [o for o, face in points if len(face) == 0 or np.allclose(face[:, 3], 0)]
+    assert sum(len(o) for o in hollow) == 1 and hollow[0][0, 1] == pytest.approx(TUNING_GAP_FLOOR * 100 + 2)
+    assert [t.get_text() for t in ax.texts if t.get_text().endswith("%") and t.get_text().startswith("-")] == ["-88%"]
+    plt.close(fig)
