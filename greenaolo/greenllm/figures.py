@@ -449,6 +449,7 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
                        color="black", zorder=3, label="2024-03-24 (the paper's day)")
             ax.legend(fontsize=5, loc="lower right")
         ax.set_xlabel(f"{name.replace('_', ' ')} vs M1 (%), one value per day")
+        ax.set_ylim(0.1, len(models) + 0.9)  # room for the count above the top box and the legend below the lowest
         less = change < 0
         ax.text(0.02, 0.97, f"below M1 on {int(less.sel(model='M0').sum())} (M0) and {int(less.sel(model='M2').sum())} "
                 f"(M2) of {int(change.sel(model='M0').notnull().sum())} days", transform=ax.transAxes, fontsize=5.5,
@@ -489,7 +490,7 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
     axes[4].legend(fontsize=5, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False,
                    handlelength=1, columnspacing=0.8)
     # The value of perfect information: a plan made on a forecast, scored on the actual intensity.
-    short = {"persistence": "pers."}
+    short = {"persistence": "persistence", "mean7": "7-day mean"}
     for ax, name, unit in ((axes[5], "total_cost", "$"), (axes[6], "emissions", "kg")):
         vpi = value_of_information(ds, name)
         keys = [(m, s) for m in ("M0", "M2") for s in vpi.setting.values]
@@ -499,7 +500,8 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
         for patch, (m, _) in zip(parts["boxes"], keys):
             patch.set_facecolor(METHOD_COLORS[m])
             patch.set_alpha(0.6)
-        ax.set_xticks(range(1, len(keys) + 1), [f"{m}\n{short.get(s, s)}" for m, s in keys], fontsize=5)
+        ax.set_xticks(range(1, len(keys) + 1), [f"{m} {short.get(s, s)}" for m, s in keys], fontsize=5, rotation=40,
+                      ha="right", rotation_mode="anchor")
         ax.tick_params(axis="y", labelsize=6)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_ylabel(f"forecast - perfect plan,\nrealised {name.replace('_', ' ')} ({unit})", fontsize=6)
