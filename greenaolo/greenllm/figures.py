@@ -257,7 +257,7 @@ def _milp_costs(ax, ds: xr.Dataset) -> None:
         if not np.isfinite(t):
             ax.text(0, i, " no incumbent at the time limit", va="center", fontsize=6)
             continue
-        note = f"{t:,.1f} $, gap {gap:.2%}" + ("" if opt else ", time limit")
+        note = f"{t:,.1f} $, gap {gap:.2%}" + ("" if opt else "\n  (time limit)")  # two lines: inside the panel
         if t > right:
             ax.text(0, i, f" off scale: {note}", va="center", fontsize=5.5, color="0.2",
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
