@@ -8,6 +8,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= full
+# A typo costs hours (every notebook re-runs when the profile changes): refuse it before anything is recorded.
+ifeq ($(filter $(PROFILE),quick full),)
+$(error PROFILE=$(PROFILE) is not a profile: use PROFILE=quick or PROFILE=full)
+endif
+# Where pip finds PyTorch: empty for the configured index; TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# takes PyTorch's CPU-only wheel on Linux (about 200 MB instead of several GB of CUDA libraries).
+TORCH_INDEX ?=
 # Notebooks run JOBS at a time (each also spreads its sweeps over every core).
 JOBS ?= 2
 FIGURES := figures
@@ -17,6 +24,9 @@ INSTALLED := $(VENV)/.installed
 AOLO_AGENT_NOTEBOOKS := aolo_convergence aolo_carbon_comparison aolo_sweeps aolo_actor_energy aolo_benchmark aolo_tuning
 FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency greenllm_year aolo_carbon_model $(AOLO_AGENT_NOTEBOOKS)
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
+# A notebook's source (cells and their tags, not outputs or metadata): a notebook saved from JupyterLab with
+# outputs, or with the kernel's metadata, does not make its figure out of date; an edited cell does.
+NB_SOURCE := build/notebook_source
 # What each notebook's output depends on: its paper's package and the shared modules (not the other paper).
 SHARED := $(wildcard greenaolo/*.py)
 GREENLLM_LIB := $(SHARED) $(shell find greenaolo/greenllm -name '*.py' -o -name '*.csv' -o -name '*.csv.gz' 2>/dev/null)
@@ -35,7 +45,7 @@ AOLO_SEEDS := $(shell sed -n 's/^ *$(PROFILE): {.*seeds: \[\([0-9, ]*\)\].*/\1/p
 aolo_runs_of = $(foreach a,$(AOLO_ALGORITHMS),$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_$(1)_seed$(s).nc))
 AOLO_RUN_FILES := $(call aolo_runs_of,default) $(call aolo_runs_of,tuned)
 
-.PHONY: help setup reproduce report figures runs seeds tune test bench lab clean FORCE
+.PHONY: help setup reproduce report figures runs seeds tune test test-fast lint lock bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
@@ -43,7 +53,9 @@ help:
 	@echo "make setup       create .venv (torch==2.13.0 first, then greenaolo[dev]); a no-op when up to date"
 	@echo "make reproduce   rebuild every figure and table into figures/ (PROFILE=quick|full, default full; JOBS=2)"
 	@echo "make report      the browsable HTML report of every executed notebook (build/report/html/index.html; runs reproduce first)"
-	@echo "make test        run the test suite (sets up first)"
+	@echo "make test        run the whole test suite and the linter (sets up first)"
+	@echo "make test-fast   the inner loop: every test but the slow ones (notebooks, wheel, training, browser)"
+	@echo "make lint        ruff on the code (a small rule set: pyproject.toml [tool.ruff])"
 	@echo "make bench       run the benchmarks (scripts/bench.py)"
 	@echo "make tune        tune every AOLO agent with Optuna (resumable; TUNE_PROFILE=full|quick) into hyperparams/tuned.yaml"
 	@echo "make lab         JupyterLab on the repository"
@@ -54,7 +66,7 @@ setup: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@if [ -d .git ]; then $(VENV)/bin/nbstripout --install >/dev/null 2>&1 || true; fi
 	@touch $@
@@ -65,8 +77,12 @@ build/profile: FORCE
 	@mkdir -p build
 	@echo "$(PROFILE)" | cmp -s - $@ || echo "$(PROFILE)" > $@
 
+# One make reproduce per checkout at a time (build/reproduce.lock): a second one says so and stops.
 reproduce: $(INSTALLED)
-	@$(MAKE) --no-print-directory --output-sync=target -j$(JOBS) figures
+	@mkdir -p build
+	@flock -n -E 75 build/reproduce.lock $(MAKE) --no-print-directory --output-sync=line -j$(JOBS) figures; status=$$?; \
+	if [ $$status -eq 75 ]; then echo "make reproduce is already running in this checkout (build/reproduce.lock): wait for it, or stop it first"; fi; \
+	exit $$status
 
 figures: $(FIGURE_PNGS)
 
@@ -80,10 +96,13 @@ report: reproduce
 	$(PY) -m greenaolo report --executed-dir build/notebooks --data-dir $(FIGURES)/data --out-dir build/report
 
 # Setup is order-only: reinstalling (pyproject.toml changed) does not by itself re-run every notebook.
-$(FIGURES)/greenllm_%.png: notebooks/greenllm_%.ipynb $(GREENLLM_LIB) build/profile | $(INSTALLED)
+$(NB_SOURCE)/%.json: notebooks/%.ipynb FORCE | $(INSTALLED)
+	@$(PY) -m greenaolo.notebooks source $< $@
+
+$(FIGURES)/greenllm_%.png: $(NB_SOURCE)/greenllm_%.json $(GREENLLM_LIB) build/profile | $(INSTALLED)
 	$(PY) -m greenaolo run greenllm_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
 
-$(FIGURES)/aolo_%.png: notebooks/aolo_%.ipynb $(AOLO_LIB) build/profile | $(INSTALLED)
+$(FIGURES)/aolo_%.png: $(NB_SOURCE)/aolo_%.json $(AOLO_LIB) build/profile | $(INSTALLED)
 	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
 
 # $* is ALGORITHM_VARIANT_seedN.
@@ -100,6 +119,13 @@ $(patsubst %,$(FIGURES)/%.png,$(AOLO_AGENT_NOTEBOOKS)): $(AOLO_RUN_FILES)
 # Optuna study, resumed from its journal in the package's studies folder (remove a journal to start it again),
 # then its best trial written into tuned.yaml. TUNE_PROFILE=quick runs the same code on a tiny budget.
 TUNE_PROFILE ?= full
+# A typo costs hours (every notebook re-runs when the profile changes): refuse it before anything is recorded.
+ifeq ($(filter $(PROFILE),quick full),)
+$(error PROFILE=$(PROFILE) is not a profile: use PROFILE=quick or PROFILE=full)
+endif
+# Where pip finds PyTorch: empty for the configured index; TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# takes PyTorch's CPU-only wheel on Linux (about 200 MB instead of several GB of CUDA libraries).
+TORCH_INDEX ?=
 TUNE_STUDIES := greenaolo/aolo/hyperparams/studies
 TUNED := greenaolo/aolo/hyperparams/tuned.yaml
 tune: $(INSTALLED)
@@ -107,9 +133,16 @@ tune: $(INSTALLED)
 	  $(PY) -m greenaolo aolo tune $$a --profile $(TUNE_PROFILE) --storage $(TUNE_STUDIES) --write $(TUNED) || exit 1; \
 	done
 
-test: $(INSTALLED)
+test: $(INSTALLED) lint
 	@$(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+test-fast: $(INSTALLED) lint
+	@$(PY) -m pytest -n 2 -m "not slow and not full"; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check greenaolo tests scripts
 
 bench: $(INSTALLED)
 	$(PY) scripts/bench.py

@@ -1,4 +1,4 @@
-"""The ``greenaolo`` command (also ``python -m greenaolo``)."""
+"""The 'greenaolo' command (also 'python -m greenaolo')."""
 
 from __future__ import annotations
 
@@ -48,7 +48,12 @@ def notebooks(
             copied = copy_notebooks(copy, overwrite=force)
         except OSError as exc:
             _fail(str(exc))
-        typer.echo(f"copied {len(copied)} notebooks to {copy} (open them with: jupyter lab {copy})")
+        import shutil
+
+        lab = ("jupyter lab " + str(copy)) if shutil.which("jupyter-lab") else \
+            f"pip install 'greenaolo[lab]', then jupyter lab {copy}"
+        typer.echo(f"copied {len(copied)} notebooks to {copy} (open them with: {lab}; their figures go to "
+                   f"$GREENAOLO_OUTPUT_DIR, else ./figures of the folder you start in)")
         return
     typer.echo(f"notebooks in {notebook_dir()}")
     for name, spec in sorted(NOTEBOOKS.items()):
@@ -58,7 +63,7 @@ def notebooks(
 
 
 def _pairs(args: list[str]) -> dict[str, str]:
-    """Parse ``-p NAME VALUE`` (or ``--parameter NAME VALUE``), repeated, as papermill's CLI takes them."""
+    """Parse '-p NAME VALUE' (or '--parameter NAME VALUE'), repeated, as papermill's CLI takes them."""
     params, rest = {}, list(args)
     while rest:
         flag = rest.pop(0)
@@ -77,16 +82,18 @@ def run(
     notebook: Annotated[str, typer.Argument(
         help="notebook name (e.g. greenllm_table1) or the path of an edited copy; then -p NAME VALUE ...")],
     profile: Annotated[Profile, typer.Option(help="quick runs the same code on smaller inputs")] = Profile.full,
-    output_dir: Annotated[Path, typer.Option(help="figures go here, datasets to OUTPUT_DIR/data")] = Path("figures"),
+    output_dir: Annotated[Optional[Path], typer.Option(
+        help="figures go here, datasets to OUTPUT_DIR/data (default: $GREENAOLO_OUTPUT_DIR, else the checkout's "
+             "figures/, else ./figures)")] = None,
     executed_dir: Annotated[Path, typer.Option(help="where the executed notebook is written")] = Path("build/notebooks"),
     scheduler: Annotated[Optional[str], typer.Option(
         help="run the notebook's sweeps on this Dask scheduler (tcp://host:8786), or 'serial' / 'local'")] = None,
 ) -> None:
-    """Run one notebook with papermill: ``greenaolo run NOTEBOOK -p NAME VALUE ... --profile quick``.
+    """Run one notebook with papermill: 'greenaolo run NOTEBOOK -p NAME VALUE ... --profile quick'.
 
-    NOTEBOOK is a name from ``greenaolo notebooks`` or the path of a copy (``greenaolo notebooks --copy DIR``).
-    Parameters are checked against the notebook's specification before it starts. ``--scheduler`` is the
-    notebook parameter ``scheduler`` (sweep notebooks only).
+    NOTEBOOK is a name from 'greenaolo notebooks' or the path of a copy ('greenaolo notebooks --copy DIR').
+    Parameters are checked against the notebook's specification before it starts. '--scheduler' is the
+    notebook parameter 'scheduler' (sweep notebooks only).
     """
     from greenaolo.notebooks import ParameterCapWarning, ParameterError, run_notebook
 
@@ -117,7 +124,12 @@ def run(
             raise
         _fail(f"{notebook} failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue} "
               f"(the executed notebook in {executed_dir} shows the traceback)")
-    typer.echo(f"executed {executed}")
+    from greenaolo import paths
+    from greenaolo.notebooks import resolve_notebook
+
+    out = Path(output_dir) if output_dir is not None else paths.output_dir()
+    figure = out / f"{resolve_notebook(notebook)[0].name}.png"
+    typer.echo(f"executed {executed}" + (f"; figure {figure}" if figure.is_file() else ""))
 
 
 @app.command()
@@ -128,9 +140,9 @@ def plot(
 ) -> None:
     """Redraw a figure from its dataset alone.
 
-    The figure is named after the dataset file (``x.nc`` gives ``x.png`` and ``x.pdf``) and written beside it;
-    a dataset in a ``data/`` folder of a figures tree (``figures/data/NAME.nc``) is drawn into that tree
-    (``figures/NAME.png``), where the notebook put it.
+    The figure is named after the dataset file ('x.nc' gives 'x.png' and 'x.pdf') and written beside it;
+    a dataset in a 'data/' folder of a figures tree ('figures/data/NAME.nc') is drawn into that tree
+    ('figures/NAME.png'), where the notebook put it.
     """
     import matplotlib
 
@@ -159,7 +171,7 @@ def plot(
 
 
 def _writable(folder: Path, option: str) -> None:
-    """Fail at once, before any work, if ``folder`` cannot be created or written to."""
+    """Fail at once, before any work, if 'folder' cannot be created or written to."""
     from greenaolo.io import check_writable
 
     try:
@@ -175,7 +187,7 @@ def report(
     out_dir: Annotated[Path, typer.Option(help="the site goes to OUT_DIR/html")] = Path("build/report"),
     readme: Annotated[Path, typer.Option(help="the README whose figure table heads the pages")] = Path("README.md"),
 ) -> None:
-    """Build the browsable HTML report of the executed notebooks (offline; ``make report``)."""
+    """Build the browsable HTML report of the executed notebooks (offline; 'make report')."""
     import time
 
     from greenaolo.report import ReportError, build_report, site_size

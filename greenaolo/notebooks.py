@@ -96,6 +96,8 @@ class Param:
             return "one of " + ", ".join(map(repr, self.choices))
         if self.type is bool:
             return "True or False"
+        if self.type is str:
+            return "any text"
         low = "-inf" if self.low is None else repr(self.low)
         high = "inf" if self.high is None else repr(self.high)
         return f"{self.type.__name__} in [{low}, {high}]"
@@ -142,8 +144,10 @@ class Param:
 
 
 COMMON = (
-    Param("profile", str, "full", "quick runs the same code on smaller inputs", choices=PROFILES),
-    Param("output_dir", str, "figures", "where the figure goes; its dataset goes to OUTPUT_DIR/data"),
+    Param("profile", str, "", "quick runs the same code on smaller inputs ('' means the profile make reproduce "
+          "last ran here, else quick)", choices=("", *PROFILES)),
+    Param("output_dir", str, "", "where the figure goes; its dataset goes to OUTPUT_DIR/data ('' means "
+          "GREENAOLO_OUTPUT_DIR, else the checkout's figures/, else ./figures)"),
 )
 SOLVER = Param("solver", str, "auto", "linear-programming solver", choices=SOLVERS)
 SEED = Param("seed", int, 42, "seed of the scenario generator (42 is the paper's)", low=0, high=2**32 - 1)
@@ -348,8 +352,17 @@ def check_parameters(notebook: str, **values: Any) -> dict[str, Any]:
 
     :raises ParameterError: for an unknown notebook or parameter, a wrong type or an out-of-range value.
     """
+    from greenaolo import paths
+
     s = spec(notebook)
     checked = {name: s.param(name).convert(value) for name, value in values.items()}
+    if checked.get("profile") == "":
+        checked["profile"] = paths.default_profile()
+    if checked.get("output_dir") == "":
+        try:
+            checked["output_dir"] = str(paths.output_dir())
+        except ValueError as err:
+            raise ParameterError(f"parameter output_dir='': {err}") from None
     if checked.get("profile") == "quick":
         for name, value in checked.items():
             cap = s.param(name).quick
@@ -418,13 +431,14 @@ def run_notebook(
     parameters: Mapping[str, Any] | None = None,
     *,
     profile: str = "full",
-    output_dir: str | os.PathLike = "figures",
+    output_dir: str | os.PathLike | None = None,
     executed_dir: str | os.PathLike = "build/notebooks",
     progress: bool = True,
 ) -> Path:
     """Execute one notebook with papermill (kernel ``python3``), after validating its parameters.
 
     :param notebook: a notebook's name, or the path of a copy (``greenaolo notebooks --copy``), edited or not.
+    :param output_dir: where figures and datasets go (``None``: :func:`greenaolo.paths.output_dir`).
     :returns: the path of the executed notebook (``executed_dir/STEM.ipynb``).
     :raises NotebookNotFoundError: before anything is written, if the notebook cannot be found.
     :raises ParameterError: before anything is written, for a bad parameter or a folder that cannot be written.
@@ -434,7 +448,15 @@ def run_notebook(
 
     from greenaolo.io import atomic_path, check_writable, provenance
 
+    from greenaolo import paths
+
     s, source = resolve_notebook(notebook)
+    if output_dir is None:
+        try:
+            output_dir = paths.output_dir()
+        except ValueError as err:
+            raise ParameterError(f"output_dir: {err}") from None
+    output_dir = Path(output_dir).resolve()
     given = dict(parameters or {})
     params = check_parameters(s.name, **given, profile=profile, output_dir=str(output_dir))
     for message in _capped(s, given, params, profile):
@@ -554,3 +576,37 @@ def params_table(names: Sequence[str] | None = None) -> list[tuple[str, str, str
             valid = p.valid_range() + (f"; quick profile: at most {p.quick!r}" if p.quick is not None else "")
             rows.append((name, p.name, p.type.__name__, repr(p.default), valid))
     return rows
+
+
+def notebook_source(path: str | os.PathLike) -> str:
+    """What makes a notebook's figure: its cells' types, sources and tags, as JSON (not outputs, execution
+    counts or metadata, which JupyterLab rewrites on save)."""
+    import json
+
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    cells = [[c["cell_type"], "".join(c["source"]), sorted(c.get("metadata", {}).get("tags", []))] for c in nb["cells"]]
+    return json.dumps(cells, indent=0) + "\n"
+
+
+def write_source(notebook: str | os.PathLike, target: str | os.PathLike) -> bool:
+    """Write :func:`notebook_source` to ``target`` only when it changed (the Makefile's stamp of a notebook);
+    returns whether it wrote."""
+    text = notebook_source(notebook)
+    target = Path(target)
+    try:
+        if target.read_text(encoding="utf-8") == text:
+            return False
+    except OSError:
+        pass
+    from greenaolo.io import atomic_path
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return True
+
+
+if __name__ == "__main__":  # python -m greenaolo.notebooks source NOTEBOOK TARGET (the Makefile's stamp)
+    if len(sys.argv) != 4 or sys.argv[1] != "source":
+        sys.exit("usage: python -m greenaolo.notebooks source NOTEBOOK TARGET")
+    write_source(sys.argv[2], sys.argv[3])

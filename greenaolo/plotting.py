@@ -19,16 +19,20 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 import seaborn as sns
 import xarray as xr
 
 from greenaolo import io
 
-__all__ = ["FIGSIZE", "METHOD_COLORS", "REGISTRY", "register", "save_figure", "set_theme"]
+__all__ = ["FIGSIZE", "METHOD_COLORS", "REGISTRY", "SCREEN_DPI", "new_figure", "register", "save_figure", "set_theme"]
 
 #: Full text width of a two-column IEEE paper (7.16 in) by a third of it in height.
 FIGSIZE = (7.16, 2.6)
 DPI = 200
+#: Pixels per inch of a figure shown on screen (the explorers' images): FIGSIZE is 716 pixels wide.
+SCREEN_DPI = 100
 _palette = sns.color_palette("colorblind", 10)
 #: One colour per method, the same in every figure.
 METHOD_COLORS: dict[str, tuple[float, float, float]] = {
@@ -58,6 +62,17 @@ def set_theme() -> None:
     """The one theme every figure uses."""
     sns.set_theme(context="paper", style="whitegrid", palette=list(METHOD_COLORS.values()), font_scale=0.9)
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": DPI, "savefig.bbox": "tight", "pdf.fonttype": 42})
+
+
+def new_figure(figsize: tuple[float, float] = FIGSIZE) -> Figure:
+    """A figure on its own Agg canvas, outside pyplot (no figure manager, not shown by the inline backend):
+    what the explorers draw into, on whatever thread a widget's callback runs (:mod:`greenaolo.explorer`).
+
+    :param figsize: width and height (inches).
+    """
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def register(name: str) -> Callable:

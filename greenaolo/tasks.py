@@ -342,7 +342,7 @@ def run_tasks(
     scheduler, workers = resolve_scheduler(scheduler, workers)
     for i, task in enumerate(tasks):
         try:
-            task.canonical  # computed once per task, here, so a value the store cannot hold fails before any work
+            task.canonical  # noqa: B018 - computed once per task, here, so a value the store cannot hold fails before any work
         except TypeError as err:
             raise TypeError(f"task {i} ({task.function}): parameters must be numbers, strings, lists, mappings, "
                             f"numpy arrays or dataclasses of those: {err}") from None

@@ -316,7 +316,7 @@ def year_speed(sample_days: int, study_days: int, workers: int = 2) -> dict:
     lp_build = time.perf_counter() - start
     fresh, reused = [], []
     for day in tqdm(spread(sample_days), desc="year: fresh vs reused", unit="day"):
-        for method, out in ((lambda: reused_day(lp, day), reused), (lambda: fresh_day(scenario, day), fresh)):
+        for method, out in ((lambda day=day: reused_day(lp, day), reused), (lambda day=day: fresh_day(scenario, day), fresh)):
             start = time.perf_counter()
             result = method()
             plans = int(np.isfinite(result["total_cost"]).sum())

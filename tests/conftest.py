@@ -17,7 +17,16 @@ PROFILE = os.environ.get("GREENAOLO_PROFILE", "quick")
 os.environ.setdefault("GREENAOLO_TORCH_COMPILE", "0")
 
 
+#: Modules that are slow as a whole (make test-fast leaves them out): the wheel build, the browser, training.
+SLOW_MODULES = {"test_wheel", "test_browser", "test_tuning", "test_training", "test_bench"}
+#: Fixtures that run notebooks or train agents.
+SLOW_FIXTURES = {"executed", "runs_dir", "trained"}
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
     if PROFILE == "full":
         return
     skip = pytest.mark.skip(reason="paper-scale run: set GREENAOLO_PROFILE=full")

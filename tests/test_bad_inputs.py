@@ -277,6 +277,7 @@ def test_options_that_would_be_ignored_are_errors_or_notes(tmp_path):
 
 # Faults -------------------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", ["1", "0"])  # in the notebook's process, and on local Dask workers
 def test_sigint_during_a_run_is_one_line(tmp_path, processes):
     proc = subprocess.Popen([sys.executable, "-m", "greenaolo", "run", "greenllm_fig1", "--profile", "quick",

@@ -201,9 +201,14 @@ def _run(name: str, tmp_path: Path, **parameters) -> list[dict]:
 
 
 def _stdout(outputs: list[dict]) -> str:
-    return "".join("".join(o["text"]) for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout")
+    """What the notebook printed or showed as plain text (the explorer's status line)."""
+    streams = ["".join(o["text"]) for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout"]
+    plain = ["".join(o["data"]["text/plain"]) for o in outputs
+             if o["output_type"] == "display_data" and set(o["data"]) == {"text/plain"}]
+    return "".join(streams + plain)
 
 
+@pytest.mark.slow
 def test_explore_greenllm_notebook_runs_headless(tmp_path):
     outputs = _run("explore_greenllm", tmp_path, output_dir=str(tmp_path))
     assert "M0, water budget 5,820 L: solved in" in _stdout(outputs)

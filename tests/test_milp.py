@@ -140,6 +140,7 @@ def test_progress_drops_the_bound_of_the_start_completion_and_keeps_the_best_bou
     assert [row[0] for row in out] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
 
 
+@pytest.mark.slow
 def test_the_time_limit_covers_the_start_and_its_completion(paper):
     ext = Extensions(servers=40, queries_per_server=500.0, idle_kw=0.3, download_cost=0.5)
     ds = solve(paper, "M0", extensions=ext, solver="highs", threads=2, time_limit=6.0, allow_suboptimal=True)

@@ -20,7 +20,7 @@ from greenaolo.aolo.popsan import (
     PopSpikeEncoderRegularSpike,
     ScaledAdam,
     SpikeMLP,
-    compile_available,
+    compile_available,  # noqa: F401 - named in the skipif condition string below
 )
 from greenaolo.aolo.training import agent, load_hyperparams
 

@@ -117,6 +117,7 @@ def assert_same_day(reused: dict, fresh: dict, rtol: float) -> None:
         np.testing.assert_allclose(reused[name], fresh[name], rtol=rtol, atol=1e-9, err_msg=name)
 
 
+@pytest.mark.slow
 def test_reusing_one_build_equals_a_fresh_build_per_plan_with_highs():
     from greenaolo.greenllm.year import ReusedLP, fresh_day, reused_day
 
@@ -236,6 +237,7 @@ def test_cli_solves_any_day_of_2024_and_refuses_bad_dates_in_one_line():
         assert len(bad.output.strip().splitlines()) == 1 and bad.output.startswith("error: --date:")
 
 
+@pytest.mark.slow
 def test_bench_reports_fresh_against_reused_day_solves_and_the_year_wall_time(tmp_path):
     import json
     import os

@@ -8,9 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.figure import Figure
 
 from greenaolo.aolo.carbon import TERMS
-from greenaolo.plotting import FIGSIZE, METHOD_COLORS, register, set_theme
+from greenaolo.plotting import FIGSIZE, METHOD_COLORS, new_figure, register
 
 TERM_COLORS = dict(zip(TERMS, ["#0173b2", "#56b4e9", "#de8f05", "#ece133"]))
 POLICY_COLORS = {"oracle": METHOD_COLORS["oracle"], "random": METHOD_COLORS["random"]}
@@ -272,16 +273,17 @@ def draw_actor_energy(ds: xr.Dataset) -> plt.Figure:
 
 # --- the explorer (not a dataset figure) -----------------------------------------------------------------
 
-def draw_explore(view: xr.Dataset) -> plt.Figure:
+def draw_explore(view: xr.Dataset) -> Figure:
     """One request of the explorer (:func:`greenaolo.aolo.explore.explore_view`): (a) each method's carbon in
     the four terms of eq. (16), with its kappa, P_trans and any constraint it misses; (b) the carbon against
     kappa at the oracle's P_trans and (c) against P_trans at the oracle's kappa, shaded where a constraint
     fails, with the oracle's choice (star) and the agents' (vertical lines).
 
-    Not registered: the explorer notebook draws it on every slider move.
+    Not registered: the explorer draws it on every slider move, with the object API only (no pyplot, no theme
+    set here: :mod:`greenaolo.explorer` says why).
     """
-    set_theme()
-    fig, axes = plt.subplots(1, 3, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.4), gridspec_kw={"width_ratios": [1.5, 1, 1]})
+    fig = new_figure((FIGSIZE[0], FIGSIZE[1] * 1.4))
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.5, 1, 1]})
     bars, by_kappa, by_power = axes
     names = [str(m) for m in view.policy.values]
     colors = [AGENT_COLORS.get(str(a), METHOD_COLORS["oracle"]) for a in view.algorithm.values]
@@ -408,7 +410,7 @@ def draw_benchmark(ds: xr.Dataset) -> plt.Figure:
     ax = axes[1, 1]
     for iv, variant in enumerate(variants):
         x = np.arange(len(agents)) + (iv - (len(variants) - 1) / 2) * width
-        for k, (key, label) in enumerate((("qoe_violation_rate", "QoE"), ("latency_violation_rate", "latency"))):
+        for k, key in enumerate(("qoe_violation_rate", "latency_violation_rate")):
             values = ds[f"mean_{key}"].sel(variant=variant).values * 100
             bottom = 0 if k == 0 else ds.mean_qoe_violation_rate.sel(variant=variant).values * 100
             ax.bar(x, values, width, bottom=bottom, color=[AGENT_COLORS[a] for a in agents], edgecolor="k", lw=0.4,

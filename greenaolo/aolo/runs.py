@@ -16,6 +16,7 @@ is stale when its profile, budget, hyperparameters or environment configuration 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from greenaolo.io import atomic_path, read_dataset, write_dataset
 from greenaolo.options import PAPER_ALGORITHMS
 from greenaolo.tasks import Task, run_tasks
 
-__all__ = ["RUN_FIGURE", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
+__all__ = ["RUN_FIGURE", "MissingRunsError", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
            "train_run_task"]
 
 #: Per-request outcomes whose means :func:`load_runs` keeps.
@@ -38,6 +39,24 @@ PER_REQUEST_MEANS = ("carbon_inference_operational", "carbon_inference_embodied"
 
 #: The ``figure`` attribute of a run's dataset (``greenaolo plot`` draws its learning curve).
 RUN_FIGURE = "aolo_run"
+#: Set (to anything) to let a notebook opened in JupyterLab train the runs it misses.
+TRAIN_IN_LAB_VARIABLE = "GREENAOLO_TRAIN_IN_LAB"
+#: Rough wall time of one run per profile on one core (make bench, 2026-12): for the message only.
+MINUTES_PER_RUN = {"quick": 0.3, "full": 1.3}
+
+
+class MissingRunsError(RuntimeError):
+    """A notebook opened in JupyterLab would train runs: it says what, how many and how long, and stops."""
+
+
+def _missing_message(todo: list[tuple[str, int]], runs_dir: str | Path, profile: str, variant: str,
+                     hp: dict) -> str:
+    minutes = MINUTES_PER_RUN.get(profile, 1.0) * len(todo) / max(1, os.cpu_count() or 1)
+    names = ", ".join(sorted({a for a, _ in todo}))
+    return (f"{len(todo)} {profile}-profile {variant} runs are missing or stale in {runs_dir} ({names}; seeds "
+            f"{sorted({s for _, s in todo})}): training them takes about {minutes:.0f} min on this machine. "
+            f"Run `make reproduce PROFILE={profile}` (or `greenaolo run NOTEBOOK --profile {profile}`) in a "
+            f"terminal, or set os.environ[{TRAIN_IN_LAB_VARIABLE!r}] = '1' and run this cell again to train here.")
 
 
 def run_paths(runs_dir: str | Path, algorithm: str, seed: int, variant: str = "default") -> tuple[Path, Path]:
@@ -134,7 +153,8 @@ def ensure_runs(
     workers: int | None = None,
 ) -> list[Path]:
     """Train every (algorithm, seed) of ``variant`` whose run is missing or stale; return all the runs'
-    dataset paths.
+    dataset paths. In a kernel JupyterLab started (``JPY_SESSION_NAME`` is set), missing runs are not trained
+    unless ``GREENAOLO_TRAIN_IN_LAB`` is set: :class:`MissingRunsError` says what, how many and how long.
 
     :param hyperparams: every agent's hyperparameters (default: the package's of ``variant``).
 
@@ -147,6 +167,8 @@ def ensure_runs(
     expected = _expected(profile, hp, cfg, variant)
     jobs = [(a, int(s)) for a in algorithms for s in seeds]
     todo = [(a, s) for a, s in jobs if not _is_current(*run_paths(runs_dir, a, s, variant), expected)]
+    if todo and os.environ.get("JPY_SESSION_NAME") and not os.environ.get(TRAIN_IN_LAB_VARIABLE):
+        raise MissingRunsError(_missing_message(todo, runs_dir, profile, variant, hp))
     if todo:
         tasks = [Task(train_run_task, {"algorithm": a, "seed": s, "runs_dir": str(runs_dir), "profile": profile,
                                        "config": cfg, "hyperparams": hp, "variant": variant}) for a, s in todo]

@@ -24,10 +24,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import xarray as xr
+
+if TYPE_CHECKING:
+    import pandas as pd
 from scipy import stats
 
 from greenaolo.aolo import carbon as cm
@@ -126,7 +130,7 @@ def carbon_model_study(
 
     requests = evaluation_requests(cfg, n_requests, seed)
     rows = {name: [] for name in (*TERMS, "qoe_violation_rate", "latency_violation_rate")}
-    for name, policy in POLICIES.items():
+    for policy in POLICIES.values():
         k, p = policy(requests, cfg, policy_rng(seed))
         c = cm.carbon(k, p, requests["gain"], requests["intensity"], cfg)
         for term, value in zip(TERMS, c):

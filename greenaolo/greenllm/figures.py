@@ -7,9 +7,10 @@ import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.figure import Figure
 
 from greenaolo.greenllm.model import MODEL_NAMES
-from greenaolo.plotting import FIGSIZE, METHOD_COLORS, register, set_theme
+from greenaolo.plotting import FIGSIZE, METHOD_COLORS, new_figure, register
 
 #: Legend labels of the compared models ("M0 Green-LLM", ...), from the model's own names.
 MODEL_LABELS = {m: f"{m} {name}" for m, name in MODEL_NAMES.items()}
@@ -361,19 +362,18 @@ def draw_solution(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
-def draw_explore(view: xr.Dataset) -> plt.Figure:
+def draw_explore(view: xr.Dataset) -> Figure:
     """One view of the explorer (:func:`greenaolo.greenllm.explore.explore_view`): the cost terms beside M0's
     baseline, emissions and water against the baseline, and the queries each DC serves per hour.
 
-    Not a dataset figure (it is not registered): the explorer notebook draws it on every slider move. An
-    infeasible setting keeps the baseline and says why in the title.
+    Not a dataset figure (it is not registered): the explorer draws it on every slider move, with the object
+    API only (no pyplot, no theme set here: :mod:`greenaolo.explorer` says why). An infeasible setting keeps
+    the baseline and says why in the title.
     """
-    set_theme()
     model = view.attrs["model"]
     color = METHOD_COLORS.get(model, METHOD_COLORS["lexicographic"])
-    fig, (costs, metrics, heat) = plt.subplots(
-        1, 3, figsize=(FIGSIZE[0], FIGSIZE[1] * 1.25), gridspec_kw={"width_ratios": [1.3, 1.1, 2.3]}
-    )
+    fig = new_figure((FIGSIZE[0], FIGSIZE[1] * 1.25))
+    costs, metrics, heat = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1.1, 2.3]})
     terms = ["energy_cost", "carbon_cost", "delay_cost", "total_cost"]
     x = np.arange(len(terms))
     base = view.baseline.sel(term=terms).values
