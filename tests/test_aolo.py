@@ -227,7 +227,7 @@ def test_step_reports_the_carbon_model_and_truncates():
     req = env._requests
     action = np.array([0.0, 0.5], dtype=np.float32)
     kappa, p = decision(action, CFG)
-    _, reward, terminated, truncated, info = env.step(action)
+    _, _, terminated, truncated, info = env.step(action)  # the reward: test_the_reward_is_the_docstrings_formula...
     c = cm.carbon(kappa, p, req["gain"][0], req["intensity"][0], CFG)
     assert info["carbon"] == pytest.approx(float(c.total))
     assert info["carbon_communication_operational"] == pytest.approx(float(c.communication_operational))
@@ -324,3 +324,37 @@ def test_cli_evaluate_reads_a_yaml_config(tmp_path):
     (tmp_path / "bad.yaml").write_text("pue: 9\n")
     bad = CliRunner().invoke(app, ["aolo", "evaluate", "--config", str(tmp_path / "bad.yaml")])
     assert bad.exit_code == 2 and "AoloConfig.pue=9 is out of range" in bad.output
+
+
+@pytest.mark.parametrize("case", ["both met", "QoE missed", "late", "both missed"])
+def test_the_reward_is_the_docstrings_formula_term_by_term(case):
+    """The reward the agents optimise, computed by hand from the environment's docstring with weights that
+    differ (w_Q = 2, w_T = 3), so dropping or swapping any term changes it."""
+    from greenaolo.aolo.explore import one_request
+
+    cfg = CFG.replace(episode_length=1, qoe_penalty=2.0, latency_penalty=3.0)
+    # (distance, fading, Q_th, T_max) and the action: short answers miss a high threshold; the longest answer
+    # at the least power over a deep fade at the cell edge is late.
+    setting, action = {
+        "both met": ((100.0, 1.0, 0.6, 20.0), [0.0, 0.5]),
+        "QoE missed": ((100.0, 1.0, 0.9, 20.0), [-0.9, 0.5]),
+        "late": ((500.0, 0.01, 0.6, 10.0), [1.0, -1.0]),
+        "both missed": ((500.0, 0.01, 0.9, 10.0), [-0.2, -1.0]),
+    }[case]
+    distance, fading, threshold, budget = setting
+    env = AoloEnv(cfg)
+    env.reset(seed=0)
+    env._requests = one_request(distance, fading, threshold, budget, 475.0)
+    _, r, _, _, info = env.step(np.array(action, dtype=np.float32))
+
+    kappa = info["kappa"]
+    q = 1.0 - math.exp(-kappa / 150.0)  # eq. (17), kappa_0 = 150 words
+    assert info["qoe"] == pytest.approx(q, rel=1e-12)
+    c_ref = float(cm.inference_operational_carbon(cfg.kappa_max, 475.0, cfg) + cm.inference_embodied_carbon(cfg.kappa_max, cfg))
+    qoe_term = 2.0 * (1.0 + (threshold - q) / threshold) if q < threshold else 0.0
+    late_term = 3.0 * (1.0 + (info["latency"] - budget) / budget) if info["latency"] > budget else 0.0
+    expected = -info["carbon"] / c_ref - qoe_term - late_term
+    assert r == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    # Each case provokes exactly the penalties it names.
+    assert (qoe_term > 0, late_term > 0) == {"both met": (False, False), "QoE missed": (True, False),
+                                             "late": (False, True), "both missed": (True, True)}[case]

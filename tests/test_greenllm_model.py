@@ -244,6 +244,13 @@ def test_tie_break_picks_the_cheapest_optimum_and_keeps_the_primary():
     assert float(broken.energy_cost) == pytest.approx(float(plain.energy_cost), rel=1e-5)
     assert float(broken.total_cost) <= float(plain.total_cost) + 1e-6
     assert broken.attrs["n_solves"] == 2 and plain.attrs["n_solves"] == 1
+    # An independent second solve: the least total cost among allocations whose energy cost is within the
+    # tolerance of M1's optimum, written here as M0 under an epsilon-constraint on the energy cost.
+    optimum = float(plain.energy_cost)
+    limit = optimum + 1e-6 * abs(optimum) + 1e-9
+    independent = solve(s, "M0", solver="highs", limits={"energy": limit})
+    assert float(broken.total_cost) == pytest.approx(float(independent.total_cost), rel=1e-7)
+    assert float(independent.total_cost) < float(plain.total_cost) - 1e-3  # the tie-break matters here
 
 
 # --- the MILP extension (docs/greenllm.md#milp) ----------------------------------------------------------

@@ -36,14 +36,16 @@ import xarray as xr
 from greenaolo.greenllm.model import (
     MODELS,
     OBJECTIVES,
-    TIE_BREAK_TOLERANCE,
     GreenLLMModel,
     check_weights,
     build_model,
     infeasibility_reasons,
+    model_weights,
+    needs_tie_break,
+    relaxed_bound,
     solve,
 )
-from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs
+from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
 from greenaolo.greenllm.points import SUMMARY
 from greenaolo.solvers import SolveError, SolverFallbackWarning
@@ -178,13 +180,6 @@ class ParametricLP:
         return np.einsum("ijkt,ikt->jt", x[self.allocation_columns], demand)
 
 
-def _run(h: highspy.Highs) -> tuple[bool, str]:
-    """Run HiGHS: ``(optimal, its model status in words)``."""
-    h.run()
-    status = h.getModelStatus()
-    return status == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(status)
-
-
 def _weights(model: str, weights: Sequence[float] | Mapping[str, float] | None) -> dict[str, float]:
     if model not in MODEL_CHOICES:
         raise ValueError(f"model={model!r} is unknown: expected one of {MODEL_CHOICES}")
@@ -192,7 +187,7 @@ def _weights(model: str, weights: Sequence[float] | Mapping[str, float] | None) 
         if weights is None:
             raise ValueError("model='weights' needs weights=(w_energy, w_carbon, w_delay)")
         return check_weights(weights)
-    return dict(zip(OBJECTIVES, MODELS[model]))
+    return model_weights(model)
 
 
 def _effective(scaling: Scaling, water_litres: float | None, base_budget: float) -> Scaling:
@@ -216,17 +211,17 @@ def _solve_fast(lp: ParametricLP, scaling: Scaling, weights: Mapping[str, float]
     vectors = {name: data[name] for name in (*OBJECTIVES, "emissions", "water")}
     objective = sum(w * vectors[name] for name, w in weights.items() if w != 0)
     h = quiet_highs(highs_lp(data, lp.sense, objective))
-    ok, status = _run(h)
+    ok, status = run_highs(h)
     if not ok:
         return None, status
-    if any(weights.get(o, 0.0) == 0 for o in OBJECTIVES):
+    if needs_tie_break(weights):
         value = float(h.getInfo().objective_function_value)
         nz = np.flatnonzero(objective)
-        h.addRow(-highspy.kHighsInf, value + TIE_BREAK_TOLERANCE * abs(value) + 1e-9, len(nz),
+        h.addRow(-highspy.kHighsInf, relaxed_bound(value), len(nz),
                  nz.astype(np.int32), objective[nz])
         total = vectors["energy"] + vectors["carbon"] + vectors["delay"]
         h.changeColsCost(lp.n_cols, np.arange(lp.n_cols, dtype=np.int32), total)
-        ok, status = _run(h)
+        ok, status = run_highs(h)
         if not ok:
             return None, status
     return np.asarray(h.getSolution().col_value), ""

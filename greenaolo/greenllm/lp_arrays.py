@@ -18,7 +18,7 @@ import numpy as np
 
 from greenaolo.solvers import highs_version
 
-__all__ = ["coefficients", "highs_lp", "lp_arrays", "quiet_highs"]
+__all__ = ["coefficients", "highs_lp", "lp_arrays", "quiet_highs", "run_highs"]
 
 
 def lp_arrays(model: linopy.Model) -> dict[str, object]:
@@ -73,3 +73,10 @@ def quiet_highs(lp: highspy.HighsLp) -> highspy.Highs:
     h.setOptionValue("output_flag", False)
     h.passModel(lp)
     return h
+
+
+def run_highs(h: highspy.Highs) -> tuple[bool, str]:
+    """Run HiGHS on its model: ``(optimal, its model status in words)``."""
+    h.run()
+    status = h.getModelStatus()
+    return status == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(status)

@@ -503,9 +503,32 @@ def _add_limits(built: GreenLLMModel, limits: Mapping[str, float] | None) -> Non
         built.model.add_constraints(terms[name] <= float(value), name=f"limit_{name}")
 
 
+def relaxed_bound(value: float, tolerance: float = TIE_BREAK_TOLERANCE) -> float:
+    """The bound that holds an objective at its optimum ``value`` while ties are broken (and a lexicographic
+    phase's bound): ``value + tolerance * |value|``, plus a small absolute slack that guards value == 0. The
+    one home of this formula: :func:`solve`, the explorer and the year study's re-solved LP all use it."""
+    return value + tolerance * abs(value) + 1e-9
+
+
+def model_weights(model: str) -> dict[str, float]:
+    """The weights of a compared model M0-M3 over :data:`OBJECTIVES` (``docs/greenllm.md#objectives``).
+
+    :raises ValueError: an unknown model.
+    """
+    if model not in MODELS:
+        raise ValueError(f"model={model!r} is unknown: expected one of {tuple(MODELS)}")
+    return dict(zip(OBJECTIVES, MODELS[model]))
+
+
+def needs_tie_break(weights: Mapping[str, float]) -> bool:
+    """Whether an objective leaves ties to break: some cost term has weight zero, so optima can differ in it
+    (``docs/greenllm.md#a8``)."""
+    return any(weights.get(o, 0.0) == 0 for o in OBJECTIVES)
+
+
 def _bound(built: GreenLLMModel, expr: linopy.LinearExpression, value: float, tolerance: float, name: str) -> None:
-    """Keep ``expr <= value + tolerance * |value|`` (a small absolute slack guards value == 0)."""
-    built.model.add_constraints(expr <= value + tolerance * abs(value) + 1e-9, name=name)
+    """Keep ``expr <= relaxed_bound(value, tolerance)``."""
+    built.model.add_constraints(expr <= relaxed_bound(value, tolerance), name=name)
 
 
 def solve(
@@ -544,7 +567,7 @@ def solve(
     if isinstance(model, str):
         if model not in MODELS:
             raise ValueError(f"model={model!r} is unknown: expected one of {sorted(MODELS)} or 3 weights")
-        weights, label = dict(zip(OBJECTIVES, MODELS[model])), model
+        weights, label = model_weights(model), model
     else:
         weights, label = check_weights(model), "weighted"
     started = time.perf_counter()
@@ -559,7 +582,7 @@ def solve(
     )
     info = _solve_or_explain(built, limits, placement_start(built), **options)
     shadow = _water_shadow_price(built)  # the dual of this model's own objective, before any tie-break
-    if tie_break and any(weights.get(o, 0.0) == 0 for o in OBJECTIVES):
+    if tie_break and needs_tie_break(weights):
         _bound(built, objective, info.objective, TIE_BREAK_TOLERANCE, "tie_break_primary")
         built.model.add_objective(_total(built), overwrite=True)
         info = info.merge(solvers.solve(built.model, **{**options, "solver": info.solver}))

@@ -39,8 +39,8 @@ import pandas as pd
 import xarray as xr
 
 from greenaolo.greenllm import carbon
-from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs
-from greenaolo.greenllm.model import MODELS, OBJECTIVES, TIE_BREAK_TOLERANCE, build_model, solve
+from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
+from greenaolo.greenllm.model import MODELS, build_model, model_weights, needs_tie_break, relaxed_bound, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
 from greenaolo.tasks import Task, run_tasks
@@ -64,10 +64,6 @@ TERMS: dict[str, tuple[str, str]] = {
 PRIMAL_SIMPLEX = 4
 #: Consecutive days per sweep task: a task's first plan per model starts cold, the rest warm.
 CHUNK_DAYS = 8
-
-
-def _weights(model: str) -> dict[str, float]:
-    return dict(zip(OBJECTIVES, MODELS[model]))
 
 
 class ReusedLP:
@@ -122,7 +118,7 @@ class ReusedLP:
         if model not in self._highs:
             primary = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
             tie, row = None, None
-            if any(w == 0 for w in _weights(model).values()):
+            if needs_tie_break(model_weights(model)):
                 tie = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
                 cols = self.grid_columns.ravel().astype(np.int32)  # C_E and C_C live on P_g only (checked in plan)
                 tie.addRow(-highspy.kHighsInf, highspy.kHighsInf, len(cols), cols, np.zeros(len(cols)))
@@ -142,7 +138,7 @@ class ReusedLP:
 
         :raises SolveError: HiGHS did not end optimal.
         """
-        weights = _weights(model)
+        weights = model_weights(model)
         vectors = {**self.fixed, **self.theta_vectors(theta)}
         objective = sum(w * vectors[name] for name, w in weights.items() if w != 0)
         primary, tie, row = self._solver(model)
@@ -159,17 +155,16 @@ class ReusedLP:
             tie.changeCoeff(row, int(cols[i]), float(objective[cols[i]]))
         self._row_coefficients[model] = objective[cols].copy()
         value = float(primary.getInfo().objective_function_value)
-        tie.changeRowBounds(row, -highspy.kHighsInf, value + TIE_BREAK_TOLERANCE * abs(value) + 1e-9)
+        tie.changeRowBounds(row, -highspy.kHighsInf, relaxed_bound(value))
         tie.changeColsCost(self.n_cols, everything, vectors["energy"] + vectors["carbon"] + vectors["delay"])
         self._run(tie, model)
         return np.asarray(tie.getSolution().col_value)
 
     @staticmethod
     def _run(h: highspy.Highs, model: str) -> None:
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolveError(f"{model}: HiGHS ended {h.modelStatusToString(status)}")
+        ok, status = run_highs(h)
+        if not ok:
+            raise SolveError(f"{model}: HiGHS ended {status}")
 
     def score(self, x: np.ndarray, actual: np.ndarray, planned: np.ndarray) -> dict[str, object]:
         """A plan's :data:`TERMS` on the ``actual`` theta (and what it expected on ``planned``), and the
