@@ -52,7 +52,7 @@ AOLO_RUN_FILES := $(call aolo_runs_of,default) $(call aolo_runs_of,tuned)
 help:
 	@echo "make setup       create .venv (torch==2.13.0 first, then greenaolo[dev]); a no-op when up to date"
 	@echo "make reproduce   rebuild every figure and table into figures/ (PROFILE=quick|full, default full; JOBS=2)"
-	@echo "make report      the browsable HTML report of every executed notebook (build/report/html/index.html; runs reproduce first)"
+	@echo "make report      the browsable HTML report of the notebooks make reproduce executed (build/report/html/index.html)"
 	@echo "make test        run the whole test suite and the linter (sets up first)"
 	@echo "make test-fast   the inner loop: every test but the slow ones (notebooks, wheel, training, browser)"
 	@echo "make lint        ruff on the code (a small rule set: pyproject.toml [tool.ruff])"
@@ -92,10 +92,12 @@ seeds:
 	@echo $(AOLO_SEEDS)
 
 # The static site of the executed notebooks (Sphinx + myst-nb, offline); open build/report/html/index.html.
-report: reproduce
+# It shows the profile last reproduced (never starts one) and refuses notebooks that did not finish.
+report: $(INSTALLED)
 	$(PY) -m greenaolo report --executed-dir build/notebooks --data-dir $(FIGURES)/data --out-dir build/report
 
 # Setup is order-only: reinstalling (pyproject.toml changed) does not by itself re-run every notebook.
+.PRECIOUS: $(NB_SOURCE)/%.json
 $(NB_SOURCE)/%.json: notebooks/%.ipynb FORCE | $(INSTALLED)
 	@$(PY) -m greenaolo.notebooks source $< $@
 

@@ -479,17 +479,39 @@ def run_notebook(
                 cwd=str(Path.cwd()),
                 **local,
             )
-        except (KeyboardInterrupt, papermill.PapermillExecutionError):
-            raise  # an interrupt: the kernel's complaints about it are noise; a cell error: in the notebook
+        except KeyboardInterrupt:
+            _mark_unfinished(executed, "interrupted")
+            raise  # the kernel's complaints about it are noise
+        except papermill.PapermillExecutionError:
+            _mark_unfinished(executed, "failed")
+            raise  # the cell's error is in the notebook
         except BaseException:
             kernel_log.seek(0)
             sys.stderr.write(kernel_log.read()[-5000:])  # why the kernel died, if it did
             raise
     # The executed notebook records the code's provenance, as its dataset and figure do.
-    nb.metadata.setdefault("greenaolo", {})["provenance"] = provenance()
+    nb.metadata.setdefault("greenaolo", {}).update(provenance=provenance(), status="completed")
     with atomic_path(executed) as tmp:
         nbformat.write(nb, tmp)
     return executed
+
+
+def _mark_unfinished(executed: Path, status: str) -> None:
+    """Record in an executed notebook that it did not finish (``metadata.greenaolo.status`` and papermill's
+    own ``exception``), so no reader takes it for a complete run: papermill records an interrupted run's
+    cells as completed. A notebook papermill never wrote is left absent."""
+    import nbformat
+
+    from greenaolo.io import atomic_path
+
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except (OSError, ValueError):
+        return
+    nb.metadata.setdefault("greenaolo", {})["status"] = status
+    nb.metadata.setdefault("papermill", {})["exception"] = True
+    with atomic_path(executed) as tmp:
+        nbformat.write(nb, tmp)
 
 
 def _local_kernel_manager(stderr: IO[str], sockets: str) -> type:

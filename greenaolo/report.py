@@ -35,11 +35,23 @@ nb_execution_mode = "off"  # the pages are the notebooks `make reproduce` execut
 nb_ipywidgets_js = {}  # no widget scripts from a CDN
 nb_merge_streams = True
 html_theme = "furo"
-html_static_path = []
 html_show_sourcelink = False
 html_copy_source = False
 html_show_copyright = False
+html_static_path = ["_static"]
+html_css_files = ["greenaolo.css"]
+myst_all_links_external = True  # every link is written as its final href (pages, docs and anchors)
+suppress_warnings = ["myst.header"]
 """
+#: Readable tables (pandas' default double borders off) and a wider index.
+SITE_CSS = """\
+table.dataframe, table.greenaolo-table { border-collapse: collapse; border: none; font-size: 0.85em; }
+table.dataframe th, table.dataframe td { border: none; border-bottom: 1px solid #ddd; padding: 0.2em 0.6em; }
+article table { font-size: 0.85em; }
+@media (min-width: 82em) { .content { width: 60em; } }
+"""
+#: A link to the repository's docs in a notebook or the README: ``docs/NAME.md`` with an optional anchor.
+DOCS_LINK = re.compile(r"\]\((?:\.\./)?docs/([A-Za-z0-9_]+)\.md(#[A-Za-z0-9_-]+)?\)")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: Dataset attributes shown in a page's provenance block, in this order.
 PROVENANCE = ("created", "git_commit", "greenaolo_version", "profile", "solver", "seeds", "parameters")
@@ -77,17 +89,25 @@ def figure_table(readme: str | os.PathLike) -> list[FigureRow]:
     return rows
 
 
+def docs_links(markdown: str, prefix: str) -> str:
+    """Links to ``docs/NAME.md#anchor`` rewritten to the site's copy of that page (``prefix`` is the way
+    from the linking page to the site's root: ``""`` for the index, ``"../"`` for a notebook's page)."""
+    return DOCS_LINK.sub(lambda m: f"]({prefix}docs/{m[1]}.html{m[2] or ''})", markdown)
+
+
 def page_header(row: FigureRow, title: str, attrs: dict[str, object]) -> str:
-    """The Markdown that heads a notebook's page: its title, the claim, our finding and the provenance."""
+    """The Markdown that heads a notebook's page: its title, the claim, the README's full-profile finding
+    (labelled as such) and this page's own run: its profile and provenance."""
+    profile = attrs.get("profile", "unknown")
     lines = [
         f"# {title}",
         "",
         f"**The paper's claim.** {row.claim}",
         "",
-        f"**What our full-profile run shows** (README). {row.finding}",
+        f"**The README's full-profile result** (not necessarily this page's run). {docs_links(row.finding, '../')}",
         "",
-        "**This page** was executed with the profile and provenance below; the figure is drawn from the dataset "
-        f"`figures/data/{row.output}.nc`, whose attributes these are.",
+        f"**This page's run: the `{profile}` profile.** Its numbers and figure below are that run's; the figure "
+        f"is drawn from the dataset `figures/data/{row.output}.nc`, whose attributes these are.",
         "",
         "| attribute | value |",
         "|---|---|",
@@ -110,6 +130,8 @@ def _page(executed: Path, header: str) -> nbformat.NotebookNode:
         first = cells[0].source.lstrip().split("\n", 1)
         cells[0].source = first[1].lstrip() if len(first) > 1 else ""
     for cell in cells:
+        if cell.cell_type == "markdown":
+            cell.source = docs_links(cell.source, "../")
         if cell.cell_type != "code":
             continue
         tags = set(cell.metadata.get("tags", []))
@@ -144,6 +166,10 @@ def build_report(
     if missing:
         raise ReportError(
             f"not executed yet: {', '.join(missing)} (run `make reproduce` first; looked in {executed_dir})")
+    unfinished = [r.output for r in rows if not finished(executed_dir / f"{r.output}.ipynb")]
+    if unfinished:
+        raise ReportError(f"did not finish (interrupted or failed): {', '.join(unfinished)} in {executed_dir}; "
+                          "run `make reproduce` again")
     source = out_dir / "source"
     shutil.rmtree(source, ignore_errors=True)
     (source / "notebooks").mkdir(parents=True)
@@ -154,8 +180,18 @@ def build_report(
         title = NOTEBOOKS[row.output].title if row.output in NOTEBOOKS else row.output
         page = _page(executed_dir / f"{row.output}.ipynb", page_header(row, title, attrs))
         nbformat.write(page, source / "notebooks" / f"{row.output}.ipynb")
+    if len(profiles) > 1:
+        raise ReportError(f"the datasets in {data_dir} come from several profiles ({', '.join(sorted(profiles))}): "
+                          "run `make reproduce` with one profile first")
     (source / "index.md").write_text(_index(rows, sorted(profiles)), encoding="utf-8")
     (source / "conf.py").write_text(SPHINX_CONF, encoding="utf-8")
+    (source / "_static").mkdir()
+    (source / "_static" / "greenaolo.css").write_text(SITE_CSS, encoding="utf-8")
+    docs = _docs_dir()
+    if docs is not None:
+        (source / "docs").mkdir()
+        for page in sorted(docs.glob("*.md")):
+            shutil.copyfile(page, source / "docs" / page.name)
     html = out_dir / "html"
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", str(source), str(html)],
@@ -176,13 +212,31 @@ def _index(rows: list[FigureRow], profiles: list[str]) -> str:
         "README's (its numbers are from the `full` profile); the pages were executed with the "
         f"`{'`, `'.join(profiles)}` profile, and each shows the notebook, its figure and its dataset's provenance.",
         "",
-        "| Output | The paper's claim | What our run shows |",
+        "| Output | The paper's claim | What our full-profile run shows (README) |",
         "|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| [{r.output}](notebooks/{r.output}.ipynb) | {r.claim} | {r.finding} |")
-    lines += ["", "```{toctree}", ":hidden:", ""] + [f"notebooks/{r.output}" for r in rows] + ["```", ""]
+        lines.append(f"| [{r.output}](notebooks/{r.output}.html) | {r.claim} | {docs_links(r.finding, '')} |")
+    docs = sorted(p.stem for p in _docs_dir().glob("*.md")) if _docs_dir() is not None else []
+    lines += ["", "```{toctree}", ":hidden:", ""] + [f"notebooks/{r.output}" for r in rows]
+    lines += [f"docs/{d}" for d in docs] + ["```", ""]
     return "\n".join(lines)
+
+
+def _docs_dir() -> Path | None:
+    """The repository's ``docs/`` (a checkout), or ``None`` (an installed wheel: the site links to no docs)."""
+    from greenaolo.paths import checkout_root
+
+    root = checkout_root()
+    return root / "docs" if root is not None and (root / "docs").is_dir() else None
+
+
+def finished(executed: str | os.PathLike) -> bool:
+    """Whether an executed notebook ran to its end: :func:`greenaolo.notebooks.run_notebook` records
+    ``metadata.greenaolo.status = "completed"`` only then (papermill alone records an interrupted run as
+    completed)."""
+    nb = nbformat.read(executed, as_version=4)
+    return nb.metadata.get("greenaolo", {}).get("status") == "completed"
 
 
 def site_size(html_dir: str | os.PathLike) -> int:

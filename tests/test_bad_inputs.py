@@ -290,6 +290,21 @@ def test_sigint_during_a_run_is_one_line(tmp_path, processes):
     assert proc.returncode == 2, (out, err)
     assert "Traceback" not in err and "zmq" not in err and "never retrieved" not in err
     assert "error: interrupted: greenllm_fig1 did not finish" in err
+    # The state left behind says so: the executed notebook is marked interrupted (papermill alone records every
+    # cell completed), no figure was written, and the report refuses the page in one line.
+    import nbformat
+
+    from greenaolo.report import ReportError, build_report, finished
+
+    executed = tmp_path / "ex" / "greenllm_fig1.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    assert nb.metadata["greenaolo"]["status"] == "interrupted" and nb.metadata["papermill"]["exception"]
+    assert not finished(executed)
+    assert not (tmp_path / "out" / "greenllm_fig1.png").exists()
+    readme = tmp_path / "README.md"
+    readme.write_text("## Figures and tables\n| `greenllm_fig1` | `greenllm_fig1` | claim | finding |\n## End\n")
+    with pytest.raises(ReportError, match="did not finish \\(interrupted or failed\\): greenllm_fig1"):
+        build_report(tmp_path / "ex", tmp_path / "out" / "data", tmp_path / "report", readme=readme)
 
 
 def test_a_folder_that_cannot_be_written_fails_before_the_work(tmp_path):

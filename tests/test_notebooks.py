@@ -344,6 +344,19 @@ def test_report_builds_offline_with_every_page_its_figure_claim_and_provenance(e
         assert images and all((html / "notebooks" / src).resolve().is_file() for src in images), row.output
         dataset = read_dataset(executed / "data" / f"{row.output}.nc")
         assert dataset.attrs["git_commit"] in page and "The paper" in page
+    # Every link to the docs resolves: the page exists in the site and carries the anchor.
+    links = 0
+    for page in html.rglob("*.html"):
+        for href in re.findall(r'href="([^"]*docs/[^"]*)"', page.read_text()):
+            target, _, anchor = href.partition("#")
+            path = (page.parent / target).resolve()
+            assert path.is_file(), f"{page.name}: {href} leads nowhere"
+            assert not anchor or f'id="{anchor}"' in path.read_text(), f"{page.name}: {href} has no anchor"
+            links += 1
+    assert links >= 5
+    assert "The README's full-profile result" in (html / "notebooks" / "greenllm_table2.html").read_text()
+    assert "the <code class=\"docutils literal notranslate\"><span class=\"pre\">quick</span></code> profile" in (
+        html / "notebooks" / "greenllm_table2.html").read_text()
     # Nothing is fetched by a page: no script, style or image from another host.
     for page in html.rglob("*.html"):
         text = page.read_text()
