@@ -26,7 +26,7 @@ import xarray as xr
 
 from greenaolo import io
 
-__all__ = ["FIGSIZE", "METHOD_COLORS", "REGISTRY", "SCREEN_DPI", "new_figure", "register", "save_figure", "set_theme"]
+__all__ = ["FIGSIZE", "METHOD_COLORS", "REGISTRY", "SCREEN_DPI", "dc_color", "new_figure", "register", "save_figure", "set_theme"]
 
 #: Full text width of a two-column IEEE paper (7.16 in) by a third of it in height.
 FIGSIZE = (7.16, 2.6)
@@ -44,12 +44,17 @@ METHOD_COLORS: dict[str, tuple[float, float, float]] = {
     "SDRL": _palette[3],
     "SAC": _palette[9],
     "TD3": _palette[6],
-    "DDPG": _palette[7],  # the lexicographic orders' grey: the two papers never share a figure
-    "PPO": _palette[2],  # M2's green, likewise
+    "DDPG": (0.30, 0.30, 0.30),  # a dark grey of its own (the palette's grey is the lexicographic orders')
+    "PPO": (0.0, 0.40, 0.40),  # a dark teal of its own (the palette's green is M2's)
     "oracle": (0.0, 0.0, 0.0),
     "random": _palette[5],
     "heuristic": _palette[8],
 }
+
+def dc_color(index: int) -> tuple[float, float, float]:
+    """The colour of the ``index``-th data centre, the same in every figure (tab10: ten distinct colours)."""
+    return tuple(plt.get_cmap("tab10")(int(index) % 10)[:3])
+
 
 #: Figure functions by the name a dataset's ``figure`` attribute gives (:func:`register` fills it;
 #: :func:`greenaolo.figures.draw` reads it).

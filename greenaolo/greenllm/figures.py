@@ -10,7 +10,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from greenaolo.greenllm.model import MODEL_NAMES
-from greenaolo.plotting import FIGSIZE, METHOD_COLORS, new_figure, register
+from greenaolo.plotting import FIGSIZE, METHOD_COLORS, dc_color, new_figure, register
 
 #: Legend labels of the compared models ("M0 Green-LLM", ...), from the model's own names.
 MODEL_LABELS = {m: f"{m} {name}" for m, name in MODEL_NAMES.items()}
@@ -54,8 +54,9 @@ def draw_table1(ds: xr.Dataset) -> plt.Figure:
         [("price", "price ($/kWh)"), ("renewable", "renewables (kWh)"), ("carbon_intensity", "theta (kgCO2/kWh)")]
     ):
         panel = fig.add_subplot(grid[1, col])
-        for dc in ds.dc.values:
-            panel.plot(ds.time, ds[name].sel(dc=dc), lw=0.9, label=str(ds.dc_location.sel(dc=dc).values))
+        for j, dc in enumerate(ds.dc.values):
+            panel.plot(ds.time, ds[name].sel(dc=dc), lw=0.9, color=dc_color(j),
+                       label=str(ds.dc_location.sel(dc=dc).values))
         panel.set_xlabel("hour (t)")
         panel.set_ylabel(label)
         panel.set_xticks([0, 6, 12, 18, 23])
@@ -179,6 +180,8 @@ def draw_pareto(ds: xr.Dataset) -> plt.Figure:
     colors = plt.get_cmap("viridis")(np.linspace(0.05, 0.95, ds.sizes["water_limit"]))
     for color, w in zip(colors, ds.water_limit.values):
         sel = ds.sel(water_limit=w)
+        if not np.isfinite(sel.total_cost.values).any():  # every pair infeasible: counted in the note, not listed
+            continue
         left.plot(sel.emissions, sel.total_cost, marker="o", ms=2.5, lw=1, color=color, label=f"water <= {w:,.0f} L")
     for m in ds.model.values:
         left.scatter(ds.model_emissions.sel(model=m), ds.model_total_cost.sel(model=m), s=40, marker="*",
@@ -211,7 +214,10 @@ def draw_water(ds: xr.Dataset) -> plt.Figure:
         ax.axvline(ds.attrs["unconstrained_water"], color="0.5", ls="--", lw=0.8)
         _label(ax, ds, "water_budget", var, "water budget Z (L)")
     axes[1].set_yscale("symlog", linthresh=1e-3)
-    axes[0].text(ds.attrs["paper_water_budget"], float(ds.total_cost.max()), " paper's Z", fontsize=6, va="top")
+    # A shadow price is never negative: no room for negative decades; room above the highest point.
+    axes[1].set_ylim(0, max(1e-2, float(ds.water_shadow_price.max()) * 3))
+    axes[0].text(ds.attrs["paper_water_budget"], float(ds.total_cost.max()), "paper's Z ", fontsize=6, va="top",
+                 ha="right")
     axes[0].text(ds.attrs["unconstrained_water"], float(ds.total_cost.max()), "M0 use ", fontsize=6, va="top", ha="right")
     _panel_letters(axes)
     fig.tight_layout()
@@ -258,9 +264,10 @@ def _milp_costs(ax, ds: xr.Dataset) -> None:
         if not np.isfinite(t):
             ax.text(0, i, " no incumbent at the time limit", va="center", fontsize=6)
             continue
-        note = f"{t:,.1f} $, gap {gap:.2%}" + ("" if opt else "\n  (time limit)")  # two lines: inside the panel
+        note = f"{t:,.1f} $, {_gap_words(gap)}" + ("" if opt else "\n  (time limit)")  # two lines: inside the panel
         if t > right:
-            ax.text(0, i, f" off scale: {note}", va="center", fontsize=5.5, color="0.2",
+            ax.text(0, i, f" beyond the axis ({t / np.nanmin(total):.0f}x the least cost): {note}", va="center",
+                    fontsize=5.5, color="0.2",
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
             continue
         if np.isfinite(b):
@@ -271,6 +278,11 @@ def _milp_costs(ax, ds: xr.Dataset) -> None:
     ax.set_xlim(0, right)
     ax.set_xlabel("cost ($/day); |-| proven bound to incumbent", fontsize=6)
     ax.legend(fontsize=5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+
+
+def _gap_words(gap: float) -> str:
+    """A MILP gap in words: no proven bound yet (inf or NaN), or its percentage."""
+    return f"gap {gap:.2%}" if np.isfinite(gap) else "no proven bound yet"
 
 
 def _milp_times(ax, ds: xr.Dataset) -> None:
@@ -285,7 +297,8 @@ def _milp_times(ax, ds: xr.Dataset) -> None:
                label="stopped at the limit, gap")
     for i, (x, y, gap, ok) in enumerate(zip(n, t, ds.size_mip_gap.values, solved)):
         if not ok:
-            ax.annotate(f"{gap:.2%}", (x, y), fontsize=5, ha="center", xytext=(0, 5 + 6 * (i % 2)),
+            ax.annotate(f"{gap:.2%}" if np.isfinite(gap) else "no bound", (x, y), fontsize=5, ha="center",
+                        xytext=(0, 5 + 6 * (i % 2)),
                         textcoords="offset points")
     ax.axhline(limit, color="0.4", ls=":", lw=0.8)
     ax.set_xscale("log")
@@ -293,7 +306,9 @@ def _milp_times(ax, ds: xr.Dataset) -> None:
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_ylim(0, limit * 1.35)
     ax.set_xlabel("areas x DCs x hours (log of variables)", fontsize=6)
-    ax.set_ylabel("solve time (s)")
+    ax.set_ylabel("solve time (s)", fontsize=7)
+    ax.yaxis.set_label_coords(-0.13, 0.5)  # clear of its tick numbers
+    ax.tick_params(axis="y", labelsize=6)
     ax.legend(fontsize=5, loc="lower right", title=ds.attrs["size_variant"], title_fontsize=5)
 
 
@@ -479,9 +494,8 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
             rows.append(share.sel(group=s, model=m).values)
     rows = np.array(rows)
     left = np.zeros(len(rows))
-    colours = plt.get_cmap("tab10")
     for j, dc in enumerate(ds.dc.values):
-        axes[4].barh(range(len(rows)), rows[:, j], left=left, color=colours(j), label=str(ds.dc_location.sel(dc=dc).values))
+        axes[4].barh(range(len(rows)), rows[:, j], left=left, color=dc_color(j), label=str(ds.dc_location.sel(dc=dc).values))
         left += rows[:, j]
     axes[4].set_yticks(range(len(rows)), labels, fontsize=5)
     axes[4].invert_yaxis()
