@@ -68,6 +68,7 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps cffconvert==2.0.0  # only its CFF schema (tests/test_citation.py); its pins are outdated
 	@if [ -d .git ]; then $(VENV)/bin/nbstripout --install >/dev/null 2>&1 || true; fi
 	@touch $@
 
