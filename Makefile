@@ -56,6 +56,7 @@ help:
 	@echo "make test        run the whole test suite and the linter (sets up first)"
 	@echo "make test-fast   the inner loop: every test but the slow ones (notebooks, wheel, training, browser)"
 	@echo "make lint        ruff on the code (a small rule set: pyproject.toml [tool.ruff])"
+	@echo "make lock        refresh requirements.lock (pip-compile with hashes) from pyproject.toml"
 	@echo "make bench       run the benchmarks (scripts/bench.py)"
 	@echo "make tune        tune every AOLO agent with Optuna (resumable; TUNE_PROFILE=full|quick) into hyperparams/tuned.yaml"
 	@echo "make lab         JupyterLab on the repository"
@@ -63,11 +64,15 @@ help:
 
 setup: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+# The exact versions of requirements.lock (pip-compile --generate-hashes: every package pinned with its hashes),
+# torch first (it is not in the lock: its build depends on the index, see TORCH_INDEX), then greenaolo itself
+# without resolving again. `make lock` refreshes the lock from pyproject.toml.
+$(INSTALLED): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip install --quiet --no-deps cffconvert==2.0.0  # only its CFF schema (tests/test_citation.py); its pins are outdated
 	@if [ -d .git ]; then $(VENV)/bin/nbstripout --install >/dev/null 2>&1 || true; fi
 	@touch $@
@@ -143,6 +148,15 @@ test: $(INSTALLED) lint
 test-fast: $(INSTALLED) lint
 	@$(PY) -m pytest -n 2 -m "not slow and not full"; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+# pip-tools' pip-compile sees the index pip sees (so the lock installs where setup does); torch is left out and
+# constrained to the CPU build that setup installs, so no CUDA package enters the lock.
+LOCK_TORCH ?= torch==2.13.0+cpu
+lock: $(INSTALLED)
+	@mkdir -p build
+	@echo "$(LOCK_TORCH)" > build/lock-constraints.txt
+	$(VENV)/bin/pip-compile --quiet --extra dev --extra lab --generate-hashes --unsafe-package torch --strip-extras \
+	  --no-emit-find-links --no-emit-index-url --constraint build/lock-constraints.txt -o requirements.lock pyproject.toml
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check greenaolo tests scripts

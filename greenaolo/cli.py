@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -178,6 +179,43 @@ def _writable(folder: Path, option: str) -> None:
         check_writable(folder)
     except OSError as exc:
         _fail(f"{option} {folder}: {exc}")
+
+
+@app.command()
+def doctor(
+    lock: Annotated[Optional[Path], typer.Option(help="the lock file (default: the checkout's requirements.lock)")] = None,
+) -> None:
+    """Compare the running environment with the lock: every package whose installed version differs.
+
+    Exits 1 when one differs (the numbers may then differ from the kept results), 0 when all match.
+    """
+    from importlib import metadata
+
+    from greenaolo import paths
+    from greenaolo.io import package_versions
+
+    if lock is None:
+        root = paths.checkout_root()
+        if root is None:
+            _fail("no checkout here (an installed package has no requirements.lock): give --lock PATH")
+        lock = root / "requirements.lock"
+    if not lock.is_file():
+        _fail(f"{lock} does not exist")
+    locked = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==([^ \\\n]+)", lock.read_text(encoding="utf-8"), re.M))
+    differ = []
+    for name, version in sorted(locked.items()):
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = "not installed"
+        if installed != version:
+            differ.append(f"{name}: locked {version}, installed {installed}")
+    typer.echo(f"{len(locked)} packages locked in {lock}; deciding the numbers: "
+               + ", ".join(f"{k} {v}" for k, v in package_versions().items()))
+    if differ:
+        typer.echo("differ from the lock:\n  " + "\n  ".join(differ))
+        raise typer.Exit(1)
+    typer.echo("every locked package is installed at its locked version")
 
 
 @app.command()
@@ -402,11 +440,40 @@ def aolo_tune(
     processes: Annotated[int, typer.Option(help="local worker processes (0: one per core)", min=0)] = 0,
     write: Annotated[Optional[Path], typer.Option(help="then write the best trial into this tuned.yaml")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    repair: Annotated[bool, typer.Option(
+        help="a journal that does not parse: move it aside (NAME.journal.damaged-N) and keep its records up to "
+             "the first bad line, then tune")] = False,
 ) -> None:
-    """Tune one agent's hyperparameters with Optuna (TPE, median pruner) on validation requests."""
+    """Tune one agent's hyperparameters with Optuna (TPE, median pruner) on validation requests.
+
+    One tuner per study at a time (a second refuses); a damaged journal is named with its line and left as it
+    is unless --repair is given.
+    """
     from greenaolo.aolo.training import HyperparameterError
-    from greenaolo.aolo.tuning import best_trial, load_budget, study_trials, tune, write_tuned
+    from greenaolo.aolo.tuning import (
+        DamagedJournalError,
+        best_trial,
+        check_journal,
+        journal_path,
+        load_budget,
+        repair_journal,
+        study_trials,
+        tune,
+        write_tuned,
+    )
     from greenaolo.tasks import SchedulerError, check_scheduler
+
+    if repair:
+        path = journal_path(storage, algorithm.value)
+        try:
+            check_journal(path, algorithm.value)
+        except DamagedJournalError:
+            try:
+                kept, aside = repair_journal(path, algorithm.value)
+            except DamagedJournalError as exc:
+                _fail(str(exc))
+            typer.secho(f"note: moved the damaged journal to {aside}; kept its first {kept} records in {path}",
+                        fg=typer.colors.YELLOW, err=True)
 
     try:
         check_scheduler(scheduler)

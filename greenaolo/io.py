@@ -211,11 +211,31 @@ def installed_from() -> str:
     return out
 
 
+#: The installed packages whose versions decide the numbers (solvers, numerics, learning): every dataset
+#: records them, and ``greenaolo doctor`` compares them, and every other package, with ``requirements.lock``.
+DECIDING_PACKAGES = ("numpy", "scipy", "pandas", "xarray", "linopy", "highspy", "gurobipy", "torch",
+                     "stable-baselines3", "gymnasium", "optuna", "matplotlib")
+
+
+def package_versions(names: tuple[str, ...] = DECIDING_PACKAGES) -> dict[str, str]:
+    """The installed version of each package (``"not installed"`` for one that is not)."""
+    from importlib import metadata
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
 def provenance() -> dict[str, str]:
     """The code's provenance, as every dataset, executed notebook and figure records it: the package version,
-    the git commit of the checkout it runs from (or "unknown" for an installed wheel) and where pip installed
-    it from."""
-    return {"greenaolo_version": greenaolo.__version__, "git_commit": git_commit(), "installed_from": installed_from()}
+    the git commit of the checkout it runs from (or "unknown" for an installed wheel), where pip installed
+    it from, and the versions of the packages that decide its numbers (:data:`DECIDING_PACKAGES`)."""
+    return {"greenaolo_version": greenaolo.__version__, "git_commit": git_commit(), "installed_from": installed_from(),
+            "package_versions": json.dumps(package_versions(), sort_keys=True)}
 
 
 def _attr_value(value: Any) -> str | int | float:

@@ -215,3 +215,83 @@ def _small_ppo():
     hp = load_hyperparams()
     hp["ppo"].update(n_steps=40, batch_size=20)
     return hp
+
+
+# --- damaged, foreign and doubled studies ------------------------------------------------------------------
+
+@pytest.fixture
+def one_trial_journal(tmp_path, budget):
+    """A real one-trial SAC study's journal, and its bytes."""
+    tune("sac", budget=replace(budget, trials=1), storage_dir=tmp_path, scheduler="serial", progress=False)
+    path = journal_path(tmp_path, "sac")
+    return path, path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_journal_is_named_with_its_line_and_left_untouched(one_trial_journal, budget, damage):
+    from greenaolo.aolo.tuning import DamagedJournalError
+
+    path, good = one_trial_journal
+    lines = good.count(b"\n")
+    bad = good[:-7] if damage == "truncated" else good + b"this is not json\n"
+    path.write_bytes(bad)
+    where = lines if damage == "truncated" else lines + 1
+    for attempt in (lambda: load_study(path.parent, "sac"),
+                    lambda: tune("sac", budget=replace(budget, trials=2), storage_dir=path.parent, scheduler="serial",
+                                 progress=False)):
+        with pytest.raises(DamagedJournalError, match=rf"sac.journal, line {where}: .*left as it is"):
+            attempt()
+        assert path.read_bytes() == bad  # nothing appended onto the damage
+
+
+def test_repair_keeps_the_records_before_the_damage_and_moves_the_file_aside(one_trial_journal):
+    path, good = one_trial_journal
+    path.write_bytes(good + b'{"op_code": 5, "cut')
+    done = subprocess.run([sys.executable, "-m", "greenaolo", "aolo", "tune", "sac", "--profile", "quick",
+                           "--trials", "1", "--scheduler", "serial", "--storage", str(path.parent), "--no-progress",
+                           "--repair"], capture_output=True, text=True, timeout=300)
+    # (The study then refuses the CLI's quick budget, which differs from the fixture's tiny one: as it should.)
+    records = good.count(b"\n")
+    assert f"kept its first {records} records" in done.stderr
+    assert path.read_bytes().startswith(good) and (path.parent / "sac.journal.damaged-1").read_bytes().endswith(b'"cut')
+    assert len(load_study(path.parent, "sac").trials) == 1
+
+
+def test_a_journal_of_another_study_is_refused(one_trial_journal):
+    from greenaolo.aolo.tuning import DamagedJournalError
+
+    path, good = one_trial_journal
+    foreign = journal_path(path.parent, "td3")
+    foreign.write_bytes(good)
+    with pytest.raises(DamagedJournalError, match="a study of 'sac', not 'td3'"):
+        load_study(path.parent, "td3")
+
+
+def test_a_second_tuner_of_the_same_study_refuses_and_a_stale_lock_is_removed(tmp_path):
+    from greenaolo.aolo.tuning import study_lock
+
+    path = journal_path(tmp_path, "sac")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from greenaolo.aolo.tuning import study_lock\n"
+        f"with study_lock(Path({str(path)!r})):\n    print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        command = [sys.executable, "-m", "greenaolo", "aolo", "tune", "sac", "--profile", "quick", "--trials", "1",
+                   "--scheduler", "serial", "--storage", str(tmp_path), "--no-progress"]
+        started = time.monotonic()
+        second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert second.returncode != 0 and "another tuner is running the study" in second.stderr
+        assert time.monotonic() - started < 60  # refused at once, not after waiting
+        assert not path.exists()  # and nothing written
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder was killed: its OS lock went with it. An Optuna lock file it left is stale and removed.
+    stale = path.with_name(path.name + ".lock")
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.symlink_to("nowhere")
+    with pytest.warns(UserWarning, match="a lock a killed tuning run left behind"):
+        with study_lock(path):
+            pass
+    assert not stale.is_symlink()

@@ -19,13 +19,14 @@ point resumes from its finished trials (a trial cut short is run again), on this
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import json
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,7 @@ from greenaolo.aolo.training import (ACCEPTS, KEYS, ON_POLICY, SCHEMA, Hyperpara
                                      load_hyperparams, package_yaml, past_budget, settings,
                                      validate_hyperparams)
 from greenaolo.checks import number, read_yaml
+from greenaolo.io import atomic_path
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VALIDATION_SEED
 
 __all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", "load_search_space", "load_study", "objective",
@@ -283,11 +285,98 @@ def journal_path(storage_dir: str | Path, algorithm: str) -> Path:
     return Path(storage_dir) / f"{algorithm}.journal"
 
 
-def _journal(path: Path) -> Any:
+class DamagedJournalError(HyperparameterError):
+    """A study's journal does not parse, or holds another study: named with its line, left untouched."""
+
+
+def check_journal(path: Path, algorithm: str) -> int:
+    """Check a journal before Optuna reads or appends to it: every line a JSON record (a crash can leave a
+    partial last line, and Optuna would append onto it), every study in it ``algorithm``'s. Returns the
+    number of records.
+
+    :raises DamagedJournalError: names the file, the line and what is wrong; the file is not touched.
+    """
+    if not path.is_file():
+        return 0
+    records = 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict) or "op_code" not in record:
+                    raise ValueError("not an Optuna journal record")
+                if not line.endswith(b"\n"):
+                    raise ValueError("the last line is cut short (a write was interrupted)")
+            except ValueError as err:
+                raise DamagedJournalError(
+                    f"{path}, line {number}: {err}; the file is left as it is. `greenaolo aolo tune {algorithm} "
+                    f"--repair` moves it aside and keeps its first {number - 1} records") from None
+            name = record.get("study_name")
+            if record["op_code"] == 0 and name != algorithm:  # CREATE_STUDY
+                raise DamagedJournalError(
+                    f"{path}, line {number}: a study of {name!r}, not {algorithm!r}: this journal belongs to "
+                    "another study; give the right file, or another storage folder")
+            records += 1
+    return records
+
+
+def repair_journal(path: Path, algorithm: str) -> tuple[int, Path]:
+    """Move a damaged journal aside (``NAME.journal.damaged-N``) and write back its records up to the first
+    bad line; returns (records kept, where the damaged file went)."""
+    keep: list[bytes] = []
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                break
+            if not line.endswith(b"\n") or not isinstance(record, dict) or "op_code" not in record:
+                break
+            if record["op_code"] == 0 and record.get("study_name") != algorithm:
+                raise DamagedJournalError(f"{path} holds a study of {record.get('study_name')!r}, not {algorithm!r}: "
+                                          "not repaired (it is not this study's journal)")
+            keep.append(line)
+    n = 1
+    while (aside := path.with_name(f"{path.name}.damaged-{n}")).exists():
+        n += 1
+    path.rename(aside)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(b"".join(keep))
+    return len(keep), aside
+
+
+@contextlib.contextmanager
+def study_lock(path: Path) -> Iterator[None]:
+    """Hold ``NAME.journal.tuner`` (an OS lock, released when the process ends, so never stale) while one
+    tuner runs the study: a second tuner of the same study refuses at once instead of doubling its trials.
+    Holding it, an Optuna lock file left by a killed run (``NAME.journal.lock``) is stale: it is removed and
+    said, instead of waiting on it forever."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path.with_name(path.name + ".tuner"), "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HyperparameterError(
+                f"another tuner is running the study in {path} (it holds {handle.name}); wait for it or stop it") from None
+        stale = path.with_name(path.name + ".lock")
+        if stale.exists() or stale.is_symlink():
+            warnings.warn(f"removed {stale}: a lock a killed tuning run left behind (no other tuner holds the study)",
+                          stacklevel=3)
+            stale.unlink()
+        yield
+    finally:
+        handle.close()
+
+
+def _journal(path: Path, algorithm: str) -> Any:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    check_journal(path, algorithm)
     return JournalStorage(JournalFileBackend(str(path)))
 
 
@@ -315,7 +404,7 @@ def load_study(storage_dir: str | Path, algorithm: str) -> Any:
     path = journal_path(storage_dir, algorithm)
     if not path.is_file():
         raise FileNotFoundError(f"no tuning study for {algorithm} in {storage_dir}: run `greenaolo aolo tune {algorithm}`")
-    return optuna.load_study(study_name=algorithm, storage=_journal(path))
+    return optuna.load_study(study_name=algorithm, storage=_journal(path, algorithm))
 
 
 def _quiet() -> None:
@@ -365,8 +454,6 @@ def tune(
         Dask scheduler address; as :func:`greenaolo.tasks.run_tasks`.
     """
     import optuna
-    from optuna.trial import TrialState
-    from tqdm.auto import tqdm
 
     from greenaolo.tasks import resolve_scheduler
 
@@ -381,7 +468,19 @@ def tune(
     hp = hyperparams or load_hyperparams()
     scheduler, workers = resolve_scheduler(scheduler, workers)
 
-    local = optuna.create_study(study_name=algorithm, storage=_journal(journal_path(storage_dir, algorithm)),
+    with study_lock(journal_path(storage_dir, algorithm)):
+        return _tune(algorithm, profile, storage_dir, scheduler, workers, cfg, progress, budget, space, hp,
+                     poll_seconds)
+
+
+def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str, workers: int | None,
+          cfg: AoloConfig, progress: bool, budget: Budget, space: dict, hp: dict, poll_seconds: float) -> Any:
+    """:func:`tune`'s work, with the study's lock held."""
+    import optuna
+    from optuna.trial import TrialState
+    from tqdm.auto import tqdm
+
+    local = optuna.create_study(study_name=algorithm, storage=_journal(journal_path(storage_dir, algorithm), algorithm),
                                 direction="minimize", load_if_exists=True)
     fixed_budget = {k: v for k, v in asdict(budget).items() if k != "trials"}
     record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space, sort_keys=True),
