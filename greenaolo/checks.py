@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["boolean", "number", "parse_yaml", "read_yaml"]
+__all__ = ["TooLargeError", "boolean", "memory_bound", "memory_guard", "number", "parse_yaml", "read_yaml"]
 
 
 def number(owner: str, name: str, value: Any, low: float, high: float, *, integer: bool = False,
@@ -77,3 +77,36 @@ def parse_yaml(text: str, source: str, error: type[ValueError] = ValueError) -> 
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise error(f"{source}:{where}: not valid YAML ({problem})") from None
+
+
+#: The most memory one build may plan to use: half of the machine's (the rest is the OS's, the notebook's and
+#: the solver's working space). Sizes above it are refused before anything is allocated.
+MEMORY_FRACTION = 0.5
+
+
+class TooLargeError(ValueError):
+    """A size whose estimated memory exceeds :func:`memory_bound`: refused before allocating."""
+
+
+def memory_bound() -> int:
+    """:data:`MEMORY_FRACTION` of this machine's physical memory, in bytes."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume 16 GiB
+        total = 16 * 2**30
+    return int(total * MEMORY_FRACTION)
+
+
+def memory_guard(what: str, estimate: float, advice: str) -> None:
+    """Refuse ``what`` when its estimated memory exceeds :func:`memory_bound`, with the estimate in the message.
+
+    :param what: the thing being built, with its sizes (``"synthetic_scenario(10000, 10000, 8760)"``).
+    :param estimate: its estimated peak memory (bytes).
+    :param advice: what to do instead (one clause).
+    :raises TooLargeError: above the bound.
+    """
+    bound = memory_bound()
+    if estimate > bound:
+        raise TooLargeError(
+            f"{what} would need about {estimate / 2**30:,.1f} GiB of memory, above the bound of "
+            f"{bound / 2**30:,.1f} GiB ({MEMORY_FRACTION:.0%} of this machine's memory): {advice}")

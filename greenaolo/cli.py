@@ -257,7 +257,9 @@ def greenllm_solve(
     date: Annotated[Optional[str], typer.Option(
         help="a UTC day of 2024 (YYYY-MM-DD) whose hourly carbon intensity replaces the paper's 2024-03-24")] = None,
     solver: Annotated[SolverName, typer.Option(help="auto: Gurobi if its licence fits, else HiGHS")] = SolverName.auto,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="write the result as netCDF")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help=(
+        "write the result as netCDF (a symbolic link is written through to its target; a device or other special "
+        "file is refused)"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the totals")] = False,
 ) -> None:
     """Solve the Green-LLM model on the paper instance (or on any day of 2024 with --date) and print its cost terms."""
@@ -275,7 +277,10 @@ def greenllm_solve(
     model = model or "M0"
     tolerance = 1e-3 if tolerance is None else tolerance
     if output is not None:
-        _writable(output.parent, "--output")
+        target = output.resolve() if output.is_symlink() else output
+        if target.exists() and not target.is_file():
+            _fail(f"--output {output} is not a regular file (a device, FIFO or folder): give the path of a file")
+        _writable(target.parent, "--output")
     from greenaolo.greenllm.model import solve, solve_lexicographic
     from greenaolo.greenllm.scenario import Scaling, paper_scenario
     from greenaolo.solvers import SolveError, SolverFallbackWarning, SolverUnavailableError
@@ -327,12 +332,17 @@ def greenllm_solve(
     if output is not None:
         from greenaolo.io import write_dataset
 
-        write_dataset(
-            ds, output, profile="full", figure="greenllm_solution", seeds=[seed],
-            parameters={"model": model, "lexicographic": lexicographic, "scaling": json.loads(ds.attrs["scaling"]),
-                        "date": scenario.attrs["day"]},
-            solver=ds.attrs["solver"],
-        )
+        try:
+            write_dataset(
+                ds, output, profile="full", figure="greenllm_solution", seeds=[seed],
+                parameters={"model": model, "lexicographic": lexicographic, "scaling": json.loads(ds.attrs["scaling"]),
+                            "date": scenario.attrs["day"]},
+                solver=ds.attrs["solver"],
+            )
+        except OSError as exc:
+            _fail(str(exc))
+        if Path(output).is_symlink():
+            output = f"{output} (through the link, to {Path(output).resolve()})"
         typer.echo(f"  wrote {output}")
     if as_json:
         typer.echo(json.dumps(summary))

@@ -20,10 +20,12 @@ index (Green-LLM's ``time``, 0-23) is an index, not a time coordinate: it has no
 from __future__ import annotations
 
 import contextlib
+import errno
 import datetime as _dt
 import glob
 import json
 import os
+import shutil
 import re
 import subprocess
 import tempfile
@@ -95,10 +97,22 @@ def atomic_path(path: str | os.PathLike, *, commit: bool = True) -> Iterator[Pat
     was, so readers never see a half-written file. Temporary files that killed writers left beside ``path``
     are removed first.
 
+    An output that is a symbolic link is written through: its target is replaced, the link kept. An output
+    that exists and is not a regular file (a device such as ``/dev/full``, a FIFO, a folder) is refused before
+    anything is written. A write that fails on a full disk says so (:class:`DiskFullError`), whatever the
+    writer's own message (netCDF says ``HDF error``).
+
     :param commit: rename at the end of the block; with ``False`` the caller renames with :func:`commit_path`
         inside the block (to commit several files together), and an uncommitted temporary file is removed.
+    :raises OSError: the output is a special file.
+    :raises DiskFullError: the disk filled up while writing (nothing was replaced).
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()  # write through the link
+    if path.exists() and not path.is_file():
+        raise OSError(errno.EINVAL, f"{path} is not a regular file (a device, FIFO or folder): refusing to replace "
+                                    "it; give the path of a file")
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
@@ -110,8 +124,32 @@ def atomic_path(path: str | os.PathLike, *, commit: bool = True) -> Iterator[Pat
         yield Path(tmp)
         if commit:
             commit_path(Path(tmp), path)
+    except Exception as exc:
+        if _disk_full(exc, path.parent):
+            Path(tmp).unlink(missing_ok=True)
+            free = shutil.disk_usage(path.parent).free
+            raise DiskFullError(errno.ENOSPC, f"disk full: writing {path} failed with {free:,} bytes free in "
+                                              f"{path.parent}; nothing was replaced (free some space and run again)") from exc
+        raise
     finally:
         Path(tmp).unlink(missing_ok=True)  # after a rename there is nothing left to remove
+
+
+class DiskFullError(OSError):
+    """A write failed because its disk is full (raised instead of the writer's own message)."""
+
+
+#: Below this many free bytes, a failed write is taken for a full disk.
+DISK_FULL_BYTES = 1 << 20
+
+
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    try:
+        return shutil.disk_usage(folder).free < DISK_FULL_BYTES
+    except OSError:
+        return False
 
 
 def commit_path(tmp: Path, path: Path) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -358,3 +361,77 @@ def test_unreadable_hyperparameter_files_are_one_line_naming_the_file(tmp_path):
     fails_cleanly(["aolo", "train", "sac", "0", "--hyperparams", tmp_path, "--runs-dir", tmp_path / "runs"],
                   f"{tmp_path} is a folder, not a YAML file")
     assert not (tmp_path / "runs").exists()
+
+
+def test_sizes_are_refused_before_allocating_with_the_estimate(monkeypatch):
+    """Sizes whose memory would exceed the bound fail at once (not at numpy's MemoryError after minutes), and
+    the bound is what the message says."""
+    import copy
+
+    from greenaolo import checks
+    from greenaolo.aolo.training import HyperparameterError, load_hyperparams, validate_hyperparams
+    from greenaolo.greenllm.model import BYTES_PER_ALLOCATION, build_model
+    from greenaolo.greenllm.scenario import synthetic_scenario
+
+    started = time.perf_counter()
+    with pytest.raises(checks.TooLargeError, match=r"synthetic_scenario\(10000, 10000, 8760, n_query=5\) would need "
+                                                   r"about [0-9.,]+ GiB of memory, above the bound of"):
+        synthetic_scenario(10000, 10000, 8760)
+    hp = load_hyperparams()
+    for key, value in (("buffer_size", 10**12), ("net_arch", [100000, 100000])):
+        bad = copy.deepcopy(hp)
+        bad["common"][key] = value
+        with pytest.raises(HyperparameterError, match=r"x.yaml: sac with .* would need about .* GiB"):
+            validate_hyperparams(bad, "x.yaml")
+    assert time.perf_counter() - started < 5  # refused, not attempted
+    # The bound is the stated fraction of the machine's memory: a model just above it is refused, below built.
+    small = synthetic_scenario(2, 2, 2)
+    n = 2 * 2 * small.sizes["query"] * 2
+    monkeypatch.setattr(checks, "memory_bound", lambda: BYTES_PER_ALLOCATION * n - 1)
+    with pytest.raises(checks.TooLargeError, match=f"{n:,} allocation variables"):
+        build_model(small)
+    monkeypatch.setattr(checks, "memory_bound", lambda: BYTES_PER_ALLOCATION * n)
+    build_model(small)
+
+
+def test_outputs_that_are_devices_are_refused_and_links_written_through(tmp_path):
+    from greenaolo.io import atomic_path
+
+    if os.path.exists("/dev/full"):
+        fails_cleanly(["greenllm", "solve", "-o", "/dev/full"], "is not a regular file")
+        assert Path("/dev/full").is_char_device()  # still the device
+        with pytest.raises(OSError, match="is not a regular file"):
+            with atomic_path("/dev/full") as tmp:
+                tmp.write_text("x")
+    target = tmp_path / "real.nc"
+    link = tmp_path / "link.nc"
+    link.symlink_to(target)
+    done = subprocess.run([sys.executable, "-m", "greenaolo", "greenllm", "solve", "-o", str(link)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and target.is_file() and "through the link" in done.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="mounting a small tmpfs needs root")
+def test_a_full_disk_is_named_and_nothing_is_replaced(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from greenaolo.io import DiskFullError, write_dataset
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        path = disk / "x.nc"
+        small = xr.Dataset({"v": ("i", np.zeros(10), {"units": "1"})})
+        write_dataset(small, path, profile="quick", figure="x", seeds=[0])
+        before = path.read_bytes()
+        big = xr.Dataset({"v": ("i", np.random.default_rng(0).random(100_000), {"units": "1"})})  # 800 kB
+        with pytest.raises(DiskFullError, match=r"disk full: writing .*x.nc failed .* nothing was replaced"):
+            write_dataset(big, path, profile="quick", figure="x", seeds=[0])
+        assert path.read_bytes() == before  # the old file, whole
+        assert [p.name for p in disk.iterdir()] == ["x.nc"]  # no temporary left
+    finally:
+        subprocess.run(["umount", str(disk)])

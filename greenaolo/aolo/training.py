@@ -31,7 +31,7 @@ from greenaolo.aolo.oracle import oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
-from greenaolo.checks import boolean, number, parse_yaml, read_yaml
+from greenaolo.checks import TooLargeError, boolean, memory_guard, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
 __all__ = ["ACCEPTS", "ALGORITHMS", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY", "VARIANTS", "past_budget", "agent", "evaluate_model",
@@ -152,6 +152,21 @@ def settings(hyperparams: dict[str, Any], algorithm: str) -> dict[str, Any]:
     return copy.deepcopy({**common, **(hyperparams.get(algorithm) or {})})
 
 
+#: Bytes per replay-buffer transition: observation and next observation (5 float32 each), action (2),
+#: reward, done and timeout (SB3's ReplayBuffer allocates them all up front).
+BYTES_PER_TRANSITION = (5 + 5 + 2 + 3) * 4
+#: Copies of each network's parameters held while training: actor, two critics, their targets, gradients and
+#: Adam's two moments, in float32.
+PARAMETER_COPIES = 4 * 12
+
+
+def agent_memory(s: dict[str, Any]) -> float:
+    """An agent's estimated training memory (bytes): its replay buffer (off-policy) and its networks' copies."""
+    widths = [5, *(int(w) for w in s["net_arch"]), 2]
+    parameters = sum(a * b + b for a, b in zip(widths, widths[1:]))
+    return float(s.get("buffer_size", 0)) * BYTES_PER_TRANSITION + parameters * PARAMETER_COPIES
+
+
 def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, Any]:
     """Check every entry of a hyperparameter mapping before anything trains.
 
@@ -198,6 +213,12 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
                                       "number (PPO has no 'auto'): set ppo.ent_coef")
         if "popsan_kwargs" in section:
             check(f"{algorithm}.popsan_kwargs", section["popsan_kwargs"], SCHEMA["popsan_kwargs"])
+        s = settings(hp, algorithm)
+        try:
+            memory_guard(f"{source}: {algorithm} with buffer_size={s.get('buffer_size', 0):g} and net_arch="
+                         f"{list(s['net_arch'])}", agent_memory(s), "choose a smaller buffer or network")
+        except TooLargeError as err:
+            raise HyperparameterError(str(err)) from None
     if not isinstance(hp["profiles"], dict) or not hp["profiles"]:
         raise HyperparameterError(f"{source}: profiles must be a mapping of profile names to budgets")
     for name, budget in hp["profiles"].items():

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from greenaolo.checks import number
+from greenaolo.checks import memory_guard, number
 from greenaolo.greenllm.carbon import day_intensity
 from greenaolo.greenllm.regions import DC_TABLE, ZONE_CODES
 
@@ -436,6 +436,10 @@ def synthetic_scenario(
     ):
         if not isinstance(value, (int, np.integer)) or not low <= value <= high:
             raise ValueError(f"{name}={value!r} is out of range: expected an integer in [{low}, {high}]")
+    # float64 arrays over (area, query, time), (area, dc) and (dc, time): a few of each while drawing.
+    memory_guard(f"synthetic_scenario({n_area}, {n_dc}, {n_time}, n_query={n_query})",
+                 8.0 * (6 * n_area * n_query * n_time + 6 * n_area * n_dc + 8 * n_dc * n_time),
+                 "choose fewer areas, DCs or hours")
     rng = np.random.default_rng(seed)
     base = paper_scenario(42)
     qt = QUERY_TABLE.iloc[:n_query]
