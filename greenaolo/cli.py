@@ -104,6 +104,7 @@ def run(
             _fail(f"set {reserved} with --{reserved.replace('_', '-')}, not -p")
     if scheduler is not None:
         params["scheduler"] = scheduler
+    _wait_for_cluster(scheduler)
     try:
         with warnings.catch_warnings():
             # Said at once, before the notebook runs, as one line.
@@ -169,6 +170,25 @@ def plot(
         _fail(f"{dataset}: {exc.args[0]}")
     for path in save_figure(fig, dataset.stem, out, provenance=ds.attrs):
         typer.echo(f"wrote {path}")
+
+
+def _wait_for_cluster(scheduler: str | None) -> None:
+    """With a scheduler address (the option, else GREENAOLO_SCHEDULER): connect and, while the cluster has no
+    worker, say so in the terminal every few seconds, before any work (the notebook's own warning would land
+    in the notebook, unseen)."""
+    import os
+
+    from greenaolo.tasks import ADDRESS, SCHEDULER_ENV, SchedulerError, wait_for_workers
+
+    address = scheduler or os.environ.get(SCHEDULER_ENV, "")
+    if not ADDRESS.fullmatch(address or ""):
+        return
+    try:
+        wait_for_workers(address, lambda line: typer.secho(line, fg=typer.colors.YELLOW, err=True))
+    except SchedulerError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail(f"interrupted while waiting for a worker at {address}: nothing was run")
 
 
 def _writable(folder: Path, option: str) -> None:
@@ -493,6 +513,7 @@ def aolo_tune(
     _writable(storage, "--storage")
     if write is not None:
         _writable(write.parent, "--write")
+    _wait_for_cluster(scheduler)
     try:
         study = tune(algorithm.value, profile=profile.value, trials=trials, storage_dir=storage, scheduler=scheduler,
                      workers=processes or None, progress=progress, budget=budget)

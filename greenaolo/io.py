@@ -69,7 +69,8 @@ STALE_SECONDS = 24 * 3600
 def _remove_stale_temporaries(path: Path) -> None:
     """Remove temporary files left beside ``path`` by writers that were killed (SIGKILL, power loss): those
     whose process (named in the file) is gone, or older than :data:`STALE_SECONDS`. A live writer's are kept."""
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    # Ours end in .tmp, or in .zip where a writer (SB3's save) appends its own suffix to the temporary name.
+    for tmp in [*path.parent.glob(f".{glob.escape(path.name)}.*.tmp"), *path.parent.glob(f".{glob.escape(path.name)}.*.zip")]:
         parts = tmp.name[len(path.name) + 2:].split(".")
         try:
             pid = int(parts[0])

@@ -75,7 +75,9 @@ ADDRESS = re.compile(r"(tcp|tls)://[^\s:/]+:[0-9]{1,5}")
 #: Seconds to connect to a scheduler given by address.
 CONNECT_SECONDS = 20.0
 #: Seconds without a finished point after which a sweep on a cluster with no workers says so (and keeps waiting).
-STALL_SECONDS = 60.0
+STALL_SECONDS = 10.0
+#: Seconds between the lines :func:`wait_for_workers` prints while a cluster has no worker.
+WAIT_SAY_SECONDS = 10.0
 
 
 class SchedulerError(RuntimeError):
@@ -278,6 +280,35 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> dis
                              f"{'the argument' if check_scheduler(scheduler) else SCHEDULER_ENV})")
         resolved = "local"  # one worker by default is serial for run_tasks; a client asked for is a local cluster
     return _client(resolved, workers)
+
+
+def wait_for_workers(scheduler: str, say: Callable[[str], None], *, every: float = WAIT_SAY_SECONDS,
+                     timeout: float | None = None) -> int:
+    """Before work is sent to the cluster at ``scheduler`` (an address): while it has no worker, say so, at
+    once and then every ``every`` seconds (what it waits for, how to stop), so a run never waits without a word.
+
+    :param say: where the lines go (the terminal: ``typer.echo`` to stderr).
+    :param timeout: give up after this long (``None``: wait until interrupted).
+    :returns: the number of workers found.
+    :raises SchedulerError: the scheduler cannot be reached, or ``timeout`` passed with no worker.
+    """
+    client = _client(scheduler, 0)
+    started = last = time.monotonic()
+    said = False
+    while True:
+        workers = len(client.scheduler_info().get("workers", {}))
+        if workers:
+            if said:
+                say(f"{workers} worker(s) connected to {scheduler}: starting")
+            return workers
+        now = time.monotonic()
+        if not said or now - last >= every:
+            say(f"waiting for a worker at {scheduler} ({now - started:.0f} s): start one with `dask worker "
+                f"{scheduler}`, or press Ctrl-C to stop")
+            said, last = True, now
+        if timeout is not None and now - started > timeout:
+            raise SchedulerError(f"no worker connected to {scheduler} within {timeout:.0f} s")
+        time.sleep(0.2)
 
 
 def _client(scheduler: str, workers: int) -> distributed.Client:

@@ -435,3 +435,37 @@ def test_a_full_disk_is_named_and_nothing_is_replaced(tmp_path):
         assert [p.name for p in disk.iterdir()] == ["x.nc"]  # no temporary left
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+@pytest.mark.slow
+def test_a_cluster_without_workers_is_said_in_the_terminal_at_once(tmp_path):
+    """`aolo tune` and `run` on a scheduler with no worker say what they wait for within seconds, and how to
+    stop; nothing is started until a worker comes."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", str(port), "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        time.sleep(3)
+        for args in (["aolo", "tune", "sac", "--profile", "quick", "--trials", "1", "--storage", str(tmp_path)],
+                     ["run", "greenllm_fig2", "--profile", "quick", "--output-dir", str(tmp_path / "out"),
+                      "--executed-dir", str(tmp_path / "ex")]):
+            started = time.monotonic()
+            proc = subprocess.Popen([sys.executable, "-m", "greenaolo", *args, "--scheduler", address],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = proc.stderr.readline()
+            elapsed = time.monotonic() - started
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+            assert f"waiting for a worker at {address}" in line and "Ctrl-C" in line, line + err
+            assert elapsed < 30, elapsed  # said at once (the rest is the interpreter's start)
+            assert proc.returncode == 2 and "nothing was run" in err
+            assert not (tmp_path / "sac.journal").exists() and not (tmp_path / "ex").exists()
+    finally:
+        scheduler.kill()
+        scheduler.wait()

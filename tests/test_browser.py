@@ -61,7 +61,7 @@ def home(tmp_path_factory, small_hyperparams) -> Path:
     ``data/aolo_runs``, as ``make reproduce`` leaves them (what matters is the wiring, not the agents)."""
     from greenaolo.aolo.config import AoloConfig
     from greenaolo.aolo.env import AoloEnv
-    from greenaolo.aolo.runs import RUN_FIGURE, run_paths
+    from greenaolo.aolo.runs import RUN_FIGURE, model_digest, run_paths
     from greenaolo.aolo.training import agent
     from greenaolo.io import write_dataset
 
@@ -72,7 +72,8 @@ def home(tmp_path_factory, small_hyperparams) -> Path:
     for algorithm in ("sac", "sdrl"):
         path, model_path = run_paths(runs, algorithm, 0)
         agent(algorithm, AoloEnv(cfg), 0, small_hyperparams(learning_starts=60)).save(model_path)
-        write_dataset(xr.Dataset(attrs={"algorithm": algorithm, "seed": 0, "config": cfg.to_json()}), path,
+        attrs = {"algorithm": algorithm, "seed": 0, "config": cfg.to_json(), "model_sha256": model_digest(model_path)}
+        write_dataset(xr.Dataset(attrs=attrs), path,
                       profile="quick", figure=RUN_FIGURE, seeds=[0], parameters={"algorithm": algorithm})
     return folder
 

@@ -19,7 +19,7 @@ from greenaolo.aolo.explore import explore_table as aolo_table
 from greenaolo.aolo.explore import explore_view as aolo_view
 from greenaolo.aolo.figures import draw_explore as draw_aolo
 from greenaolo.aolo.oracle import oracle
-from greenaolo.aolo.runs import RUN_FIGURE, load_model, run_paths
+from greenaolo.aolo.runs import RUN_FIGURE, load_model, model_digest, run_paths
 from greenaolo.aolo.training import agent
 from greenaolo.greenllm import explore as gx
 from greenaolo.greenllm.explore import explore_table, explore_view
@@ -120,7 +120,8 @@ def runs_dir(tmp_path_factory, small_hyperparams) -> Path:
     for algorithm in ("sac", "sdrl"):
         path, model_path = run_paths(folder, algorithm, 0)
         agent(algorithm, AoloEnv(cfg), 0, small_hyperparams(learning_starts=60)).save(model_path)
-        write_dataset(xr.Dataset(attrs={"algorithm": algorithm, "seed": 0, "config": cfg.to_json()}), path,
+        attrs = {"algorithm": algorithm, "seed": 0, "config": cfg.to_json(), "model_sha256": model_digest(model_path)}
+        write_dataset(xr.Dataset(attrs=attrs), path,
                       profile="quick", figure=RUN_FIGURE, seeds=[0], parameters={"algorithm": algorithm})
     return folder
 
@@ -217,3 +218,20 @@ def test_explore_greenllm_notebook_runs_headless(tmp_path):
 def test_explore_aolo_notebook_runs_headless(tmp_path, runs_dir):
     outputs = _run("explore_aolo", tmp_path, output_dir=str(tmp_path), runs_dir=str(runs_dir), profile="quick")
     assert f"oracle, SAC seed 0, SDRL seed 0 from {runs_dir}" in _stdout(outputs)
+
+
+def test_a_run_whose_model_is_another_runs_is_left_out_and_said(runs_dir, tmp_path):
+    """A training killed after replacing its model but before its dataset leaves a pair that disagrees: the
+    dataset records its model's digest, so the explorer leaves that run out and says so."""
+    import shutil
+
+    from greenaolo.aolo.runs import is_pair
+
+    folder = tmp_path / "runs"
+    shutil.copytree(runs_dir, folder)
+    sac, sdrl = (folder / f"{a}_default_seed0" for a in ("sac", "sdrl"))
+    assert find_runs(folder) == ([("sac", 0), ("sdrl", 0)], "")
+    shutil.copyfile(sdrl.with_suffix(".zip"), sac.with_suffix(".zip"))  # SAC's dataset, another run's model
+    assert not is_pair(sac.with_suffix(".nc"), sac.with_suffix(".zip"))
+    runs, message = find_runs(folder)
+    assert runs == [("sdrl", 0)] and "1 run(s) left out: model and dataset of different runs" in message

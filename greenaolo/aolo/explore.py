@@ -115,10 +115,15 @@ def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[
         return [], "no folder of trained runs given: oracle only"
     if not Path(runs_dir).is_dir():
         return [], f"no trained runs in {runs_dir}: oracle only"
-    found, other = [], set()
+    found, other, mismatched = [], set(), set()
     for path in sorted(Path(runs_dir).glob("*_seed*.nc")):
         match = _RUN_NAME.match(path.name)
         if not match or match["algorithm"] not in ALGORITHMS or not path.with_suffix(".zip").is_file():
+            continue
+        from greenaolo.aolo.runs import is_pair
+
+        if not is_pair(path, path.with_suffix(".zip")):  # a model of another run (a killed write): not shown
+            mismatched.add(path.name)
             continue
         attrs = _run_attrs(str(path), path.stat().st_mtime_ns)
         if profile is not None and attrs["profile"] != profile:
@@ -127,7 +132,8 @@ def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[
         found.append((match["algorithm"], int(match["seed"])))
     found.sort(key=lambda run: (ALGORITHMS.index(run[0]), run[1]))
     if found:
-        return found, ""
+        return found, (f"{len(mismatched)} run(s) left out: model and dataset of different runs "
+                       f"({', '.join(sorted(mismatched))}); make reproduce retrains them" if mismatched else "")
     if other:
         return [], (f"the runs in {runs_dir} were trained with the {', '.join(sorted(other))} profile, not "
                     f"{profile}: oracle only")
@@ -245,7 +251,7 @@ def explore_view(
     seeds = {a: [s for b, s in runs if b == a] for a in ALGORITHMS}
     shown = ", ".join(f"{LABELS[a]} seed{'s' * (len(s) > 1)} {', '.join(map(str, s))}" for a, s in seeds.items() if s)
     ds.attrs.update(
-        runs_message=message, status=message or f"oracle, {shown} from {runs_dir}", runs_dir=str(runs_dir or ""), config=cfg.to_json(), distance=float(distance),
+        runs_message=message, status=(f"oracle, {shown} from {runs_dir}" + (f"; {message}" if message else "")) if runs else message, runs_dir=str(runs_dir or ""), config=cfg.to_json(), distance=float(distance),
         fading=float(fading), qoe_threshold=float(qoe_threshold), latency_budget=float(latency_budget),
         intensity=float(intensity),
     )

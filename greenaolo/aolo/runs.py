@@ -15,6 +15,7 @@ is stale when its profile, budget, hyperparameters or environment configuration 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -87,6 +88,28 @@ def _expected(profile: str, hp: dict, cfg: AoloConfig, variant: str) -> dict[str
     }
 
 
+def model_digest(model: Path) -> str:
+    """SHA-256 of a model file: a run's dataset records it (``model_sha256``), so a reader never pairs a
+    dataset with another run's model (a run killed between writing its model and its dataset)."""
+    digest = hashlib.sha256()
+    with open(model, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_pair(path: Path, model: Path, attrs: dict | None = None) -> bool:
+    """Whether a run's dataset and model belong together: both exist and the dataset records the model's digest."""
+    if not (path.is_file() and model.is_file()):
+        return False
+    if attrs is None:
+        try:
+            attrs = read_dataset(path).attrs
+        except (OSError, ValueError):
+            return False
+    return attrs.get("model_sha256") == model_digest(model)
+
+
 def _is_current(path: Path, model: Path, expected: dict[str, object]) -> bool:
     if not (path.is_file() and model.is_file()):
         return False
@@ -94,7 +117,7 @@ def _is_current(path: Path, model: Path, expected: dict[str, object]) -> bool:
         attrs = read_dataset(path).attrs
     except (OSError, ValueError):
         return False
-    return all(attrs.get(k) == v for k, v in expected.items())
+    return all(attrs.get(k) == v for k, v in expected.items()) and is_pair(path, model, attrs)
 
 
 def train_run(
@@ -120,6 +143,7 @@ def train_run(
     with atomic_path(model_path) as tmp:
         model.save(tmp.with_suffix(".zip"))  # SB3 appends ".zip" to names without it
         tmp.with_suffix(".zip").replace(tmp)
+    ds.attrs["model_sha256"] = model_digest(model_path)  # ties this dataset to this model file
     write_dataset(ds, path, profile=profile, figure=RUN_FIGURE, seeds=[seed],
                   parameters={"algorithm": algorithm, "variant": variant, "seed": int(seed), "profile": profile})
     return path
