@@ -35,6 +35,49 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+#: The environment variables the package reads: each checked before any command runs.
+ENVIRONMENT = ("GREENAOLO_SCHEDULER", "GREENAOLO_TORCH_COMPILE", "GREENAOLO_OUTPUT_DIR", "MPLBACKEND")
+
+
+def check_environment() -> None:
+    """Check the environment variables the package reads, so a bad value is one line before the work, not a
+    traceback deep inside a notebook. :raises ValueError: naming the variable, its value and what is valid."""
+    import os
+
+    if os.environ.get("GREENAOLO_SCHEDULER"):
+        from greenaolo.tasks import check_scheduler
+
+        try:
+            check_scheduler(os.environ["GREENAOLO_SCHEDULER"])
+        except ValueError as err:
+            raise ValueError(f"GREENAOLO_SCHEDULER: {err}") from None
+    compile_flag = os.environ.get("GREENAOLO_TORCH_COMPILE")
+    if compile_flag is not None and compile_flag.strip().lower() not in ("0", "1", "false", "true", "no", "yes",
+                                                                          "off", "on"):
+        raise ValueError(f"GREENAOLO_TORCH_COMPILE={compile_flag!r} is invalid: expected 0 or 1")
+    if "GREENAOLO_OUTPUT_DIR" in os.environ:
+        from greenaolo import paths
+
+        paths.output_dir()  # raises with the variable's name
+    backend = os.environ.get("MPLBACKEND")
+    if backend:
+        try:
+            from matplotlib import rcsetup  # matplotlib itself reads MPLBACKEND when imported
+
+            rcsetup.validate_backend(backend)
+        except ValueError:
+            raise ValueError(f"MPLBACKEND={backend!r} is not a matplotlib backend: unset it, or use e.g. Agg") from None
+
+
+@app.callback()
+def _check_environment_first() -> None:
+    """Reproduce Green-LLM (arXiv 2507.09942) and AOLO (arXiv 2503.04418)."""
+    try:
+        check_environment()
+    except ValueError as err:
+        _fail(str(err))
+
+
 @app.command()
 def notebooks(
     copy: Annotated[Optional[Path], typer.Option(
@@ -334,6 +377,12 @@ def greenllm_solve(
     }
     label = f"lexicographic {ds.attrs['lexicographic_order']}" if lexicographic else model
     typer.echo(f"Green-LLM {label}, carbon intensity of {scenario.attrs['day']} (UTC), scaling {ds.attrs['scaling']}")
+    filled = int(scenario.attrs.get("carbon_intensity_filled_hours", 0))
+    ds.attrs["carbon_intensity_filled_hours"] = filled
+    if filled:
+        typer.secho(f"note: {filled} of the day's {scenario.sizes['dc'] * scenario.sizes['time']} (DC, hour) carbon "
+                    "intensities are interpolated over gaps in the data (recorded in the dataset)",
+                    fg=typer.colors.YELLOW, err=True)
     rows = [
         ("energy cost", summary["energy_cost"], "$"),
         ("carbon tax", summary["carbon_cost"], "$"),

@@ -469,3 +469,39 @@ def test_a_cluster_without_workers_is_said_in_the_terminal_at_once(tmp_path):
     finally:
         scheduler.kill()
         scheduler.wait()
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("GREENAOLO_SCHEDULER", "bogus", "GREENAOLO_SCHEDULER: scheduler='bogus' is invalid"),
+    ("GREENAOLO_TORCH_COMPILE", "maybe", "GREENAOLO_TORCH_COMPILE='maybe' is invalid: expected 0 or 1"),
+    ("MPLBACKEND", "nonsense", "MPLBACKEND='nonsense' is not a matplotlib backend"),
+    ("GREENAOLO_OUTPUT_DIR", "", "GREENAOLO_OUTPUT_DIR is set but empty"),
+])
+def test_a_bad_environment_variable_is_one_line_before_any_work(variable, value, message, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "greenaolo", "run", "greenllm_table1", "--profile", "quick",
+                           "--output-dir", str(tmp_path / "out"), "--executed-dir", str(tmp_path / "ex")],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, variable: value})
+    assert done.returncode == 2 and done.stderr.strip() == f"error: {done.stderr.strip()[7:]}"
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "ex").exists()
+
+
+def test_a_day_with_interpolated_hours_says_so_and_the_dataset_records_it(tmp_path):
+    from greenaolo.greenllm.carbon import _raw_year
+    from greenaolo.greenllm.scenario import paper_scenario
+
+    raw = _raw_year()[1]  # (dc, hour) with NaN where the data has no value
+    day = 2  # 2024-01-03
+    missing = int(np.isnan(raw[:, day * 24:(day + 1) * 24]).sum())
+    assert missing > 0
+    assert paper_scenario(42, day="2024-01-03").attrs["carbon_intensity_filled_hours"] == missing
+    assert paper_scenario(42, day="2024-03-24").attrs["carbon_intensity_filled_hours"] == 0
+    out = tmp_path / "d.nc"
+    done = subprocess.run([sys.executable, "-m", "greenaolo", "greenllm", "solve", "--date", "2024-01-03", "--solver",
+                           "highs", "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and f"note: {missing} of the day's 216 (DC, hour) carbon intensities are " \
+                                   "interpolated" in done.stderr
+    import xarray as xr
+
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["carbon_intensity_filled_hours"] == missing

@@ -168,6 +168,12 @@ def day_intensity(day: str | dt.date) -> np.ndarray:
     return _filled_year()[0][:, first:first + HOURS] / 1000.0
 
 
+def day_filled_hours(day: str | dt.date) -> int:
+    """How many of the day's (DC, hour) carbon intensities were missing in the data and are interpolated."""
+    first = _hour_index(parse_day(day))
+    return int(_filled_year()[1][:, first:first + HOURS].sum())
+
+
 def forecast(day: str | dt.date, method: str, raw: np.ndarray | None = None) -> np.ndarray | None:
     """The day-ahead forecast of theta[j,t] (kgCO2/kWh, (dc, 24)) for ``day``, made from the hours before it.
 

@@ -160,10 +160,12 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None, day: str | No
     """
     ds = _paper_instance(int(seed)).copy(deep=True)
     if day is not None:
-        from greenaolo.greenllm.carbon import day_intensity, parse_day
+        from greenaolo.greenllm.carbon import day_filled_hours, day_intensity, parse_day
 
         ds["carbon_intensity"].values[...] = day_intensity(day)
         ds.attrs["day"] = parse_day(day).isoformat()
+        # How many (DC, hour) values of that day are interpolated over gaps in the data (0 on most days).
+        ds.attrs["carbon_intensity_filled_hours"] = day_filled_hours(day)
     return apply_scaling(ds, scaling or Scaling())
 
 
