@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -505,3 +506,38 @@ def test_a_day_with_interpolated_hours_says_so_and_the_dataset_records_it(tmp_pa
 
     with xr.open_dataset(out) as ds:
         assert ds.attrs["carbon_intensity_filled_hours"] == missing
+
+
+@pytest.mark.parametrize("days, message", [
+    (["2024-01-02", "2024-01-02"], "days repeat 2024-01-02: give each day once"),
+    (["2024-01-03", "2024-01-02"], "days are not in order (2024-01-03 comes before an earlier day)"),
+    ([], "days=[] is empty"),
+])
+def test_year_study_days_are_refused_when_repeated_unsorted_or_empty(days, message):
+    from greenaolo.greenllm.year import year_study
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        year_study(days, scheduler="serial")
+
+
+def test_a_second_make_reproduce_in_one_checkout_says_so_and_stops(tmp_path):
+    """Two make reproduce at once: the second stops at once, naming the lock (nothing of it runs)."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".venv" / ".installed").is_file() or not shutil.which("flock"):
+        pytest.skip("needs make setup's .venv and flock")
+    (root / "build").mkdir(exist_ok=True)
+    holder = subprocess.Popen(["flock", str(root / "build" / "reproduce.lock"), "sleep", "30"])
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        done = subprocess.run(["make", "--no-print-directory", "reproduce", "PROFILE=quick"], cwd=root,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0 and "make reproduce is already running in this checkout" in done.stdout
+        assert time.monotonic() - started < 20
+    finally:
+        holder.kill()
+        holder.wait()
+    bogus = subprocess.run(["make", "--no-print-directory", "reproduce", "PROFILE=nonsense"], cwd=root,
+                           capture_output=True, text=True, timeout=60)
+    assert bogus.returncode != 0 and "PROFILE=nonsense is not a profile" in bogus.stderr
+    assert (root / "build" / "profile").read_text().strip() in ("quick", "full") if (root / "build" / "profile").exists() else True

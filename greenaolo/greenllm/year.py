@@ -303,6 +303,14 @@ def year_study(
     """
     days = [carbon.parse_day(d).isoformat() for d in (days if days is not None else
                                                         [d.isoformat() for d in carbon.year_days()])]
+    if not days:
+        raise ValueError("days=[] is empty: give at least one UTC day of 2024 (YYYY-MM-DD)")
+    repeated = sorted({d for d in days if days.count(d) > 1})
+    if repeated:
+        raise ValueError(f"days repeat {', '.join(repeated)}: give each day once (the study is indexed by day)")
+    if days != sorted(days):
+        raise ValueError(f"days are not in order ({next(a for a, b in zip(days, days[1:]) if a > b)} comes before "
+                         "an earlier day): give them sorted")
     if not isinstance(chunk_days, int) or chunk_days < 1:
         raise ValueError(f"chunk_days={chunk_days!r} is out of range: expected an integer >= 1")
     chunks = [days[i:i + chunk_days] for i in range(0, len(days), chunk_days)]
