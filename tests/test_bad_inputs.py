@@ -255,6 +255,20 @@ def test_prices_in_dollars_per_mwh_get_a_plausibility_warning(tmp_path):
         load_csv_scenario(prices=path)
 
 
+
+def test_a_demand_no_trace_can_mean_is_refused_before_the_model(tmp_path):
+    from greenaolo.greenllm.scenario import paper_scenario
+    from greenaolo.greenllm.traces import CSVError, load_csv_scenario
+
+    base = paper_scenario(42)
+    rows = ["area,query,hour,demand"] + [f"{a},{q},{h},1e30" for a in base.area.values for q in base["query"].values
+                                         for h in range(base.sizes["time"])]
+    path = tmp_path / "demand.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(CSVError, match=r"demand.csv: demand up to 1e\+30 queries per hour, above the 1e\+09"):
+        load_csv_scenario(demand=path)
+
+
 # 13. infeasible settings say which constraint cannot hold ----------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [

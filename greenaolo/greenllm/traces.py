@@ -52,6 +52,10 @@ class ImplausibleTraceWarning(UserWarning):
 #: Wholesale and retail electricity rarely exceeds a few $/kWh even in price spikes; 10 $/kWh read as
 #: $/kWh is almost certainly a $/MWh column.
 MAX_PLAUSIBLE_PRICE = 10.0
+#: Values no trace can mean, refused (the LP's numbers would break the solver, or the file has another unit):
+#: queries per hour per area and type, kgCO2/kWh, kWh per hour per DC, $/kWh.
+HARD_LIMITS = {"demand": (1e9, "queries per hour"), "carbon_intensity": (10.0, "kgCO2/kWh"),
+               "renewables": (1e9, "kWh per hour"), "prices": (1e4, "$/kWh")}
 
 
 def _line(index: int) -> int:
@@ -141,6 +145,10 @@ def load_csv_scenario(base: xr.Dataset | None = None, **files: str | os.PathLike
     ds = (base if base is not None else paper_scenario()).copy()
     for kind, path in files.items():
         da = read_trace(path, kind, ds)
+        limit, unit = HARD_LIMITS[kind]
+        if float(da.max()) > limit:
+            raise CSVError(f"{path}: {TRACES[kind][2]} up to {float(da.max()):.4g} {unit}, above the {limit:g} no "
+                           f"{kind} trace can mean: check the file's unit")
         ds[TRACES[kind][0]] = (da.dims, da.values, da.attrs)
         if kind == "prices" and float(da.max()) > MAX_PLAUSIBLE_PRICE:
             warnings.warn(ImplausibleTraceWarning(
