@@ -88,3 +88,19 @@ def test_the_readme_layout_names_every_module():
     named = {(folder, word) for folder, text in blocks.items() for word in re.findall(r"\b(\w+\.py)\b", text)}
     for folder, word in named:
         assert (PACKAGE / folder / word).is_file(), f"the README's Layout names {folder}/{word}, which does not exist"
+
+
+def test_the_public_api_resolves_and_import_stays_cheap():
+    """Every name in the packages' __all__ resolves; `import greenaolo` loads neither the solvers nor torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, greenaolo, greenaolo.greenllm as g, greenaolo.aolo as a\n"
+            "heavy = [m for m in ('linopy', 'torch', 'highspy', 'stable_baselines3') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "for m in (greenaolo, g, a):\n"
+            "    missing = [n for n in m.__all__ if getattr(m, n, None) is None]\n"
+            "    assert not missing, (m.__name__, missing)\n"
+            "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

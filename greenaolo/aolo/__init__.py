@@ -1,9 +1,27 @@
 """AOLO (Wang, Du, Gao & Kim, arXiv 2503.04418): the carbon model of a wireless LLM service, its Gymnasium
-environment ``greenaolo/Aolo-v0``, the exact per-request oracle, heuristics, and the SAC and SDRL agents."""
+environment ``greenaolo/Aolo-v0``, the exact per-request oracle, heuristics, and the agents.
+
+The public API (what a user imports; the rest of the subpackage is for the package's own notebooks):
+
+- the model: :class:`AoloConfig` (every parameter with its unit and source), :func:`evaluation_requests`
+  (the fixed evaluation set); eq. (16)'s four terms are :func:`greenaolo.aolo.carbon.carbon`;
+- the environment :class:`AoloEnv` (``gymnasium.make("greenaolo/Aolo-v0")``), the exact :func:`oracle`,
+  :func:`evaluate` (scoring any actions);
+- the agents: :func:`agent` (SAC, SDRL, TD3, DDPG or PPO with the package's settings), :func:`train`,
+  :class:`PopSANPolicy` (the spiking actor, ``SAC(PopSANPolicy, env)``), :func:`tune` (Optuna studies).
+"""
 
 import gymnasium
 
 ENV_ID = "greenaolo/Aolo-v0"
+_PUBLIC = {
+    "AoloConfig": "greenaolo.aolo.config",
+    "evaluation_requests": "greenaolo.aolo.requests", "AoloEnv": "greenaolo.aolo.env",
+    "oracle": "greenaolo.aolo.oracle", "evaluate": "greenaolo.aolo.evaluation",
+    "agent": "greenaolo.aolo.training", "train": "greenaolo.aolo.training",
+    "PopSANPolicy": "greenaolo.aolo.popsan", "tune": "greenaolo.aolo.tuning",
+}
+__all__ = sorted([*_PUBLIC, "ENV_ID", "register_environments"])
 
 
 def register_environments() -> None:
@@ -13,3 +31,18 @@ def register_environments() -> None:
 
 
 register_environments()
+
+
+def __getattr__(name: str) -> object:
+    """The public names, imported on first use (so ``import greenaolo.aolo`` stays cheap)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
