@@ -32,7 +32,7 @@ SHARED := $(wildcard greenaolo/*.py)
 GREENLLM_LIB := $(SHARED) $(shell find greenaolo/greenllm -name '*.py' -o -name '*.csv' -o -name '*.csv.gz' 2>/dev/null)
 AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml' -o -name '*.journal' 2>/dev/null)
 # What a trained run depends on (not the figure code: redrawing never retrains).
-AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py requests.py oracle.py heuristics.py evaluation.py popsan.py sac.py training.py runs.py hyperparams/agents.yaml)
+AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py requests.py oracle.py heuristics.py evaluation.py neurons.py popsan.py sac.py training.py runs.py hyperparams/agents.yaml)
 AOLO_TUNED := greenaolo/aolo/hyperparams/tuned.yaml
 
 # AOLO training runs: one file per (algorithm, variant, seed), so `make -j2` trains two side by side, each on
