@@ -223,7 +223,13 @@ def _wait_for_cluster(scheduler: str | None) -> None:
 
     from greenaolo.tasks import ADDRESS, SCHEDULER_ENV, SchedulerError, wait_for_workers
 
+    from greenaolo.tasks import check_scheduler
+
     address = scheduler or os.environ.get(SCHEDULER_ENV, "")
+    try:
+        check_scheduler(address)
+    except ValueError:
+        return  # an invalid address is refused, with its valid range, by the command's own checks
     if not ADDRESS.fullmatch(address or ""):
         return
     try:
@@ -344,7 +350,7 @@ def greenllm_solve(
         if target.exists() and not target.is_file():
             _fail(f"--output {output} is not a regular file (a device, FIFO or folder): give the path of a file")
         _writable(target.parent, "--output")
-    from greenaolo.greenllm.model import solve, solve_lexicographic
+    from greenaolo.greenllm.optimise import solve, solve_lexicographic
     from greenaolo.greenllm.scenario import Scaling, paper_scenario
     from greenaolo.solvers import SolveError, SolverFallbackWarning, SolverUnavailableError
 

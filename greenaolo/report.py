@@ -39,7 +39,7 @@ html_show_sourcelink = False
 html_copy_source = False
 html_show_copyright = False
 html_static_path = ["_static"]
-html_css_files = ["greenaolo.css"]
+html_css_files = ["greenaolo-site.css"]
 myst_all_links_external = True  # every link is written as its final href (pages, docs and anchors)
 suppress_warnings = ["myst.header"]
 """
@@ -50,7 +50,7 @@ table.dataframe th, table.dataframe td { border: none; border-bottom: 1px solid 
 article table { font-size: 0.85em; }
 @media (min-width: 82em) { .content { width: 60em; } }
 """
-#: A link to the repository's docs in a notebook or the README: ``docs/NAME.md`` with an optional anchor.
+#: A link to one of the repository's docs (a Markdown file under the docs folder, with an optional anchor).
 DOCS_LINK = re.compile(r"\]\((?:\.\./)?docs/([A-Za-z0-9_]+)\.md(#[A-Za-z0-9_-]+)?\)")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: Dataset attributes shown in a page's provenance block, in this order.
@@ -90,7 +90,7 @@ def figure_table(readme: str | os.PathLike) -> list[FigureRow]:
 
 
 def docs_links(markdown: str, prefix: str) -> str:
-    """Links to ``docs/NAME.md#anchor`` rewritten to the site's copy of that page (``prefix`` is the way
+    """Links to a doc of the docs folder (with its anchor) rewritten to the site's copy of that page (``prefix`` is the way
     from the linking page to the site's root: ``""`` for the index, ``"../"`` for a notebook's page)."""
     return DOCS_LINK.sub(lambda m: f"]({prefix}docs/{m[1]}.html{m[2] or ''})", markdown)
 
@@ -102,7 +102,7 @@ def page_header(row: FigureRow, title: str, attrs: dict[str, object]) -> str:
     lines = [
         f"# {title}",
         "",
-        f"**The paper's claim.** {row.claim}",
+        f"**The paper's claim.** {docs_links(row.claim, '../')}",
         "",
         f"**The README's full-profile result** (not necessarily this page's run). {docs_links(row.finding, '../')}",
         "",
@@ -186,7 +186,7 @@ def build_report(
     (source / "index.md").write_text(_index(rows, sorted(profiles)), encoding="utf-8")
     (source / "conf.py").write_text(SPHINX_CONF, encoding="utf-8")
     (source / "_static").mkdir()
-    (source / "_static" / "greenaolo.css").write_text(SITE_CSS, encoding="utf-8")
+    (source / "_static" / "greenaolo-site.css").write_text(SITE_CSS, encoding="utf-8")
     docs = _docs_dir()
     if docs is not None:
         (source / "docs").mkdir()
@@ -216,7 +216,7 @@ def _index(rows: list[FigureRow], profiles: list[str]) -> str:
         "|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| [{r.output}](notebooks/{r.output}.html) | {r.claim} | {docs_links(r.finding, '')} |")
+        lines.append(f"| [{r.output}](notebooks/{r.output}.html) | {docs_links(r.claim, '')} | {docs_links(r.finding, '')} |")
     docs = sorted(p.stem for p in _docs_dir().glob("*.md")) if _docs_dir() is not None else []
     lines += ["", "```{toctree}", ":hidden:", ""] + [f"notebooks/{r.output}" for r in rows]
     lines += [f"docs/{d}" for d in docs] + ["```", ""]

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from greenaolo.greenllm.model import build_model, solve
+from greenaolo.greenllm.model import build_model
+from greenaolo.greenllm.optimise import solve
 from greenaolo.greenllm.scenario import paper_scenario, synthetic_scenario
 from greenaolo.solvers import SolverFallbackWarning, gurobi_licence
 

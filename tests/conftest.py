@@ -42,7 +42,7 @@ def paper():
 
 @pytest.fixture(scope="session")
 def m0(paper):
-    from greenaolo.greenllm.model import solve
+    from greenaolo.greenllm.optimise import solve
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverFallbackWarning)

@@ -15,7 +15,7 @@ references are on purpose), ``scripts/*.py``, ``README.md`` and ``docs/*.md``. T
    defined as in rule 1.
 3. **Repository paths exist.** A path starting with ``greenaolo/``, ``tests/``, ``scripts/``,
    ``notebooks/`` or ``docs/`` and ending in ``.py``, ``.yaml``, ``.md``, ``.ipynb``, ``.csv`` or ``.csv.gz`` names an
-   existing file, and a dotted module reference (``greenaolo.greenllm.model.solve``) imports.
+   existing file, and a dotted module reference (``greenaolo.greenllm.optimise.solve``) imports.
 4. **Nothing points outside.** No reference to the team's private notes (a ``papers/`` file of either
    paper) or to the ``../shared/`` folder, and no numbered "section 2.B" or a section sign: the docs pages
    have no numbered sections, so such a number can only point at the notes.
@@ -214,7 +214,7 @@ def test_the_paper_pages_define_the_anchors_the_code_relies_on():
         ("an A100 GPU", None),
         ("as in " + "papers" + "/aolo.md", "points outside"),
         ("section 2.B of the notes", "points outside"),
-        ("greenaolo.greenllm.model.solve", None),
+        ("greenaolo.greenllm.optimise.solve", None),
         ("greenaolo.greenllm.csv.load_csv_scenario", "does not import"),
         ("greenaolo/greenllm/csv.py", "does not exist"),
     ],

@@ -24,7 +24,7 @@ from greenaolo.aolo.training import agent
 from greenaolo.greenllm import explore as gx
 from greenaolo.greenllm.explore import explore_table, explore_view
 from greenaolo.greenllm.figures import draw_explore
-from greenaolo.greenllm.model import solve
+from greenaolo.greenllm.optimise import solve
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
 from greenaolo.io import write_dataset
 from matplotlib.figure import Figure

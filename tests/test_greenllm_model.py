@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from greenaolo.greenllm.model import MODELS, Extensions, route_latency, solve, solve_lexicographic
+from greenaolo.greenllm.model import MODELS, Extensions, route_latency
+from greenaolo.greenllm.optimise import solve, solve_lexicographic
 from greenaolo.greenllm.scenario import synthetic_scenario
 from greenaolo.solvers import SolverFallbackWarning
 
@@ -106,7 +107,7 @@ def test_delay_cap_binds(tiny):
 
 
 def test_full_allocation_and_infeasibility_is_an_error_that_names_the_constraint(tiny):
-    from greenaolo.greenllm.model import InfeasibleError
+    from greenaolo.greenllm.diagnosis import InfeasibleError
 
     # Every route takes at least 0.01 s of RTT plus processing: no DC meets a 0.01 s cap.
     with pytest.raises(InfeasibleError, match=r"delay cap \(constraint 12\): area 'a0', query 'q0', hour 0 exceeds its "

@@ -17,7 +17,8 @@ import pytest
 import xarray as xr
 
 from greenaolo import solvers
-from greenaolo.greenllm.model import Extensions, build_model, placement_start, solve
+from greenaolo.greenllm.model import Extensions, build_model, placement_start
+from greenaolo.greenllm.optimise import solve
 from greenaolo.greenllm.scenario import synthetic_scenario
 
 GUROBI = solvers.gurobi_licence()

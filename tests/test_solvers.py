@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from greenaolo import solvers
-from greenaolo.greenllm.model import Extensions, build_model, solve, solve_lexicographic
+from greenaolo.greenllm.model import Extensions, build_model
+from greenaolo.greenllm.optimise import solve, solve_lexicographic
 from greenaolo.greenllm.scenario import synthetic_scenario
 from greenaolo.solvers import (
     GurobiLicence,

@@ -15,8 +15,8 @@ _PUBLIC = {
     "paper_scenario": "greenaolo.greenllm.scenario", "synthetic_scenario": "greenaolo.greenllm.scenario",
     "Scaling": "greenaolo.greenllm.scenario", "apply_scaling": "greenaolo.greenllm.scenario",
     "load_csv_scenario": "greenaolo.greenllm.traces",
-    "build_model": "greenaolo.greenllm.model", "solve": "greenaolo.greenllm.model",
-    "solve_lexicographic": "greenaolo.greenllm.model", "Extensions": "greenaolo.greenllm.model",
+    "build_model": "greenaolo.greenllm.model", "solve": "greenaolo.greenllm.optimise",
+    "solve_lexicographic": "greenaolo.greenllm.optimise", "Extensions": "greenaolo.greenllm.model",
     "MODELS": "greenaolo.greenllm.model",
     "explore_view": "greenaolo.greenllm.explore", "year_study": "greenaolo.greenllm.year",
 }

@@ -6,7 +6,7 @@ emissions and water beside M0's baseline (M0 at ``Scaling()``), and the queries 
 The notebook ``notebooks/explore_greenllm.ipynb`` puts sliders over it; :func:`greenaolo.greenllm.figures.
 draw_explore` draws it.
 
-Why not :func:`greenaolo.greenllm.model.solve` per slider move: building the linopy model takes about 0.35 s
+Why not :func:`greenaolo.greenllm.optimise.solve` per slider move: building the linopy model takes about 0.35 s
 and extracting the results 0.1 s, against 0.1 s for HiGHS itself (M1 and M2 solve twice, for their
 tie-break), so a move would cost 0.6-1.1 s. The model's structure does not change with the Psi factors, only its numbers, and
 those are exact sums of monomials of the factors (a coefficient of x in the power balance is
@@ -15,7 +15,7 @@ builds the model three times at chosen factors with :func:`~greenaolo.greenllm.m
 solves for each monomial's part, and checks the result on a fourth build, so the model stays defined in
 one place: a change in ``model.py`` that breaks the assumed dependence fails at once, not silently. A
 re-solve is then one HiGHS run on arrays (two for the tie-break of M1/M2, as ``solve`` does it). An
-infeasible setting is explained by :func:`greenaolo.greenllm.model.infeasibility_reasons`.
+infeasible setting is explained by :func:`greenaolo.greenllm.diagnosis.infeasibility_reasons`.
 """
 
 from __future__ import annotations
@@ -33,18 +33,9 @@ import pandas as pd
 import scipy.sparse
 import xarray as xr
 
-from greenaolo.greenllm.model import (
-    MODELS,
-    OBJECTIVES,
-    GreenLLMModel,
-    check_weights,
-    build_model,
-    infeasibility_reasons,
-    model_weights,
-    needs_tie_break,
-    relaxed_bound,
-    solve,
-)
+from greenaolo.greenllm.diagnosis import infeasibility_reasons
+from greenaolo.greenllm.model import MODELS, OBJECTIVES, GreenLLMModel, build_model
+from greenaolo.greenllm.optimise import check_weights, model_weights, needs_tie_break, relaxed_bound, solve
 from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
 from greenaolo.greenllm.points import SUMMARY
@@ -205,7 +196,7 @@ def _parametric(seed: int) -> ParametricLP:
 
 
 def _solve_fast(lp: ParametricLP, scaling: Scaling, weights: Mapping[str, float]) -> tuple[np.ndarray | None, str]:
-    """Solve as :func:`~greenaolo.greenllm.model.solve` does (with its tie-break); ``(x, "")`` or
+    """Solve as :func:`~greenaolo.greenllm.optimise.solve` does (with its tie-break); ``(x, "")`` or
     ``(None, HiGHS's status)``."""
     data = lp.data(scaling)
     vectors = {name: data[name] for name in (*OBJECTIVES, "emissions", "water")}
@@ -260,14 +251,14 @@ def explore_view(
     """One setting of the paper instance, solved: its totals beside M0's baseline, and the hourly load per DC.
 
     With ``solver="highs"`` the LP is re-solved from :class:`ParametricLP` (a tenth of a second or two);
-    any other solver goes through :func:`~greenaolo.greenllm.model.solve` (the same numbers, slower). A
+    any other solver goes through :func:`~greenaolo.greenllm.optimise.solve` (the same numbers, slower). A
     setting with no feasible allocation is not an error: the view's ``message`` says why in one line,
     and its values are NaN.
 
     :param scaling: the Psi factors; ``None`` means all 1 (the paper instance).
     :param model: ``"M0"`` .. ``"M3"``, or ``"weights"`` to use ``weights``.
     :param weights: ``(w_energy, w_carbon, w_delay)`` or a mapping over the cost terms and the metrics
-        ``emissions`` and ``water`` (:func:`~greenaolo.greenllm.model.solve`); used with ``model="weights"``,
+        ``emissions`` and ``water`` (:func:`~greenaolo.greenllm.optimise.solve`); used with ``model="weights"``,
         ignored otherwise.
     :param water_litres: an absolute water budget Z (L), overriding ``scaling.water``; ``None`` keeps it.
     :param seed: seed of the paper instance.

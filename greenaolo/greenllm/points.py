@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from greenaolo.greenllm.model import Extensions, solve
+from greenaolo.greenllm.model import Extensions
+from greenaolo.greenllm.optimise import solve
 from greenaolo.greenllm.scenario import Scaling, paper_scenario, synthetic_scenario
 from greenaolo.solvers import SolveError, SolverFallbackWarning
 from greenaolo.tasks import Task, run_tasks
@@ -51,7 +52,7 @@ HOURLY = {
 class Point:
     """One solve of a parameter grid.
 
-    :param model: ``"M0"``..``"M3"``, weights, or a mapping of weights (see :func:`~greenaolo.greenllm.model.solve`).
+    :param model: ``"M0"``..``"M3"``, weights, or a mapping of weights (see :func:`~greenaolo.greenllm.optimise.solve`).
     :param scaling: the Psi factors applied to the seed's paper instance.
     :param limits: epsilon-constraint limits ``{name: value}``.
     :param extensions: the MILP extension; ``None`` for the paper's LP.

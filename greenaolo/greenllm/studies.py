@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from greenaolo.greenllm.model import MODEL_NAMES, MODELS, OBJECTIVES, Extensions, solve, solve_lexicographic
+from greenaolo.greenllm.model import MODEL_NAMES, MODELS, OBJECTIVES, Extensions
+from greenaolo.greenllm.optimise import solve, solve_lexicographic
 from greenaolo.greenllm.scenario import Scaling, paper_scenario
 from greenaolo.greenllm.points import HOURLY, SUMMARY, Point, run_points, stack
 from greenaolo.solvers import SolverFallbackWarning

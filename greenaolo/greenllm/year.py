@@ -16,7 +16,7 @@ HiGHS instance per model whose costs are rewritten per plan: HiGHS then starts f
 basis, which stays primal feasible (20-60 simplex iterations for M0 and M3 instead of about 1,800). M1 and
 M2 keep the documented tie-break (``docs/greenllm.md#a8``) in a second instance holding one extra row, the primary objective
 bounded at its optimum (relative 1e-6), with the total cost as objective. :func:`fresh_day` does the same plans with
-:func:`~greenaolo.greenllm.model.solve` (a fresh linopy build per plan, any solver): the reference the
+:func:`~greenaolo.greenllm.optimise.solve` (a fresh linopy build per plan, any solver): the reference the
 tests compare the reuse against.
 
 Alternative optima: HiGHS may end at another vertex of the same optimal face depending on where it starts,
@@ -40,7 +40,8 @@ import xarray as xr
 
 from greenaolo.greenllm import carbon
 from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
-from greenaolo.greenllm.model import MODELS, build_model, model_weights, needs_tie_break, relaxed_bound, solve
+from greenaolo.greenllm.model import MODELS, build_model
+from greenaolo.greenllm.optimise import model_weights, needs_tie_break, relaxed_bound, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
 from greenaolo.tasks import Task, run_tasks
@@ -220,7 +221,7 @@ def reused_day(lp: ReusedLP, day: str, models: Sequence[str] = tuple(MODELS),
 def fresh_day(scenario: xr.Dataset, day: str, models: Sequence[str] = tuple(MODELS),
               settings: Sequence[str] = carbon.SETTINGS, solver: str = "highs",
               thetas: Mapping[str, np.ndarray | None] | None = None) -> dict[str, np.ndarray]:
-    """:func:`reused_day` with a fresh build per plan (:func:`~greenaolo.greenllm.model.solve`, any solver):
+    """:func:`reused_day` with a fresh build per plan (:func:`~greenaolo.greenllm.optimise.solve`, any solver):
     the reference the reuse is tested against.
 
     :param thetas: theta per setting (dc, time); default the day's (:mod:`greenaolo.greenllm.carbon`).
