@@ -102,6 +102,7 @@ def notebooks(
     typer.echo(f"notebooks in {notebook_dir()}")
     for name, spec in sorted(NOTEBOOKS.items()):
         typer.echo(f"{name}: {spec.title}" + (" [exploration]" if spec.kind == "exploration" else ""))
+        typer.echo(f"    claim: {spec.claim}")
         for _, param, kind, default, valid in params_table([name]):
             typer.echo(f"    {param:<12} {kind:<6} default {default:<10} {valid}")
 

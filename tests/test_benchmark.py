@@ -18,7 +18,7 @@ from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.oracle import best_power, oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import ensure_runs, load_runs
-from greenaolo.aolo.studies import PAPER_REDUCTION
+from greenaolo.aolo.config import PAPER_REDUCTION
 from greenaolo.aolo.tuning import journal_path
 from greenaolo.io import read_dataset, write_dataset
 

@@ -30,13 +30,13 @@ from greenaolo.io import write_dataset
 from matplotlib.figure import Figure
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-TERMS = ["energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water"]
+REPORTED = ["energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water"]
 #: A setting with every Psi factor away from 1, where the water budget binds (5,238 L).
 MOVED = Scaling(theta=1.7, pw=0.6, tau=1.15, rho=0.8, price=1.3, demand=1.05, water=0.9)
 
 
 def _terms(ds: xr.Dataset) -> np.ndarray:
-    return np.array([float(ds[t]) for t in TERMS])
+    return np.array([float(ds[t]) for t in REPORTED])
 
 
 # --- Green-LLM ---------------------------------------------------------------------------------------------

@@ -110,9 +110,9 @@ def test_dates_outside_2024_are_refused(text):
 # --- the reused LP equals fresh builds --------------------------------------------------------------------
 
 def assert_same_day(reused: dict, fresh: dict, rtol: float) -> None:
-    from greenaolo.greenllm.year import TERMS
+    from greenaolo.greenllm.year import PLAN_TERMS
 
-    for name in (*TERMS, "served"):
+    for name in (*PLAN_TERMS, "served"):
         np.testing.assert_array_equal(np.isnan(reused[name]), np.isnan(fresh[name]), err_msg=name)
         np.testing.assert_allclose(reused[name], fresh[name], rtol=rtol, atol=1e-9, err_msg=name)
 

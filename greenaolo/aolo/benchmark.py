@@ -22,13 +22,12 @@ import pandas as pd
 import xarray as xr
 
 from greenaolo.aolo import carbon as cm
-from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.evaluation import evaluate
+from greenaolo.aolo.config import PAPER_REDUCTION, AoloConfig
+from greenaolo.aolo.evaluation import evaluate, evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.heuristics import HEURISTICS, POLICIES, policy_rng
 from greenaolo.aolo.oracle import best_power, oracle
 from greenaolo.aolo.requests import Requests, evaluation_requests
-from greenaolo.aolo.runs import load_runs
-from greenaolo.aolo.studies import PAPER_REDUCTION
+from greenaolo.aolo.runs import load_runs, run_paths
 from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_improvement, proportion_interval, run_profile
 from greenaolo.io import read_dataset
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VARIANTS
@@ -44,7 +43,7 @@ def per_request_gap(run: xr.Dataset, oracle_carbon: np.ndarray) -> np.ndarray:
     """Each evaluation request's relative carbon gap to the oracle, ``C / C* - 1``; a request whose QoE or
     latency constraint the run violated gets ``+inf`` (it never counts as within a threshold: its lower
     carbon is not an answer the service may give)."""
-    gap = run.carbon.values / oracle_carbon - 1.0
+    gap = gap_to_oracle(run.carbon.values, oracle_carbon)
     ok = (run.qoe_ok.values == 1) & (run.latency_ok.values == 1)
     return np.where(ok, gap, np.inf)
 
@@ -100,7 +99,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
         raise ValueError(f"every variant needs the same seeds, at least two; they share {seeds}")
     n_eval = int(json.loads(first.attrs["hyperparams"])["profiles"][first.attrs["profile"]]["n_eval"])
     requests = evaluation_requests(cfg, n_eval, EVALUATION_SEED)
-    best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+    best = evaluate_oracle(requests, cfg)
     shape = (len(variants), len(algorithms), len(seeds))
     per_run = {k: np.full(shape, np.nan) for k in ("carbon_g", "gap_to_oracle", "qoe_violation_rate",
                                                    "latency_violation_rate", "steps_per_second", "train_seconds",
@@ -115,7 +114,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
                 for key in ("carbon_g", "gap_to_oracle", "qoe_violation_rate", "latency_violation_rate",
                             "steps_per_second", "train_seconds"):
                     per_run[key][iv, ia, js] = float(cell[key])
-                run = read_dataset(files[(variant, f"{algorithm}_{variant}_seed{s}.nc")])
+                run = read_dataset(files[(variant, run_paths("", algorithm, s, variant)[0].name)])
                 profile[iv, ia, js] = run_profile(per_request_gap(run, best.carbon.values), GAP_THRESHOLDS)
                 parts = gap_parts(run.kappa.values, run.p_trans.values, requests, cfg)
                 per_run["length_gap"][iv, ia, js] = parts["length"]
@@ -191,7 +190,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
            for name in policies]
     out = out.assign_coords(policy=policies)
     out["ref_carbon_g"] = ("policy", [float(d.carbon_g) for d in ref], {"units": "g", "long_name": "mean carbon (CO2e) per request"})
-    out["ref_gap_to_oracle"] = ("policy", [float(d.carbon_g) / float(best.carbon_g) - 1.0 for d in ref],
+    out["ref_gap_to_oracle"] = ("policy", [gap_to_oracle(d.carbon_g, best.carbon_g) for d in ref],
                                 {"units": "1", "long_name": "relative carbon gap to the oracle"})
     out["ref_qoe_violation_rate"] = ("policy", [float(d.qoe_violation_rate) for d in ref], {"units": "1", "long_name": "QoE violation rate"})
     out["ref_latency_violation_rate"] = ("policy", [float(d.latency_violation_rate) for d in ref],

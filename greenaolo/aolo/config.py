@@ -35,20 +35,24 @@ import yaml
 
 from greenaolo.checks import boolean, number, read_yaml
 
-__all__ = ["AoloConfig", "ConfigError"]
+__all__ = ["PAPER_REDUCTION", "AoloConfig", "ConfigError"]
+
+#: SDRL's published reduction of the overall carbon against SAC (abstract; ``docs/aolo.md#f3``): the claim
+#: the figures set our results beside, not a parameter of the model.
+PAPER_REDUCTION = 0.1877
 
 
 class ConfigError(ValueError):
     """A configuration value is out of its valid range (the message names parameter, value and range)."""
 
 
-def _p(default: Any, unit: str, low: float, high: float, source: str, *, integer: bool = False):
+def _parameter(default: Any, unit: str, low: float, high: float, source: str, *, integer: bool = False):
     """A field with its unit, valid closed range [low, high] and source."""
     return field(default=default, metadata={"unit": unit, "low": low, "high": high, "source": source,
                                             "integer": integer})
 
 
-R = "[reconstructed]"
+RECONSTRUCTED = "[reconstructed]"
 
 
 @dataclass(frozen=True)
@@ -59,45 +63,45 @@ class AoloConfig:
     """
 
     # Decisions: output length kappa (words) and BS transmit power P_trans (W).
-    kappa_min: int = _p(20, "words", 1, 10_000, f"{R} docs/aolo.md#parameters", integer=True)
-    kappa_max: int = _p(600, "words", 1, 10_000, f"{R} docs/aolo.md#parameters", integer=True)
-    p_min: float = _p(0.1, "W", 1e-6, 1e3, f"{R} docs/aolo.md#parameters")
-    p_max: float = _p(20.0, "W", 1e-6, 1e3, f"{R} docs/aolo.md#parameters: EARTH macro-BS maximum")
+    kappa_min: int = _parameter(20, "words", 1, 10_000, f"{RECONSTRUCTED} docs/aolo.md#parameters", integer=True)
+    kappa_max: int = _parameter(600, "words", 1, 10_000, f"{RECONSTRUCTED} docs/aolo.md#parameters", integer=True)
+    p_min: float = _parameter(0.1, "W", 1e-6, 1e3, f"{RECONSTRUCTED} docs/aolo.md#parameters")
+    p_max: float = _parameter(20.0, "W", 1e-6, 1e3, f"{RECONSTRUCTED} docs/aolo.md#parameters: EARTH macro-BS maximum")
     # Inference (eqs. 1-5, LLMCarbon-style).
-    tokens_per_word: float = _p(1.33, "tokens/word", 0.1, 10.0, f"{R} 0.75 words per token")
-    n_gpus: int = _p(1, "GPUs", 1, 1024, f"{R} an edge-sized model (7B-13B)", integer=True)
-    gpu_power: float = _p(400.0, "W", 1.0, 5000.0, "A100-SXM TDP")
-    gpu_utilisation: float = _p(0.7, "1", 0.01, 1.0, f"{R} mean utilisation during decoding")
-    prefill_time: float = _p(0.2, "s", 0.0, 60.0, f"{R} time to first token")
-    time_per_token: float = _p(0.02, "s/token", 1e-5, 10.0, f"{R} 50 tokens/s, an edge model on one A100")
-    pue: float = _p(1.2, "1", 1.0, 3.0, f"{R} data-centre PUE")
-    gpu_die_area: float = _p(8.26, "cm^2", 0.01, 100.0, "A100 die, 826 mm^2 (LLMCarbon)")
-    carbon_per_area: float = _p(1500.0, "gCO2e/cm^2", 0.0, 1e5, "LLMCarbon carbon per chip area (CPA)")
-    gpu_lifetime: float = _p(1.577e8, "s", 1.0, 1e10, "5 years (LLMCarbon)")
+    tokens_per_word: float = _parameter(1.33, "tokens/word", 0.1, 10.0, f"{RECONSTRUCTED} 0.75 words per token")
+    n_gpus: int = _parameter(1, "GPUs", 1, 1024, f"{RECONSTRUCTED} an edge-sized model (7B-13B)", integer=True)
+    gpu_power: float = _parameter(400.0, "W", 1.0, 5000.0, "A100-SXM TDP")
+    gpu_utilisation: float = _parameter(0.7, "1", 0.01, 1.0, f"{RECONSTRUCTED} mean utilisation during decoding")
+    prefill_time: float = _parameter(0.2, "s", 0.0, 60.0, f"{RECONSTRUCTED} time to first token")
+    time_per_token: float = _parameter(0.02, "s/token", 1e-5, 10.0, f"{RECONSTRUCTED} 50 tokens/s, an edge model on one A100")
+    pue: float = _parameter(1.2, "1", 1.0, 3.0, f"{RECONSTRUCTED} data-centre PUE")
+    gpu_die_area: float = _parameter(8.26, "cm^2", 0.01, 100.0, "A100 die, 826 mm^2 (LLMCarbon)")
+    carbon_per_area: float = _parameter(1500.0, "gCO2e/cm^2", 0.0, 1e5, "LLMCarbon carbon per chip area (CPA)")
+    gpu_lifetime: float = _parameter(1.577e8, "s", 1.0, 1e10, "5 years (LLMCarbon)")
     # Radio (eqs. 6-15).
-    bandwidth: float = _p(180e3, "Hz", 1.0, 1e10, f"{R} docs/aolo.md#a5 (i): one LTE resource block per user")
-    noise_psd_dbm: float = _p(-174.0, "dBm/Hz", -250.0, 0.0, "thermal noise at 290 K")
-    distance_min: float = _p(50.0, "m", 1.0, 1e5, f"{R} docs/aolo.md#parameters")
-    distance_max: float = _p(500.0, "m", 1.0, 1e5, f"{R} docs/aolo.md#parameters")
-    bits_per_word: float = _p(6400.0, "bit/word", 1.0, 1e7, f"{R} docs/aolo.md#a5 (iii): spoken answer")
-    streaming: bool = field(default=True, metadata={"unit": "-", "source": f"{R} docs/aolo.md#a5 (ii)"})
-    bs_static_power: float = _p(130.0, "W", 0.0, 1e4, "EARTH macro BS P_0 (Auer et al. 2011)")
-    bs_power_slope: float = _p(4.7, "1", 0.0, 100.0, "EARTH macro BS Delta_p (Auer et al. 2011)")
-    bs_embodied: float = _p(1.5e6, "gCO2e", 0.0, 1e9, f"{R} about 1.5 tCO2e per radio unit (LCA order)")
-    bs_lifetime: float = _p(3.154e8, "s", 1.0, 1e10, f"{R} 10 years")
+    bandwidth: float = _parameter(180e3, "Hz", 1.0, 1e10, f"{RECONSTRUCTED} docs/aolo.md#a5 (i): one LTE resource block per user")
+    noise_psd_dbm: float = _parameter(-174.0, "dBm/Hz", -250.0, 0.0, "thermal noise at 290 K")
+    distance_min: float = _parameter(50.0, "m", 1.0, 1e5, f"{RECONSTRUCTED} docs/aolo.md#parameters")
+    distance_max: float = _parameter(500.0, "m", 1.0, 1e5, f"{RECONSTRUCTED} docs/aolo.md#parameters")
+    bits_per_word: float = _parameter(6400.0, "bit/word", 1.0, 1e7, f"{RECONSTRUCTED} docs/aolo.md#a5 (iii): spoken answer")
+    streaming: bool = field(default=True, metadata={"unit": "-", "source": f"{RECONSTRUCTED} docs/aolo.md#a5 (ii)"})
+    bs_static_power: float = _parameter(130.0, "W", 0.0, 1e4, "EARTH macro BS P_0 (Auer et al. 2011)")
+    bs_power_slope: float = _parameter(4.7, "1", 0.0, 100.0, "EARTH macro BS Delta_p (Auer et al. 2011)")
+    bs_embodied: float = _parameter(1.5e6, "gCO2e", 0.0, 1e9, f"{RECONSTRUCTED} about 1.5 tCO2e per radio unit (LCA order)")
+    bs_lifetime: float = _parameter(3.154e8, "s", 1.0, 1e10, f"{RECONSTRUCTED} 10 years")
     # Carbon intensity of electricity (docs/aolo.md#a11): drawn per request in [low, high]; equal bounds fix it.
-    carbon_intensity_low: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (docs/aolo.md#a11)")
-    carbon_intensity_high: float = _p(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{R} world-average grid (docs/aolo.md#a11)")
+    carbon_intensity_low: float = _parameter(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{RECONSTRUCTED} world-average grid (docs/aolo.md#a11)")
+    carbon_intensity_high: float = _parameter(475.0, "gCO2e/kWh", 0.0, 5000.0, f"{RECONSTRUCTED} world-average grid (docs/aolo.md#a11)")
     # QoE (eq. 17) and requests (docs/aolo.md#qoe).
-    qoe_scale: float = _p(150.0, "words", 1e-3, 1e5, f"{R} kappa_0 of Q = 1 - exp(-kappa/kappa_0)")
-    qoe_threshold_low: float = _p(0.6, "1", 0.0, 0.9999, f"{R} docs/aolo.md#parameters")
-    qoe_threshold_high: float = _p(0.9, "1", 0.0, 0.9999, f"{R} docs/aolo.md#parameters")
-    latency_budget_low: float = _p(10.0, "s", 0.01, 1e4, f"{R} from 10 s every request is feasible at 50 tokens/s")
-    latency_budget_high: float = _p(20.0, "s", 0.01, 1e4, f"{R} docs/aolo.md#parameters")
+    qoe_scale: float = _parameter(150.0, "words", 1e-3, 1e5, f"{RECONSTRUCTED} kappa_0 of Q = 1 - exp(-kappa/kappa_0)")
+    qoe_threshold_low: float = _parameter(0.6, "1", 0.0, 0.9999, f"{RECONSTRUCTED} docs/aolo.md#parameters")
+    qoe_threshold_high: float = _parameter(0.9, "1", 0.0, 0.9999, f"{RECONSTRUCTED} docs/aolo.md#parameters")
+    latency_budget_low: float = _parameter(10.0, "s", 0.01, 1e4, f"{RECONSTRUCTED} from 10 s every request is feasible at 50 tokens/s")
+    latency_budget_high: float = _parameter(20.0, "s", 0.01, 1e4, f"{RECONSTRUCTED} docs/aolo.md#parameters")
     # Environment (docs/aolo.md#mdp).
-    episode_length: int = _p(50, "requests", 1, 1_000_000, f"{R} docs/aolo.md#a8", integer=True)
-    qoe_penalty: float = _p(1.0, "1", 0.0, 1e6, f"{R} reward penalty per QoE shortfall (normalised)")
-    latency_penalty: float = _p(1.0, "1", 0.0, 1e6, f"{R} reward penalty per relative latency excess")
+    episode_length: int = _parameter(50, "requests", 1, 1_000_000, f"{RECONSTRUCTED} docs/aolo.md#a8", integer=True)
+    qoe_penalty: float = _parameter(1.0, "1", 0.0, 1e6, f"{RECONSTRUCTED} reward penalty per QoE shortfall (normalised)")
+    latency_penalty: float = _parameter(1.0, "1", 0.0, 1e6, f"{RECONSTRUCTED} reward penalty per relative latency excess")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -15,7 +15,7 @@ from greenaolo.aolo.heuristics import POLICIES, policy_rng
 from greenaolo.aolo.requests import Requests, evaluation_requests
 from greenaolo.options import EVALUATION_SEED
 
-__all__ = ["evaluate", "evaluate_policy"]
+__all__ = ["evaluate", "evaluate_oracle", "evaluate_policy", "gap_to_oracle"]
 
 
 def evaluate_policy(name: str, cfg: AoloConfig, n: int = 1000, seed: int = EVALUATION_SEED) -> xr.Dataset:
@@ -66,3 +66,19 @@ def evaluate(kappa, p, requests: Requests, cfg: AoloConfig, *, method: str) -> x
         float(1 - latency_ok.mean()), attrs={"units": "1", "long_name": "latency violation rate"})
     ds.attrs.update(method=method, config=cfg.to_json())
     return ds
+
+
+def evaluate_oracle(requests: Requests, cfg: AoloConfig) -> xr.Dataset:
+    """The exact optimum's outcomes on ``requests`` (:func:`greenaolo.aolo.oracle.oracle`, scored by :func:`evaluate`)."""
+    from greenaolo.aolo.oracle import oracle
+
+    return evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+
+
+def gap_to_oracle(carbon, oracle_carbon):
+    """The relative carbon gap to the oracle, ``C / C* - 1``: of mean carbons (floats) or per request
+    (arrays). The one home of this figure of merit: training, tuning and the benchmark all report it."""
+    if np.ndim(carbon) == 0 and np.ndim(oracle_carbon) == 0:
+        return float(carbon) / float(oracle_carbon) - 1.0
+    return np.asarray(carbon) / np.asarray(oracle_carbon) - 1.0
+

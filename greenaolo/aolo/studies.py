@@ -5,7 +5,7 @@ The other four take trained runs (:mod:`greenaolo.aolo.runs`) and return the dat
 learned-agent figures (SDRL against SAC, issue 7). Every method is measured on the same fixed, seeded
 evaluation requests (:func:`greenaolo.aolo.requests.evaluation_requests`) with deterministic actions; the
 oracle and the heuristics are computed on the same requests as reference lines. Intervals over seeds are
-two-sided 95% Student-t intervals (:func:`t_interval`): with 5 seeds they are wide, and the figures say so
+two-sided 95% Student-t intervals (:func:`t_interval`): with the few seeds of a profile (2 quick, 10 full) they are wide, and the figures say so
 rather than hide it.
 
 * :func:`carbon_model_study`: the four carbon terms against kappa and P_trans, the energy per bit, and the
@@ -36,7 +36,7 @@ from scipy import stats
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.carbon import TERMS
-from greenaolo.aolo.config import AoloConfig
+from greenaolo.aolo.config import PAPER_REDUCTION, AoloConfig
 from greenaolo.aolo.env import decision, observation
 from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.heuristics import HEURISTICS, POLICIES, policy_rng
@@ -65,8 +65,6 @@ __all__ = [
     "t_interval",
 ]
 
-#: SDRL's published reduction of the overall carbon against SAC (abstract; ``docs/aolo.md#f3``).
-PAPER_REDUCTION = 0.1877
 #: Energy of one 32-bit floating-point multiply-accumulate and of one accumulate at 45 nm, in pJ:
 #: multiply 3.7 pJ + add 0.9 pJ, and add 0.9 pJ (M. Horowitz, "Computing's energy problem (and what we
 #: can do about it)", ISSCC 2014). The values the SNN literature uses (``docs/aolo.md#actor-energy``).

@@ -1,4 +1,4 @@
-"""Training SAC and SDRL on AOLO, as data (rl-baselines3-zoo style).
+"""Training the AOLO agents (SAC, SDRL, TD3, DDPG, PPO), as data (rl-baselines3-zoo style).
 
 Hyperparameters live in ``hyperparams/agents.yaml``: SAC and SDRL share every ``common`` entry (critic,
 gamma, tau, batch, buffer, entropy mode) and differ only in the actor (SDRL: :class:`PopSANPolicy`).
@@ -26,8 +26,7 @@ from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv, decision, observation, reward
-from greenaolo.aolo.evaluation import evaluate
-from greenaolo.aolo.oracle import oracle
+from greenaolo.aolo.evaluation import evaluate, evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.popsan import PopSANPolicy
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
@@ -415,9 +414,9 @@ def train(
         callback.rows.pop()
     callback._record()
     final = evaluate_model(model, cfg, requests, method=algorithm)
-    best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+    best = evaluate_oracle(requests, cfg)
     final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "g", "long_name": "oracle mean carbon (CO2e)"})
-    final["gap_to_oracle"] = xr.DataArray(float(final.carbon_g) / float(best.carbon_g) - 1.0,
+    final["gap_to_oracle"] = xr.DataArray(gap_to_oracle(final.carbon_g, best.carbon_g),
                                           attrs={"units": "1", "long_name": "relative carbon gap to the oracle"})
     steps_axis = [row["step"] for row in callback.rows]
     for name, (units, long_name) in CURVE.items():

@@ -36,8 +36,7 @@ import xarray as xr
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv
-from greenaolo.aolo.evaluation import evaluate
-from greenaolo.aolo.oracle import oracle
+from greenaolo.aolo.evaluation import evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.training import (ACCEPTS, KEYS, ON_POLICY, SCHEMA, HyperparameterError, agent, evaluate_model,
                                      load_hyperparams, package_yaml, past_budget, settings,
@@ -235,7 +234,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     cfg = config or AoloConfig()
     hp = suggest(trial, space or load_search_space(algorithm), hyperparams or load_hyperparams(), algorithm)
     requests = evaluation_requests(cfg, budget.n_validation, VALIDATION_SEED)
-    best = evaluate(*oracle(requests, cfg), requests, cfg, method="oracle")
+    best = evaluate_oracle(requests, cfg)
     seed = (budget.first_seed if seed_base is None else seed_base) + trial.number - resumed
     trial.set_user_attr("seed", seed)
     trial.set_user_attr("hyperparams", json.dumps(settings(hp, algorithm), sort_keys=True))
@@ -276,7 +275,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     trial.report(value, budget.steps)
     for name in ("carbon_g", "qoe_violation_rate", "latency_violation_rate"):
         trial.set_user_attr(name, float(ds[name]))
-    trial.set_user_attr("gap_to_oracle", float(ds.carbon_g) / float(best.carbon_g) - 1.0)
+    trial.set_user_attr("gap_to_oracle", gap_to_oracle(ds.carbon_g, best.carbon_g))
     return value
 
 
@@ -414,7 +413,7 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
-def _work(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, space: dict, hyperparams: dict,
+def _worker_trials(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, space: dict, hyperparams: dict,
           sampler_offset: int, quota: int, seed_base: int, resumed: int) -> int:
     """One worker's Optuna loop on the shared study: ``quota`` trials (the workers' quotas add up to the
     trials missing, so the budget is never overshot); ``sampler_offset`` seeds its sampler."""
@@ -497,7 +496,7 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     started = time.perf_counter()
     try:
         if len(finished) < budget.trials:
-            _run(algorithm, budget, cfg, space, hp, local, finished, scheduler, workers, bar, poll_seconds)
+            _run_missing_trials(algorithm, budget, cfg, space, hp, local, finished, scheduler, workers, bar, poll_seconds)
     finally:
         bar.close()
     local.set_user_attr("trials", budget.trials)
@@ -505,7 +504,7 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     return local
 
 
-def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict, local: Any, finished: list,
+def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict, local: Any, finished: list,
          scheduler: str, workers: int, bar: Any, poll_seconds: float) -> None:
     """Run the missing trials on a working study seeded with ``finished``, copying each trial that
     finishes into ``local`` (the journal)."""
@@ -537,7 +536,7 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
     if scheduler == "serial":
         work = optuna.create_study(study_name=algorithm, direction="minimize")
         work.add_trials(resumed)
-        _work_in(work, algorithm, budget, cfg, space, hp, mirror, offset=1000 * len(finished), quota=remaining,
+        _trial_loop(work, algorithm, budget, cfg, space, hp, mirror, offset=1000 * len(finished), quota=remaining,
                  seed_base=seed_base, resumed=len(finished))
         return
     from optuna_integration import DaskStorage
@@ -548,7 +547,7 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
     work.add_trials(resumed)
     n = min(remaining, max(1, len(client.scheduler_info()["workers"]) if scheduler != "local" else workers))
     client.run(_quiet)
-    futures = [client.submit(_work, storage, algorithm, budget, cfg, space, hp, 1000 * len(finished) + i,
+    futures = [client.submit(_worker_trials, storage, algorithm, budget, cfg, space, hp, 1000 * len(finished) + i,
                              remaining // n + (i < remaining % n), seed_base, len(finished), pure=False)
                for i in range(n)]
     try:
@@ -563,7 +562,7 @@ def _run(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
             f.cancel()
 
 
-def _work_in(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
+def _trial_loop(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
              mirror: Callable[[Any], None], offset: int, quota: int, seed_base: int, resumed: int) -> None:
     study.sampler = _sampler(budget, offset)
     study.pruner = _pruner(budget)

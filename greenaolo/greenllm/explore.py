@@ -41,10 +41,10 @@ from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
 from greenaolo.greenllm.points import SUMMARY
 from greenaolo.solvers import SolveError, SolverFallbackWarning
 
-__all__ = ["MODEL_CHOICES", "SLIDERS", "TERMS", "ParametricLP", "explore_table", "explore_view"]
+__all__ = ["MODEL_CHOICES", "SLIDERS", "REPORTED", "ParametricLP", "explore_table", "explore_view"]
 
 #: The reported totals, in the order of the table and the figure: (units, label), as every point reports them.
-TERMS: dict[str, tuple[str, str]] = {
+REPORTED: dict[str, tuple[str, str]] = {
     name: SUMMARY[name] for name in ("energy_cost", "carbon_cost", "delay_cost", "total_cost", "emissions", "water")
 }
 #: The model dropdown: the compared models (docs/greenllm.md#objectives), or ``"weights"`` for weights of one's own.
@@ -236,7 +236,7 @@ def _describe(scaling: Scaling, model: str, weights: Mapping[str, float], budget
 @functools.lru_cache(maxsize=8)
 def _baseline(seed: int, solver: str) -> tuple[float, ...]:
     view = _compute(Scaling(), "M0", None, None, seed, solver)
-    return tuple(float(view.value.sel(term=t)) for t in TERMS)
+    return tuple(float(view.value.sel(term=t)) for t in REPORTED)
 
 
 def explore_view(
@@ -263,7 +263,7 @@ def explore_view(
     :param water_litres: an absolute water budget Z (L), overriding ``scaling.water``; ``None`` keeps it.
     :param seed: seed of the paper instance.
     :param solver: ``"highs"`` (fast path), ``"auto"`` or ``"gurobi"``.
-    :returns: Dataset with ``value`` and ``baseline`` on ``term`` (:data:`TERMS`), ``change`` (value /
+    :returns: Dataset with ``value`` and ``baseline`` on ``term`` (:data:`REPORTED`), ``change`` (value /
         baseline - 1), ``routed`` (dc, time) and ``solve_seconds``; attributes ``feasible``, ``message``
         (why not, one line; ``""`` when feasible), ``label`` (the setting), ``status`` (one line: the
         setting and its solve time or ``message``), ``model``, ``weights``, ``scaling``, ``water_budget``
@@ -299,7 +299,7 @@ def _compute(scaling: Scaling, model: str, weights: Sequence[float] | Mapping[st
             x, status, message = None, str(exc), str(exc)
         else:
             x = result.allocation
-            values = {t: float(result[t]) for t in TERMS}
+            values = {t: float(result[t]) for t in REPORTED}
             routed = (result.allocation * result.demand).sum(["area", "query"]).transpose("dc", "time").values
     if x is None and not message:
         if "infeasible" in status.lower():
@@ -310,20 +310,20 @@ def _compute(scaling: Scaling, model: str, weights: Sequence[float] | Mapping[st
         else:  # e.g. a time limit: say what the solver said
             message = f"no optimal solution: HiGHS ended {status}"
     if x is None:
-        values = dict.fromkeys(TERMS, np.nan)
+        values = dict.fromkeys(REPORTED, np.nan)
         routed = np.full((base.sizes["dc"], base.sizes["time"]), np.nan)
     seconds = time.perf_counter() - started
     label = _describe(scaling, model, w, budget)
     ds = xr.Dataset(
         {
-            "value": ("term", [values[t] for t in TERMS], {"units": "various (see term_units)", "long_name": "this setting"}),
+            "value": ("term", [values[t] for t in REPORTED], {"units": "various (see term_units)", "long_name": "this setting"}),
             "routed": (("dc", "time"), routed, {"units": "h-1", "long_name": "queries served per hour, summed over areas and query types"}),
             "solve_seconds": ((), seconds, {"units": "s", "long_name": "time to compute this view"}),
         },
         coords={
-            "term": ("term", list(TERMS)),
-            "term_units": ("term", [u for u, _ in TERMS.values()]),
-            "term_label": ("term", [label for _, label in TERMS.values()]),
+            "term": ("term", list(REPORTED)),
+            "term_units": ("term", [u for u, _ in REPORTED.values()]),
+            "term_label": ("term", [label for _, label in REPORTED.values()]),
             "dc": base.dc.values,
             "dc_location": ("dc", base.dc_location.values),
             "time": base.time.values,

@@ -46,11 +46,11 @@ from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
 from greenaolo.tasks import Task, run_tasks
 
-__all__ = ["TERMS", "ReusedLP", "change_against_m1", "day_seed", "fresh_day", "headline", "reused_day", "study_days",
+__all__ = ["PLAN_TERMS", "ReusedLP", "change_against_m1", "day_seed", "fresh_day", "headline", "reused_day", "study_days",
            "value_of_information", "year_study"]
 
 #: What each (day, model, setting) reports: name -> (units, long_name). Realised = scored on the actual theta.
-TERMS: dict[str, tuple[str, str]] = {
+PLAN_TERMS: dict[str, tuple[str, str]] = {
     "energy_cost": ("USD", "energy cost C_E"),
     "carbon_cost": ("USD", "realised carbon tax C_C (actual theta)"),
     "delay_cost": ("USD", "delay penalty C_D"),
@@ -168,7 +168,7 @@ class ReusedLP:
             raise SolveError(f"{model}: HiGHS ended {status}")
 
     def score(self, x: np.ndarray, actual: np.ndarray, planned: np.ndarray) -> dict[str, object]:
-        """A plan's :data:`TERMS` on the ``actual`` theta (and what it expected on ``planned``), and the
+        """A plan's :data:`PLAN_TERMS` on the ``actual`` theta (and what it expected on ``planned``), and the
         queries each DC serves over the day (``served``, dc)."""
         real, plan = self.theta_vectors(actual), self.theta_vectors(planned)
         out = {"energy_cost": self.fixed["energy"] @ x, "carbon_cost": real["carbon"] @ x,
@@ -176,7 +176,7 @@ class ReusedLP:
                "water": self.fixed["water"] @ x, "grid_energy": x[self.grid_columns].sum(),
                "planned_carbon_cost": plan["carbon"] @ x, "planned_emissions": plan["emissions"] @ x}
         out["total_cost"] = out["energy_cost"] + out["carbon_cost"] + out["delay_cost"]
-        out = {name: float(out[name]) for name in TERMS}
+        out = {name: float(out[name]) for name in PLAN_TERMS}
         out["served"] = np.einsum("ijkt,ikt->j", x[self.allocation_columns], self.demand)
         return out
 
@@ -196,19 +196,19 @@ def _thetas(day: str, raw: np.ndarray | None = None) -> dict[str, np.ndarray | N
 
 
 def _empty(n_dc: int) -> dict[str, object]:
-    return {**dict.fromkeys(TERMS, np.nan), "served": np.full(n_dc, np.nan)}
+    return {**dict.fromkeys(PLAN_TERMS, np.nan), "served": np.full(n_dc, np.nan)}
 
 
 def _stack(rows: dict[tuple[str, str], dict], models: Sequence[str], settings: Sequence[str]) -> dict[str, np.ndarray]:
     """(model, setting) rows of :meth:`ReusedLP.score` as arrays (model, setting[, dc])."""
     return {name: np.array([[rows[m, s][name] for s in settings] for m in models], dtype=float)
-            for name in (*TERMS, "served")}
+            for name in (*PLAN_TERMS, "served")}
 
 
 def reused_day(lp: ReusedLP, day: str, models: Sequence[str] = tuple(MODELS),
                settings: Sequence[str] = carbon.SETTINGS) -> dict[str, np.ndarray]:
     """Every (model, setting) plan of ``day`` on ``lp`` (its objective rewritten per plan), scored on the
-    day's actual intensity: arrays (model, setting) per :data:`TERMS`, ``served`` (model, setting, dc)."""
+    day's actual intensity: arrays (model, setting) per :data:`PLAN_TERMS`, ``served`` (model, setting, dc)."""
     thetas = _thetas(day)
     rows = {}
     for m in models:
@@ -298,7 +298,7 @@ def year_study(
     :param processes: local worker processes (``None`` or 0: one per core; 1: serial).
     :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (:mod:`greenaolo.tasks`).
     :param store: folder of finished chunks; a re-run computes only the missing ones.
-    :returns: Dataset on (``day``, ``model``, ``setting``) with every :data:`TERMS` variable, ``served``
+    :returns: Dataset on (``day``, ``model``, ``setting``) with every :data:`PLAN_TERMS` variable, ``served``
         (… , ``dc``: queries per DC and day, the DC mix), ``filled_hours`` (day), ``forecast_error``
         (day, setting: mean absolute error of the theta planned on, kgCO2/kWh) and the chunk provenance.
     """
@@ -318,11 +318,11 @@ def year_study(
     tasks = [Task(solve_days, {"days": chunk, "seed": int(seed), "afresh": bool(afresh)}) for chunk in chunks]
     results = run_tasks(tasks, workers=processes or None, scheduler=scheduler, store=store,
                         desc=f"Green-LLM year ({len(days)} days)")
-    stacked = {name: np.concatenate([r[name] for r in results]) for name in (*TERMS, "served")}
+    stacked = {name: np.concatenate([r[name] for r in results]) for name in (*PLAN_TERMS, "served")}
     base = paper_scenario(int(seed))
     dims = ("day", "model", "setting")
     ds = xr.Dataset(
-        {name: (dims, stacked[name], {"units": u, "long_name": ln}) for name, (u, ln) in TERMS.items()},
+        {name: (dims, stacked[name], {"units": u, "long_name": ln}) for name, (u, ln) in PLAN_TERMS.items()},
         coords={
             "day": ("day", np.array(days, dtype="datetime64[ns]"), {"long_name": "UTC day of 2024"}),
             "model": ("model", list(MODELS)),
