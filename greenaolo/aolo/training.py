@@ -14,6 +14,7 @@ import copy
 import json
 import time
 from importlib import resources
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import TooLargeError, boolean, memory_guard, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
-__all__ = ["ACCEPTS", "ALGORITHMS", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY", "VARIANTS", "past_budget", "agent", "evaluate_model",
+__all__ = ["ACCEPTS", "ALGORITHMS", "EvaluationCallback", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY", "VARIANTS",
+           "curve_row", "past_budget", "agent", "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
 
@@ -330,34 +332,54 @@ def mean_reward(outcome: xr.Dataset, requests: dict, cfg: AoloConfig) -> float:
     return float(np.mean(r))
 
 
-class _EvalAndProgress(BaseCallback):
-    """Evaluates every ``every`` steps on the fixed requests; drives a tqdm bar; with ``stop``, ends training
-    at ``total`` steps (an on-policy agent would otherwise finish its rollout: PPO rounds up to ``n_steps``)."""
+class EvaluationCallback(BaseCallback):
+    """The one evaluation callback of training and tuning (rl-baselines3-zoo's ``TrialEvalCallback`` shape):
+    every ``every`` environment steps it scores the deterministic policy on fixed ``requests``
+    (:func:`evaluate_model`) and hands the outcome to ``on_evaluation(step, outcome)``, which returns whether
+    training goes on (tuning's pruner says stop there). With ``stop``, an on-policy agent ends at ``total``
+    steps (it would otherwise finish its rollout: PPO rounds up to ``n_steps``).
 
-    def __init__(self, cfg: AoloConfig, requests: dict, every: int, total: int, desc: str, progress: bool,
-                 stop: bool = False):
+    :param at_start: evaluate once before the first step too (a learning curve's first point).
+    :param at_total: evaluate at ``total`` steps too (tuning scores the final model itself, after training).
+    :param progress: a tqdm description to drive a progress bar with, or ``None`` for none.
+    """
+
+    def __init__(self, cfg: AoloConfig, requests: dict, every: int, total: int,
+                 on_evaluation: Callable[[int, xr.Dataset], bool], *, stop: bool = False, at_start: bool = False,
+                 at_total: bool = True, progress: str | None = None):
         super().__init__()
         self.cfg, self.requests, self.every, self.total, self.stop = cfg, requests, every, total, stop
-        self.rows: list[dict[str, float]] = []
-        self.bar = tqdm(total=total, desc=desc, unit="step", disable=not progress)
+        self.on_evaluation, self.at_start, self.at_total = on_evaluation, at_start, at_total
+        self.stopped = False  # on_evaluation said stop
+        self.bar = tqdm(total=total, desc=progress or "", unit="step", disable=progress is None)
 
-    def _record(self) -> None:
-        ds = evaluate_model(self.model, self.cfg, self.requests, method="eval")
-        self.rows.append({"step": self.num_timesteps, "reward": float(ds.mean_reward), "carbon_g": float(ds.carbon_g),
-                          "qoe_violation_rate": float(ds.qoe_violation_rate),
-                          "latency_violation_rate": float(ds.latency_violation_rate)})
+    def evaluate(self) -> bool:
+        """Evaluate now and pass it on; whether training goes on."""
+        outcome = evaluate_model(self.model, self.cfg, self.requests, method="eval")
+        go_on = bool(self.on_evaluation(self.num_timesteps, outcome))
+        self.stopped = self.stopped or not go_on
+        return go_on
 
     def _on_training_start(self) -> None:
-        self._record()
+        if self.at_start:
+            self.evaluate()
 
     def _on_step(self) -> bool:
         self.bar.update(1)
-        if self.num_timesteps % self.every == 0:
-            self._record()
+        if self.num_timesteps % self.every == 0 and (self.at_total or self.num_timesteps < self.total):
+            if not self.evaluate():
+                return False
         return not (self.stop and past_budget(self.model, self.total))
 
     def _on_training_end(self) -> None:
         self.bar.close()
+
+
+def curve_row(step: int, outcome: xr.Dataset) -> dict[str, float]:
+    """One point of a learning curve (:data:`CURVE`) from an evaluation's outcome."""
+    return {"step": step, "reward": float(outcome.mean_reward), "carbon_g": float(outcome.carbon_g),
+            "qoe_violation_rate": float(outcome.qoe_violation_rate),
+            "latency_violation_rate": float(outcome.latency_violation_rate)}
 
 
 CURVE = {
@@ -404,23 +426,26 @@ def train(
     env = AoloEnv(cfg)
     env.reset(seed=seed)
     model = agent(algorithm, env, seed, hp)
-    callback = _EvalAndProgress(cfg, requests, int(budget["eval_every"]), steps, f"{algorithm} seed {seed}", progress,
-                                stop=ON_POLICY[algorithm])
+    rows: list[dict[str, float]] = []
+    callback = EvaluationCallback(cfg, requests, int(budget["eval_every"]), steps,
+                                  lambda step, outcome: rows.append(curve_row(step, outcome)) or True,
+                                  stop=ON_POLICY[algorithm], at_start=True,
+                                  progress=f"{algorithm} seed {seed}" if progress else None)
     started = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)
     seconds = time.perf_counter() - started
     # SB3 trains after the callback has seen a step, so the last point is re-evaluated on the final model.
-    if callback.rows[-1]["step"] == model.num_timesteps:
-        callback.rows.pop()
-    callback._record()
+    if rows[-1]["step"] == model.num_timesteps:
+        rows.pop()
+    callback.evaluate()
     final = evaluate_model(model, cfg, requests, method=algorithm)
     best = evaluate_oracle(requests, cfg)
     final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "g", "long_name": "oracle mean carbon (CO2e)"})
     final["gap_to_oracle"] = xr.DataArray(gap_to_oracle(final.carbon_g, best.carbon_g),
                                           attrs={"units": "1", "long_name": "relative carbon gap to the oracle"})
-    steps_axis = [row["step"] for row in callback.rows]
+    steps_axis = [row["step"] for row in rows]
     for name, (units, long_name) in CURVE.items():
-        final[f"curve_{name}"] = xr.DataArray([row[name] for row in callback.rows], dims="step",
+        final[f"curve_{name}"] = xr.DataArray([row[name] for row in rows], dims="step",
                                               attrs={"units": units, "long_name": long_name})
     final = final.assign_coords(step=("step", steps_axis, {"units": "1", "long_name": "training steps (environment steps)"}))
     final.attrs.update(

@@ -38,8 +38,9 @@ from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.evaluation import evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.requests import evaluation_requests
-from greenaolo.aolo.training import (ACCEPTS, KEYS, ON_POLICY, SCHEMA, HyperparameterError, agent, evaluate_model,
-                                     load_hyperparams, package_yaml, past_budget, settings,
+from greenaolo.aolo.training import (ACCEPTS, KEYS, ON_POLICY, SCHEMA, EvaluationCallback, HyperparameterError, agent,
+                                     evaluate_model,
+                                     load_hyperparams, package_yaml, settings,
                                      validate_hyperparams)
 from greenaolo.checks import number, read_yaml
 from greenaolo.io import atomic_path
@@ -229,7 +230,6 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     """
     import optuna
     import torch
-    from stable_baselines3.common.callbacks import BaseCallback
 
     cfg = config or AoloConfig()
     hp = suggest(trial, space or load_search_space(algorithm), hyperparams or load_hyperparams(), algorithm)
@@ -239,19 +239,10 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     trial.set_user_attr("seed", seed)
     trial.set_user_attr("hyperparams", json.dumps(settings(hp, algorithm), sort_keys=True))
 
-    class Evaluate(BaseCallback):
-        pruned = False
-
-        def _on_step(self) -> bool:
-            if self.num_timesteps >= budget.steps:  # PPO would finish its rollout: stop at the budget
-                return not (ON_POLICY[algorithm] and past_budget(self.model, budget.steps))
-            if self.num_timesteps % budget.eval_every:
-                return True
-            trial.report(_cost(evaluate_model(self.model, cfg, requests, method="trial")), self.num_timesteps)
-            if self.num_timesteps >= budget.warmup_evaluations * budget.eval_every and trial.should_prune():
-                Evaluate.pruned = True
-                return False
-            return True
+    def report(step: int, outcome: xr.Dataset) -> bool:
+        """The pruner's view of an evaluation: whether the trial goes on."""
+        trial.report(_cost(outcome), step)
+        return not (step >= budget.warmup_evaluations * budget.eval_every and trial.should_prune())
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -263,12 +254,14 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
         env.reset(seed=seed)
         model = agent(algorithm, env, seed, hp)
         started = time.perf_counter()
-        model.learn(total_timesteps=budget.steps, callback=Evaluate())
+        callback = EvaluationCallback(cfg, requests, budget.eval_every, budget.steps, report,
+                                      stop=ON_POLICY[algorithm], at_total=False)
+        model.learn(total_timesteps=budget.steps, callback=callback)
         seconds = time.perf_counter() - started
     finally:
         torch.set_num_threads(threads)
     trial.set_user_attr("steps_per_second", model.num_timesteps / seconds)
-    if Evaluate.pruned:
+    if callback.stopped:
         raise optuna.TrialPruned(f"pruned at step {model.num_timesteps}")
     ds = evaluate_model(model, cfg, requests, method="trial")
     value = _cost(ds)
