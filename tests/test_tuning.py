@@ -17,8 +17,8 @@ import pytest
 from greenaolo.aolo.training import (ACCEPTS, HyperparameterError, agent, load_hyperparams, settings, train,
                                      validate_hyperparams)
 from greenaolo.aolo.env import AoloEnv
-from greenaolo.aolo.tuning import (best_trial, journal_path, load_budget, load_search_space, load_study, study_trials,
-                                   suggest, tune, write_tuned)
+from greenaolo.aolo.samplers import space_of
+from greenaolo.aolo.tuning import best_trial, journal_path, load_budget, load_study, study_trials, suggest, tune, write_tuned
 from greenaolo.options import ALGORITHMS
 
 TINY = {"steps": 120, "eval_every": 40, "n_validation": 50, "startup_trials": 1, "warmup_evaluations": 1}
@@ -79,51 +79,51 @@ def test_ppo_entropy_coefficient_must_be_a_number():
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_every_search_space_suggests_valid_settings(algorithm):
-    space = load_search_space(algorithm)
-    assert "gamma" not in space
-    params = {}
-    for key, spec in space.items():
-        choices = spec.get("choices")
-        params[key] = (list(choices)[-1] if isinstance(choices, dict) else choices[-1]) if choices else spec["high"]
-    hp = suggest(optuna.trial.FixedTrial(params), space, load_hyperparams(), algorithm)
-    chosen = settings(hp, algorithm)
-    assert chosen["gamma"] == 0.0
-    for key, spec in space.items():
-        head, _, tail = key.partition(".")
-        value = chosen[head][tail] if tail else chosen[head]
-        if isinstance(spec.get("choices"), dict):
-            assert value == spec["choices"][params[key]]
-        elif "fraction_of" not in spec:
-            assert value == params[key]
-
-
-def test_fraction_of_scales_the_named_value():
-    space = {"train_freq": {"choices": [8]}, "gradient_steps": {"fraction_of": "train_freq", "choices": [0.25, 0.1]}}
+def test_every_sampler_draws_valid_settings_within_the_compute_bound(algorithm):
+    """Many random draws of each sampler: every one passes the hyperparameter checks and the compute bound
+    (docs/aolo.md#compute-bound), gamma is never tuned, and every distribution asked for is drawn from."""
     hp = load_hyperparams()
-    assert settings(suggest(optuna.trial.FixedTrial({"train_freq": 8, "gradient_steps": 0.25}), space, hp, "sac"),
-                    "sac")["gradient_steps"] == 2
-    assert settings(suggest(optuna.trial.FixedTrial({"train_freq": 8, "gradient_steps": 0.1}), space, hp, "sac"),
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    names = set()
+    for _ in range(60):
+        trial = study.ask()
+        chosen = settings(suggest(trial, hp, algorithm), algorithm)
+        names |= set(trial.params)
+        assert chosen["gamma"] == 0.0 and "gamma" not in trial.params
+        assert chosen["batch_size"] <= 256 and max(chosen["net_arch"]) <= 256
+        if algorithm != "ppo":
+            assert 1 <= chosen["gradient_steps"] <= chosen["train_freq"]  # at most one per environment step
+        if algorithm == "sdrl":
+            assert chosen["popsan_kwargs"]["spike_ts"] <= 5 and max(chosen["popsan_kwargs"]["hidden_sizes"]) <= 256
+        study.tell(trial, 0.0)
+    assert names == set(space_of(algorithm))
+
+
+def test_gradient_steps_are_a_fraction_of_the_steps_between_updates():
+    hp = load_hyperparams()
+    fixed = {"learning_rate": 1e-3, "batch_size": 64, "tau": 0.01, "train_freq": 8, "learning_starts": 100,
+             "ent_coef": "auto", "target_entropy": -1.0, "net_arch": "medium"}
+    for fraction, steps in ((0.25, 2), (0.5, 4), (1.0, 8)):
+        chosen = settings(suggest(optuna.trial.FixedTrial({**fixed, "gradient_steps": fraction}), hp, "sac"), "sac")
+        assert chosen["gradient_steps"] == steps and chosen["net_arch"] == [256, 256]
+    fixed["train_freq"] = 1
+    assert settings(suggest(optuna.trial.FixedTrial({**fixed, "gradient_steps": 0.25}), hp, "sac"),
                     "sac")["gradient_steps"] == 1  # at least one
 
 
-@pytest.mark.parametrize("text, message", [
-    ("gamma: {low: 0.0, high: 0.9}\n", "gamma is not tuned"),
-    ("lr: {low: 1.0e-4, high: 1.0e-3}\n", "unknown key 'lr'"),
-    ("ent_coef: {low: 1.0e-4, high: 1.0e-3}\n", "unknown key 'ent_coef'"),  # TD3 has no entropy
-    ("learning_rate: {low: 0.0, high: 1.0e-3, log: true}\n", "log-scaled, so low must be > 0"),
-    ("batch_size: {choices: []}\n", "non-empty"),
-    ("tau: 0.01\n", "must be {low, high} or {choices}"),
-    ("learning_rate: {low: 1.0e-4, high: 3.0}\n", "learning_rate=3.0 is out of range"),
-    ("net_arch: {choices: {tiny: [0]}}\n", "net_arch"),
-    ("policy_delay: {choices: [1, 2.5]}\n", "policy_delay"),
-])
-def test_search_space_errors_name_the_file_and_key(tmp_path, text, message):
-    path = tmp_path / "space.yaml"
-    path.write_text(text)
-    with pytest.raises(HyperparameterError, match=message) as err:
-        load_search_space("td3", str(path))
-    assert str(err.value).startswith(str(path))
+def test_the_committed_studies_ran_with_todays_samplers():
+    """Each committed study's trials were drawn from exactly the distributions its sampler asks for today, and
+    its recorded space (the legacy YAML form) is recognised as the same: the studies resume."""
+    from greenaolo.aolo.samplers import same_space
+    from greenaolo.aolo.tuning import STUDIES_DIR
+
+    for algorithm in ALGORITHMS:
+        study = load_study(STUDIES_DIR, algorithm)
+        drawn = {name: optuna.distributions.distribution_to_json(d)
+                 for t in study.trials for name, d in t.distributions.items()}
+        assert drawn == space_of(algorithm), algorithm
+        assert same_space(study.user_attrs["space"], algorithm)
+    assert not same_space('{"learning_rate": {"low": 1e-4, "high": 1e-2, "log": true}}', "sac")
 
 
 def test_tuning_seeds_must_lie_above_the_final_seeds(tmp_path):

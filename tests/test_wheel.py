@@ -39,7 +39,7 @@ def test_the_wheel_ships_every_notebook_and_data_file(wheel):
     assert {f"greenaolo/notebook_files/{n}.ipynb" for n in NOTEBOOKS} <= names
     hyperparams = ROOT / "greenaolo" / "aolo" / "hyperparams"
     data = [p for p in hyperparams.rglob("*") if p.suffix in (".yaml", ".journal")]
-    assert {"agents.yaml", "tuning.yaml", "tuned.yaml", "search_sdrl.yaml"} <= {p.name for p in data}
+    assert {"agents.yaml", "tuning.yaml", "tuned.yaml"} <= {p.name for p in data}
     assert {f"greenaolo/aolo/hyperparams/{p.relative_to(hyperparams)}" for p in data} <= names  # studies/ too
     assert "greenaolo/greenllm/data/carbon_intensity_2024_lifecycle.csv.gz" in names
     assert not [n for n in names if n.startswith(("notebooks/", "tests/"))]

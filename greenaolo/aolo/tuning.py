@@ -1,7 +1,7 @@
-"""Hyperparameter tuning of the AOLO agents with Optuna: search spaces as data, TPE, a median pruner, resumable.
+"""Hyperparameter tuning of the AOLO agents with Optuna: a sampler per algorithm, TPE, a median pruner, resumable.
 
-The rl-baselines3-zoo way (``docs/aolo.md#tuning``): each algorithm's search space is a YAML file beside
-``agents.yaml`` (``hyperparams/search_<algorithm>.yaml``), the budget is ``hyperparams/tuning.yaml`` (the
+The rl-baselines3-zoo way (``docs/aolo.md#tuning``): each algorithm's search space is a sampler function in
+:mod:`greenaolo.aolo.samplers` (recorded in each study as its distributions), the budget is ``hyperparams/tuning.yaml`` (the
 same trials and environment steps per trial for every algorithm), the sampler is Optuna's TPE and the pruner
 its median pruner on the trial's intermediate evaluations. A trial trains one agent (seed ``first_seed +
 trial number``, disjoint from the seeds of the final results) with everything the space does not name kept
@@ -38,7 +38,8 @@ from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.evaluation import evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.requests import evaluation_requests
-from greenaolo.aolo.training import (ACCEPTS, KEYS, ON_POLICY, SCHEMA, EvaluationCallback, HyperparameterError, agent,
+from greenaolo.aolo.samplers import same_space, sample, space_of
+from greenaolo.aolo.training import (ON_POLICY, EvaluationCallback, HyperparameterError, agent,
                                      evaluate_model,
                                      load_hyperparams, package_yaml, settings,
                                      validate_hyperparams)
@@ -46,7 +47,7 @@ from greenaolo.checks import number, read_yaml
 from greenaolo.io import atomic_path
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VALIDATION_SEED
 
-__all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", "load_search_space", "load_study", "objective",
+__all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", "load_study", "objective",
            "study_trials", "suggest", "tune", "write_tuned"]
 
 #: The package's studies (``make tune`` writes them; the ``aolo_tuning`` notebook reads them).
@@ -121,93 +122,19 @@ def load_budget(profile: str = "full", path: str | None = None) -> Budget:
     return budget
 
 
-def _key_check(algorithm: str, key: str, source: str) -> Callable[[Any], Any]:
-    """The check of a search-space key's values (:data:`~greenaolo.aolo.training.KEYS`; ``popsan_kwargs.X``
-    for PopSAN's own); an unknown key is an error naming ``source``."""
-    head, _, tail = key.partition(".")
-    if head not in ACCEPTS[algorithm] or (tail and (head not in SCHEMA or tail not in SCHEMA[head])):
-        valid = list(ACCEPTS[algorithm]) + [f"popsan_kwargs.{k}" for k in SCHEMA["popsan_kwargs"]] * (algorithm == "sdrl")
-        raise HyperparameterError(f"{source}: unknown key {key!r}; valid keys: {', '.join(valid)}")
-    return SCHEMA[head][tail] if tail else KEYS[head]
-
-
-def _value_check(check: Callable[[Any], Any], source: str, key: str, value: Any) -> None:
-    if isinstance(value, bool):
-        raise HyperparameterError(f"{source}: {key} has the value {value!r}: expected a number")
-    try:
-        check(value)
-    except (TypeError, ValueError) as err:
-        text = str(err)
-        raise HyperparameterError(f"{source}: {key}{'' if text.startswith('=') else ': '}{text}") from None
-
-
-def load_search_space(algorithm: str, path: str | None = None) -> dict[str, dict[str, Any]]:
-    """The search space of ``algorithm`` (default: the package's ``hyperparams/search_<algorithm>.yaml``), checked.
-
-    :raises HyperparameterError: an unknown key or a malformed entry, naming the file and the key.
-    """
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
-    source = path or f"hyperparams/search_{algorithm}.yaml"
-    space = read_yaml(path, HyperparameterError) if path else package_yaml(f"search_{algorithm}.yaml")[0]
-    if not isinstance(space, dict) or not space:
-        raise HyperparameterError(f"{source}: expected a mapping of hyperparameter -> range or choices")
-    for key, spec in space.items():
-        check = _key_check(algorithm, key, source)
-        if key == "gamma":
-            raise HyperparameterError(f"{source}: gamma is not tuned: AOLO's requests are independent (gamma = 0)")
-        if not isinstance(spec, dict):
-            raise HyperparameterError(f"{source}: {key} must be {{low, high}} or {{choices}}, not {spec!r}")
-        if "choices" in spec:
-            choices = spec["choices"]
-            if not isinstance(choices, (list, dict)) or not choices:
-                raise HyperparameterError(f"{source}: {key}.choices must be a non-empty list or mapping")
-            if "fraction_of" in spec and spec["fraction_of"] not in space:
-                raise HyperparameterError(f"{source}: {key}.fraction_of={spec['fraction_of']!r} is not in the space")
-            if "fraction_of" not in spec:
-                for value in (choices.values() if isinstance(choices, dict) else choices):
-                    _value_check(check, source, key, value)
-        elif "low" in spec and "high" in spec:
-            if not (isinstance(spec["low"], (int, float)) and isinstance(spec["high"], (int, float))
-                    and spec["low"] < spec["high"]):
-                raise HyperparameterError(f"{source}: {key} needs numbers low < high, not {spec['low']!r}, {spec['high']!r}")
-            if spec.get("log") and spec["low"] <= 0:
-                raise HyperparameterError(f"{source}: {key} is log-scaled, so low must be > 0, not {spec['low']!r}")
-            for value in (spec["low"], spec["high"]):
-                _value_check(check, source, key, value)
+def suggest(trial: Any, hyperparams: dict[str, Any], algorithm: str) -> dict[str, Any]:
+    """Every agent's hyperparameters with ``algorithm``'s section set to its full settings, the values its
+    sampler (:mod:`greenaolo.aolo.samplers`) draws from ``trial`` overriding them (an Optuna trial or
+    ``optuna.trial.FixedTrial``), checked as any hyperparameter file is."""
+    chosen = copy.deepcopy(settings(hyperparams, algorithm))
+    for key, value in sample(trial, algorithm).items():
+        if key == "popsan_kwargs":
+            chosen.setdefault(key, {}).update(value)
         else:
-            raise HyperparameterError(f"{source}: {key} must have low and high, or choices")
-    return space
-
-
-def suggest(trial: Any, space: dict[str, dict[str, Any]], hyperparams: dict[str, Any], algorithm: str) -> dict[str, Any]:
-    """Every agent's hyperparameters with ``algorithm``'s section set to its full settings, the values
-    ``trial`` samples from ``space`` overriding them (``trial``: an Optuna trial or ``FixedTrial``)."""
-    values: dict[str, Any] = {}
-    for key, spec in space.items():
-        if "choices" in spec:
-            choices = spec["choices"]
-            if isinstance(choices, dict):
-                values[key] = copy.deepcopy(choices[trial.suggest_categorical(key, list(choices))])
-            else:
-                values[key] = trial.suggest_categorical(key, choices)
-        elif isinstance(spec["low"], int) and isinstance(spec["high"], int) and not isinstance(spec["low"], bool):
-            values[key] = trial.suggest_int(key, spec["low"], spec["high"], log=bool(spec.get("log")))
-        else:
-            values[key] = trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=bool(spec.get("log")))
-    for key, spec in space.items():
-        if "fraction_of" in spec:
-            values[key] = max(1, int(round(values[spec["fraction_of"]] * values[key])))
-    chosen = settings(hyperparams, algorithm)
-    for key, value in values.items():
-        head, _, tail = key.partition(".")
-        if tail:
-            chosen.setdefault(head, {})[tail] = value
-        else:
-            chosen[head] = value
+            chosen[key] = value
     out = copy.deepcopy(hyperparams)
     out[algorithm] = chosen
-    return validate_hyperparams(out, f"search_{algorithm}.yaml")
+    return validate_hyperparams(out, f"the {algorithm} sampler (greenaolo/aolo/samplers.py)")
 
 
 def _cost(ds: xr.Dataset) -> float:
@@ -215,7 +142,7 @@ def _cost(ds: xr.Dataset) -> float:
 
 
 def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig | None = None,
-              space: dict | None = None, hyperparams: dict | None = None, seed_base: int | None = None,
+              hyperparams: dict | None = None, seed_base: int | None = None,
               resumed: int = 0) -> float:
     """Train one trial's agent and return its validation cost; reports every ``eval_every`` steps to the
     pruner and raises ``optuna.TrialPruned`` when it says stop. One torch thread.
@@ -232,7 +159,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     import torch
 
     cfg = config or AoloConfig()
-    hp = suggest(trial, space or load_search_space(algorithm), hyperparams or load_hyperparams(), algorithm)
+    hp = suggest(trial, hyperparams or load_hyperparams(), algorithm)
     requests = evaluation_requests(cfg, budget.n_validation, VALIDATION_SEED)
     best = evaluate_oracle(requests, cfg)
     seed = (budget.first_seed if seed_base is None else seed_base) + trial.number - resumed
@@ -406,7 +333,7 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
-def _worker_trials(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, space: dict, hyperparams: dict,
+def _worker_trials(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, hyperparams: dict,
           sampler_offset: int, quota: int, seed_base: int, resumed: int) -> int:
     """One worker's Optuna loop on the shared study: ``quota`` trials (the workers' quotas add up to the
     trials missing, so the budget is never overshot); ``sampler_offset`` seeds its sampler."""
@@ -416,7 +343,7 @@ def _worker_trials(storage: Any, algorithm: str, budget: Budget, config: AoloCon
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     study = optuna.load_study(study_name=algorithm, storage=storage, sampler=_sampler(budget, sampler_offset),
                               pruner=_pruner(budget))
-    study.optimize(lambda t: objective(t, algorithm, budget, config=config, space=space, hyperparams=hyperparams,
+    study.optimize(lambda t: objective(t, algorithm, budget, config=config, hyperparams=hyperparams,
                                        seed_base=seed_base, resumed=resumed),
                    n_trials=quota, catch=(), gc_after_trial=False)
     return quota
@@ -433,7 +360,6 @@ def tune(
     config: AoloConfig | None = None,
     progress: bool = True,
     budget: Budget | None = None,
-    space: dict | None = None,
     hyperparams: dict | None = None,
     poll_seconds: float = 1.0,
 ) -> Any:
@@ -456,17 +382,16 @@ def tune(
         trials = number("", "trials", trials, 1, 100_000, integer=True)
         budget = Budget(**{**asdict(budget), "trials": trials})
     cfg = config or AoloConfig()
-    space = space or load_search_space(algorithm)
     hp = hyperparams or load_hyperparams()
     scheduler, workers = resolve_scheduler(scheduler, workers)
 
     with study_lock(journal_path(storage_dir, algorithm)):
-        return _tune(algorithm, profile, storage_dir, scheduler, workers, cfg, progress, budget, space, hp,
+        return _tune(algorithm, profile, storage_dir, scheduler, workers, cfg, progress, budget, hp,
                      poll_seconds)
 
 
 def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str, workers: int | None,
-          cfg: AoloConfig, progress: bool, budget: Budget, space: dict, hp: dict, poll_seconds: float) -> Any:
+          cfg: AoloConfig, progress: bool, budget: Budget, hp: dict, poll_seconds: float) -> Any:
     """:func:`tune`'s work, with the study's lock held."""
     import optuna
     from optuna.trial import TrialState
@@ -475,8 +400,10 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     local = optuna.create_study(study_name=algorithm, storage=_journal(journal_path(storage_dir, algorithm), algorithm),
                                 direction="minimize", load_if_exists=True)
     fixed_budget = {k: v for k, v in asdict(budget).items() if k != "trials"}
-    record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space, sort_keys=True),
+    record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space_of(algorithm), sort_keys=True),
               "hyperparams": json.dumps(settings(hp, algorithm), sort_keys=True), "validation_seed": VALIDATION_SEED}
+    if same_space(str(local.user_attrs.get("space", record["space"])), algorithm):
+        local.set_user_attr("space", record["space"])  # a study recorded in the legacy YAML form: the same space
     for key, value in record.items():
         if key in local.user_attrs and local.user_attrs[key] != value:
             raise HyperparameterError(
@@ -489,7 +416,7 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     started = time.perf_counter()
     try:
         if len(finished) < budget.trials:
-            _run_missing_trials(algorithm, budget, cfg, space, hp, local, finished, scheduler, workers, bar, poll_seconds)
+            _run_missing_trials(algorithm, budget, cfg, hp, local, finished, scheduler, workers, bar, poll_seconds)
     finally:
         bar.close()
     local.set_user_attr("trials", budget.trials)
@@ -497,7 +424,7 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     return local
 
 
-def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict, local: Any, finished: list,
+def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, hp: dict, local: Any, finished: list,
          scheduler: str, workers: int, bar: Any, poll_seconds: float) -> None:
     """Run the missing trials on a working study seeded with ``finished``, copying each trial that
     finishes into ``local`` (the journal)."""
@@ -529,7 +456,7 @@ def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, space: 
     if scheduler == "serial":
         work = optuna.create_study(study_name=algorithm, direction="minimize")
         work.add_trials(resumed)
-        _trial_loop(work, algorithm, budget, cfg, space, hp, mirror, offset=1000 * len(finished), quota=remaining,
+        _trial_loop(work, algorithm, budget, cfg, hp, mirror, offset=1000 * len(finished), quota=remaining,
                  seed_base=seed_base, resumed=len(finished))
         return
     from optuna_integration import DaskStorage
@@ -540,7 +467,7 @@ def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, space: 
     work.add_trials(resumed)
     n = min(remaining, max(1, len(client.scheduler_info()["workers"]) if scheduler != "local" else workers))
     client.run(_quiet)
-    futures = [client.submit(_worker_trials, storage, algorithm, budget, cfg, space, hp, 1000 * len(finished) + i,
+    futures = [client.submit(_worker_trials, storage, algorithm, budget, cfg, hp, 1000 * len(finished) + i,
                              remaining // n + (i < remaining % n), seed_base, len(finished), pure=False)
                for i in range(n)]
     try:
@@ -555,11 +482,11 @@ def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, space: 
             f.cancel()
 
 
-def _trial_loop(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, space: dict, hp: dict,
+def _trial_loop(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, hp: dict,
              mirror: Callable[[Any], None], offset: int, quota: int, seed_base: int, resumed: int) -> None:
     study.sampler = _sampler(budget, offset)
     study.pruner = _pruner(budget)
-    study.optimize(lambda t: objective(t, algorithm, budget, config=cfg, space=space, hyperparams=hp,
+    study.optimize(lambda t: objective(t, algorithm, budget, config=cfg, hyperparams=hp,
                                        seed_base=seed_base, resumed=resumed),
                    n_trials=quota, callbacks=[lambda s, t: mirror(s)], gc_after_trial=False)
 
@@ -651,7 +578,7 @@ def write_tuned(path: str | Path, studies: dict[str, Any], *, limit: int | None 
     data = {"agents": {a: agents[a] for a in ALGORITHMS if a in agents}}
     header = ("# Tuned hyperparameters of the AOLO agents: the best trial of each algorithm's Optuna study\n"
               "# (greenaolo.aolo.tuning; `make tune` rebuilds this file; budgets in tuning.yaml, spaces in\n"
-              "# search_<algorithm>.yaml). `make reproduce` trains the 'tuned' runs from it.\n")
+              "# greenaolo/aolo/samplers.py). `make reproduce` trains the 'tuned' runs from it.\n")
     from greenaolo.io import atomic_path
 
     path.parent.mkdir(parents=True, exist_ok=True)
