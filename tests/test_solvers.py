@@ -155,3 +155,28 @@ def test_a_time_limited_incumbent_is_marked_not_optimal():
 def test_infeasible_is_an_error_even_when_suboptimal_is_allowed(tiny):
     with pytest.raises(SolveError, match="the model is infeasible: delay cap"):
         solve(tiny(delay_cap=0.01), "M0", solver="highs", allow_suboptimal=True)
+
+
+def test_the_linopy_internals_solvers_py_drives_are_there():
+    """solvers.solve does by hand what linopy's Model.solve does (to warm-start MILPs and watch progress), so it
+    uses linopy internals: pyproject.toml bounds linopy below the next minor version, and this test names what
+    changed if an upgrade moves them."""
+    import inspect
+
+    import linopy
+
+    needed = {
+        "Model.constraints.sanitize_zeros": hasattr(linopy.constraints.Constraints, "sanitize_zeros"),
+        "Model.constraints.sanitize_infinities": hasattr(linopy.constraints.Constraints, "sanitize_infinities"),
+        "Model.assign_result": hasattr(linopy.Model, "assign_result"),
+        "Model.solver (settable)": isinstance(inspect.getattr_static(linopy.Model, "solver", None), property)
+        and inspect.getattr_static(linopy.Model, "solver").fset is not None,
+        "solvers.Solver.from_name": hasattr(linopy.solvers.Solver, "from_name"),
+        "Solver.solve": hasattr(linopy.solvers.Solver, "solve"),
+    }
+    params = set(inspect.signature(linopy.solvers.Solver.from_name).parameters)
+    for name in ("model", "io_api", "options"):
+        needed[f"Solver.from_name({name}=...)"] = name in params or "kwargs" in params
+    missing = [name for name, ok in needed.items() if not ok]
+    assert not missing, (f"linopy {linopy.__version__} no longer has {missing}: greenaolo/solvers.py needs "
+                         "updating for it (or keep linopy < 0.11, as pyproject.toml asks)")
