@@ -148,6 +148,12 @@ def run(
             _fail(f"set {reserved} with --{reserved.replace('_', '-')}, not -p")
     if scheduler is not None:
         params["scheduler"] = scheduler
+    try:  # the parameters first (a notebook without sweeps has no scheduler), then the cluster
+        from greenaolo.notebooks import check_parameters, resolve_notebook
+
+        check_parameters(resolve_notebook(notebook)[0].name, **params, profile=profile.value)
+    except ParameterError as exc:
+        _fail(str(exc))
     _wait_for_cluster(scheduler)
     try:
         with warnings.catch_warnings():
