@@ -141,8 +141,9 @@ tune: $(INSTALLED)
 	  $(PY) -m greenaolo aolo tune $$a --profile $(TUNE_PROFILE) --storage $(TUNE_STUDIES) --write $(TUNED) || exit 1; \
 	done
 
+# Both cores, one test file per worker (a module's fixtures, such as the executed notebooks, are built once).
 test: $(INSTALLED) lint
-	@$(PY) -m pytest; status=$$?; \
+	@$(PY) -m pytest -n 2 --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 test-fast: $(INSTALLED) lint
