@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import sys
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -161,9 +163,10 @@ def run(
             warnings.simplefilter("always", ParameterCapWarning)
             warnings.showwarning = lambda message, *args, **kwargs: typer.secho(
                 f"note: {message}", fg=typer.colors.YELLOW, err=True)
-            executed = run_notebook(
-                notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir
-            )
+            with _heartbeat(str(notebook), show=not sys.stderr.isatty()):  # a terminal has papermill's bar
+                executed = run_notebook(
+                    notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir
+                )
     except ParameterError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -220,6 +223,33 @@ def plot(
         _fail(f"{dataset}: {exc.args[0]}")
     for path in save_figure(fig, dataset.stem, out, provenance=ds.attrs):
         typer.echo(f"wrote {path}")
+
+
+#: Seconds between the lines a long command prints when it has no progress bar to show (make's log).
+HEARTBEAT_SECONDS = 10.0
+
+
+@contextlib.contextmanager
+def _heartbeat(what: str, *, show: bool = True):
+    """While the block runs, print ``what: running (N s)`` to stderr every :data:`HEARTBEAT_SECONDS`, so a
+    log without a progress bar (``make reproduce``, whose output is kept line by line) never goes quiet."""
+    import threading
+    import time
+
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            typer.echo(f"{what}: running ({time.monotonic() - started:.0f} s)", err=True)
+
+    thread = threading.Thread(target=beat, daemon=True) if show else None
+    if thread:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def _wait_for_cluster(scheduler: str | None) -> None:
@@ -509,8 +539,9 @@ def aolo_train(
     if profile.value not in hp["profiles"]:
         _fail(f"--profile {profile.value} is not in the hyperparameter file's profiles: {sorted(hp['profiles'])}")
     _writable(runs_dir, "--runs-dir")
-    path = train_run(algorithm.value, seed, runs_dir, profile=profile.value, config=cfg, hyperparams=hp,
-                     variant=variant.value, progress=progress)
+    with _heartbeat(f"{algorithm.value} ({variant.value}) seed {seed}", show=not progress):
+        path = train_run(algorithm.value, seed, runs_dir, profile=profile.value, config=cfg, hyperparams=hp,
+                         variant=variant.value, progress=progress)
     from greenaolo.io import read_dataset
 
     ds = read_dataset(path)

@@ -555,3 +555,18 @@ def test_a_second_make_reproduce_in_one_checkout_says_so_and_stops(tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert bogus.returncode != 0 and "PROFILE=nonsense is not a profile" in bogus.stderr
     assert (root / "build" / "profile").read_text().strip() in ("quick", "full") if (root / "build" / "profile").exists() else True
+
+
+@pytest.mark.slow
+def test_a_long_run_without_a_progress_bar_says_it_is_running(tmp_path, monkeypatch):
+    """make reproduce keeps each command's output line by line: a notebook or a training run prints a line
+    every few seconds while it works, so the log never goes quiet."""
+    import greenaolo.cli as cli
+
+    monkeypatch.setattr(cli, "HEARTBEAT_SECONDS", 0.5)
+    result = runner.invoke(app, ["run", "greenllm_table2", "--profile", "quick", "--output-dir", str(tmp_path / "out"),
+                                 "--executed-dir", str(tmp_path / "ex")])
+    assert result.exit_code == 0, result.output
+    beats = [line for line in result.output.splitlines() if line.startswith("greenllm_table2: running (")]
+    assert len(beats) >= 2, result.output
+    assert f"figure {tmp_path / 'out' / 'greenllm_table2.png'}" in result.output  # and where the figure went
