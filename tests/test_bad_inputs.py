@@ -570,3 +570,20 @@ def test_a_long_run_without_a_progress_bar_says_it_is_running(tmp_path, monkeypa
     beats = [line for line in result.output.splitlines() if line.startswith("greenllm_table2: running (")]
     assert len(beats) >= 2, result.output
     assert f"figure {tmp_path / 'out' / 'greenllm_table2.png'}" in result.output  # and where the figure went
+
+
+def test_a_model_save_killed_mid_write_leaves_nothing_the_next_write_keeps(tmp_path):
+    """SB3 appends .zip to the temporary name it is given: a save killed mid-write leaves
+    .NAME.PID.XXXX.zip; the next write of that model removes it (a live writer's is kept)."""
+    from greenaolo.io import atomic_path
+
+    model = tmp_path / "sac_default_seed0.zip"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that no longer runs
+    stale = tmp_path / f".{model.name}.{dead.pid}.abcd.zip"
+    stale.write_bytes(b"half a model")
+    live = tmp_path / f".{model.name}.{os.getpid()}.efgh.zip"
+    live.write_bytes(b"being written")
+    with atomic_path(model) as tmp:
+        tmp.write_bytes(b"model")
+    assert not stale.exists() and live.exists() and model.read_bytes() == b"model"

@@ -3,6 +3,7 @@ a quick study end to end on local Dask workers and in process, and resuming a st
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -295,3 +296,24 @@ def test_a_second_tuner_of_the_same_study_refuses_and_a_stale_lock_is_removed(tm
         with study_lock(path):
             pass
     assert not stale.is_symlink()
+
+
+def test_a_journal_cut_at_a_line_boundary_is_noticed_by_its_budget(tmp_path, budget):
+    """A journal truncated between two records still parses; the tuning figure's reader compares the finished
+    trials with the study's own budget (recorded before its trials) and says it is short, instead of silently
+    using fewer trials."""
+    from greenaolo.aolo.benchmark import tuning_study
+
+    tune("sac", budget=replace(budget, trials=3), storage_dir=tmp_path, scheduler="serial", progress=False)
+    journal = journal_path(tmp_path, "sac")
+    keep, finished = [], 0
+    for line in journal.read_bytes().splitlines(keepends=True):
+        keep.append(line)
+        if json.loads(line)["op_code"] == 4:  # the journal holds each finished trial as one CREATE_TRIAL record
+            finished += 1
+            if finished == 1:
+                break
+    journal.write_bytes(b"".join(keep))
+    assert len(study_trials(load_study(tmp_path, "sac"))) == 1  # it parses: nothing else would notice
+    with pytest.raises(ValueError, match=r"sac.journal: 1 finished trials, but the study asked for 3"):
+        tuning_study(tmp_path, ["sac"])

@@ -238,6 +238,13 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
     studies = {a: load_study(storage_dir, a) for a in algorithms}
     limits = {a: trials or s.user_attrs.get("trials") for a, s in studies.items()}
     records = {a: study_trials(s, limits[a]) for a, s in studies.items()}
+    for a, r in records.items():
+        if trials is None and limits[a] and len(r) < int(limits[a]):
+            # A journal cut at a line boundary still parses: it is the study's own budget that shows it is short.
+            raise ValueError(
+                f"{journal_path(storage_dir, a)}: {len(r)} finished trials, but the study asked for {limits[a]}: an "
+                f"interrupted `make tune` or a truncated file; run `greenaolo aolo tune {a}` to finish it, or "
+                "choose how many trials to read (trials=N)")
     n = max(len(r) for r in records.values())
     shape = (len(algorithms), n)
     fields = {"value": np.full(shape, np.nan), "gap_to_oracle": np.full(shape, np.nan),

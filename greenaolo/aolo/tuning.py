@@ -414,6 +414,9 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     bar = tqdm(total=budget.trials, initial=min(len(finished), budget.trials), desc=f"tuning {algorithm}",
                unit="trial", disable=not progress)
     started = time.perf_counter()
+    # The budget first, so that a journal cut short (a crash, a truncated copy) still says how many trials it
+    # should hold (benchmark.tuning_study checks it); it is written again when the trials are done.
+    local.set_user_attr("trials", budget.trials)
     try:
         if len(finished) < budget.trials:
             _run_missing_trials(algorithm, budget, cfg, hp, local, finished, scheduler, workers, bar, poll_seconds)
