@@ -52,6 +52,16 @@ __all__ = [
 ]
 
 OBJECTIVES = ("energy", "carbon", "delay")
+
+
+def total_cost(terms, suffix: str = ""):
+    """The reported total ``C_E + C_C + C_D`` (``docs/greenllm.md#objectives``) of cost terms keyed by
+    :data:`OBJECTIVES` plus ``suffix`` (numbers, arrays or expressions), summed in that order: the one home of
+    the total that the solver, the explorer, the year study and the results all report."""
+    energy, carbon, delay = (terms[f"{name}{suffix}"] for name in OBJECTIVES)
+    return energy + carbon + delay
+
+
 #: Physical quantities that can be minimised or limited too: grid emissions (kgCO2) and water (L).
 METRICS = ("emissions", "water")
 #: The compared models (docs/greenllm.md#objectives): weights on (C_E, C_C, C_D).

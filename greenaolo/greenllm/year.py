@@ -40,7 +40,7 @@ import xarray as xr
 
 from greenaolo.greenllm import carbon
 from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
-from greenaolo.greenllm.model import MODELS, build_model
+from greenaolo.greenllm.model import MODELS, build_model, total_cost
 from greenaolo.greenllm.optimise import model_weights, needs_tie_break, relaxed_bound, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
@@ -157,7 +157,7 @@ class ReusedLP:
         self._row_coefficients[model] = objective[cols].copy()
         value = float(primary.getInfo().objective_function_value)
         tie.changeRowBounds(row, -highspy.kHighsInf, relaxed_bound(value))
-        tie.changeColsCost(self.n_cols, everything, vectors["energy"] + vectors["carbon"] + vectors["delay"])
+        tie.changeColsCost(self.n_cols, everything, total_cost(vectors))
         self._run(tie, model)
         return np.asarray(tie.getSolution().col_value)
 
@@ -175,7 +175,7 @@ class ReusedLP:
                "delay_cost": self.fixed["delay"] @ x, "emissions": real["emissions"] @ x,
                "water": self.fixed["water"] @ x, "grid_energy": x[self.grid_columns].sum(),
                "planned_carbon_cost": plan["carbon"] @ x, "planned_emissions": plan["emissions"] @ x}
-        out["total_cost"] = out["energy_cost"] + out["carbon_cost"] + out["delay_cost"]
+        out["total_cost"] = total_cost(out, "_cost")
         out = {name: float(out[name]) for name in PLAN_TERMS}
         out["served"] = np.einsum("ijkt,ikt->j", x[self.allocation_columns], self.demand)
         return out
