@@ -491,6 +491,13 @@ def run_notebook(
             raise
     # The executed notebook records the code's provenance, as its dataset and figure do.
     nb.metadata.setdefault("greenaolo", {}).update(provenance=provenance(), status="completed")
+    # Tie the executed notebook to the dataset it wrote (its creation stamp), so the report never pairs a
+    # notebook with a dataset another run wrote later.
+    dataset = Path(output_dir) / "data" / f"{s.name}.nc"
+    if s.kind == "figure" and dataset.is_file():
+        from greenaolo.io import read_dataset
+
+        nb.metadata["greenaolo"]["dataset_created"] = str(read_dataset(dataset).attrs.get("created", ""))
     with atomic_path(executed) as tmp:
         nbformat.write(nb, tmp)
     return executed

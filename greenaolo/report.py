@@ -176,6 +176,12 @@ def build_report(
     profiles = set()
     for row in rows:
         attrs = dict(read_dataset(data_dir / f"{row.output}.nc").attrs)
+        stamp = nbformat.read(executed_dir / f"{row.output}.ipynb", as_version=4).metadata.get("greenaolo", {}).get(
+            "dataset_created")
+        if stamp is not None and stamp != str(attrs.get("created", "")):
+            raise ReportError(f"{data_dir / (row.output + '.nc')} was written by another run than "
+                              f"{executed_dir / (row.output + '.ipynb')} (created {attrs.get('created')}, the notebook "
+                              f"wrote {stamp}): run `make reproduce` again")
         profiles.add(str(attrs.get("profile")))
         title = NOTEBOOKS[row.output].title if row.output in NOTEBOOKS else row.output
         page = _page(executed_dir / f"{row.output}.ipynb", page_header(row, title, attrs))

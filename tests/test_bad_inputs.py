@@ -587,3 +587,25 @@ def test_a_model_save_killed_mid_write_leaves_nothing_the_next_write_keeps(tmp_p
     with atomic_path(model) as tmp:
         tmp.write_bytes(b"model")
     assert not stale.exists() and live.exists() and model.read_bytes() == b"model"
+
+
+@pytest.mark.slow
+def test_the_report_never_pairs_a_notebook_with_another_runs_dataset(tmp_path):
+    """An executed notebook records the creation stamp of the dataset it wrote; a dataset rewritten later by
+    another run is refused by the report, naming both files."""
+    import xarray as xr
+
+    from greenaolo.io import read_dataset, write_dataset
+    from greenaolo.notebooks import run_notebook
+    from greenaolo.report import ReportError, build_report
+
+    out, ex = tmp_path / "out", tmp_path / "ex"
+    run_notebook("greenllm_table1", profile="quick", output_dir=out, executed_dir=ex, progress=False)
+    dataset = out / "data" / "greenllm_table1.nc"
+    ds = read_dataset(dataset)
+    time.sleep(1.1)  # a later run: another creation stamp
+    write_dataset(xr.Dataset(ds.data_vars), dataset, profile="quick", figure="greenllm_table1", seeds=[42])
+    readme = tmp_path / "README.md"
+    readme.write_text("## Figures and tables\n| `greenllm_table1` | `greenllm_table1` | claim | finding |\n## End\n")
+    with pytest.raises(ReportError, match="greenllm_table1.nc was written by another run than .*greenllm_table1.ipynb"):
+        build_report(ex, out / "data", tmp_path / "report", readme=readme)
