@@ -11,6 +11,7 @@ its own), and the shared :func:`draw` (any figure from its dataset), :func:`read
 
 from importlib.metadata import PackageNotFoundError, version
 
+from greenaolo._public import lazy_attributes
 from greenaolo import greenllm  # noqa: F401 - cheap: its names load on first use
 from greenaolo.aolo import register_environments
 
@@ -28,16 +29,4 @@ _PUBLIC = {
 __all__ = sorted([*_PUBLIC, "__version__", "aolo", "greenllm"])
 
 
-def __getattr__(name: str) -> object:
-    """The public names, imported on first use (so ``import greenaolo`` stays cheap)."""
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _PUBLIC)

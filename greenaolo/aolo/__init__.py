@@ -13,6 +13,8 @@ The public API (what a user imports; the rest of the subpackage is for the packa
 
 import gymnasium
 
+from greenaolo._public import lazy_attributes
+
 ENV_ID = "greenaolo/Aolo-v0"
 _PUBLIC = {
     "AoloConfig": "greenaolo.aolo.config",
@@ -33,16 +35,4 @@ def register_environments() -> None:
 register_environments()
 
 
-def __getattr__(name: str) -> object:
-    """The public names, imported on first use (so ``import greenaolo.aolo`` stays cheap)."""
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _PUBLIC)

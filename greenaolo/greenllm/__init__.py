@@ -11,6 +11,8 @@ The public API (what a user imports; the rest of the subpackage is for the packa
   of 2024).
 """
 
+from greenaolo._public import lazy_attributes
+
 _PUBLIC = {
     "paper_scenario": "greenaolo.greenllm.scenario", "synthetic_scenario": "greenaolo.greenllm.scenario",
     "Scaling": "greenaolo.greenllm.scenario", "apply_scaling": "greenaolo.greenllm.scenario",
@@ -23,16 +25,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> object:
-    """The public names, imported on first use (so ``import greenaolo.greenllm`` stays cheap)."""
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _PUBLIC)
