@@ -105,3 +105,32 @@ def small_hyperparams():
         return hp
 
     return make
+
+
+@pytest.fixture(scope="session")
+def write_tiny_runs(small_hyperparams):
+    """A writer of untrained tiny SAC and SDRL agents (seed 0) saved as quick-profile runs in a folder, model
+    and dataset with its digest, as ``train_run`` writes them: what the explorer tests need is the wiring from a
+    run on disk to its action, not the quality of the action. Returns the folder."""
+
+    def write(folder):
+        import xarray as xr
+
+        from greenaolo.aolo.config import AoloConfig
+        from greenaolo.aolo.env import AoloEnv
+        from greenaolo.aolo.runs import RUN_FIGURE, model_digest, run_paths
+        from greenaolo.aolo.training import agent
+        from greenaolo.io import write_dataset
+
+        cfg = AoloConfig()
+        folder.mkdir(parents=True, exist_ok=True)
+        for algorithm in ("sac", "sdrl"):
+            path, model_path = run_paths(folder, algorithm, 0)
+            agent(algorithm, AoloEnv(cfg), 0, small_hyperparams(learning_starts=60)).save(model_path)
+            attrs = {"algorithm": algorithm, "seed": 0, "config": cfg.to_json(), "model_sha256": model_digest(model_path)}
+            write_dataset(xr.Dataset(attrs=attrs), path, profile="quick", figure=RUN_FIGURE, seeds=[0],
+                          parameters={"algorithm": algorithm})
+        return folder
+
+    return write
+

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 
 pytestmark = pytest.mark.slow
 
@@ -56,25 +55,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, small_hyperparams) -> Path:
+def home(tmp_path_factory, write_tiny_runs) -> Path:
     """The outputs' home the kernels see (GREENAOLO_OUTPUT_DIR): one tiny trained run per paper agent in its
-    ``data/aolo_runs``, as ``make reproduce`` leaves them (what matters is the wiring, not the agents)."""
-    from greenaolo.aolo.config import AoloConfig
-    from greenaolo.aolo.env import AoloEnv
-    from greenaolo.aolo.runs import RUN_FIGURE, model_digest, run_paths
-    from greenaolo.aolo.training import agent
-    from greenaolo.io import write_dataset
-
+    ``data/aolo_runs``, as ``make reproduce`` leaves them (conftest.write_tiny_runs)."""
     folder = tmp_path_factory.mktemp("home")
-    runs = folder / "data" / "aolo_runs"
-    cfg = AoloConfig()
-    runs.mkdir(parents=True)
-    for algorithm in ("sac", "sdrl"):
-        path, model_path = run_paths(runs, algorithm, 0)
-        agent(algorithm, AoloEnv(cfg), 0, small_hyperparams(learning_starts=60)).save(model_path)
-        attrs = {"algorithm": algorithm, "seed": 0, "config": cfg.to_json(), "model_sha256": model_digest(model_path)}
-        write_dataset(xr.Dataset(attrs=attrs), path,
-                      profile="quick", figure=RUN_FIGURE, seeds=[0], parameters={"algorithm": algorithm})
+    write_tiny_runs(folder / "data" / "aolo_runs")
     return folder
 
 

@@ -13,20 +13,18 @@ import xarray as xr
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.env import AoloEnv, decision, observation
+from greenaolo.aolo.env import decision, observation
 from greenaolo.aolo.explore import INTENSITY_RANGE, find_runs, one_request, request_ranges
 from greenaolo.aolo.explore import explore_table as aolo_table
 from greenaolo.aolo.explore import explore_view as aolo_view
 from greenaolo.aolo.figures import draw_explore as draw_aolo
 from greenaolo.aolo.oracle import oracle
-from greenaolo.aolo.runs import RUN_FIGURE, load_model, model_digest, run_paths
-from greenaolo.aolo.training import agent
+from greenaolo.aolo.runs import load_model
 from greenaolo.greenllm import explore as gx
 from greenaolo.greenllm.explore import explore_table, explore_view
 from greenaolo.greenllm.figures import draw_explore
 from greenaolo.greenllm.optimise import solve
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
-from greenaolo.io import write_dataset
 from matplotlib.figure import Figure
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -112,18 +110,9 @@ REQUEST = {"distance": 420.0, "fading": 0.3, "qoe_threshold": 0.8, "latency_budg
 
 
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory, small_hyperparams) -> Path:
-    """One untrained tiny agent per algorithm, saved as a quick-profile run (what matters here is the wiring
-    from a run on disk to its action, not the quality of the action)."""
-    folder = tmp_path_factory.mktemp("runs")
-    cfg = AoloConfig()
-    for algorithm in ("sac", "sdrl"):
-        path, model_path = run_paths(folder, algorithm, 0)
-        agent(algorithm, AoloEnv(cfg), 0, small_hyperparams(learning_starts=60)).save(model_path)
-        attrs = {"algorithm": algorithm, "seed": 0, "config": cfg.to_json(), "model_sha256": model_digest(model_path)}
-        write_dataset(xr.Dataset(attrs=attrs), path,
-                      profile="quick", figure=RUN_FIGURE, seeds=[0], parameters={"algorithm": algorithm})
-    return folder
+def runs_dir(tmp_path_factory, write_tiny_runs) -> Path:
+    """One untrained tiny agent per paper algorithm, saved as a quick-profile run (conftest.write_tiny_runs)."""
+    return write_tiny_runs(tmp_path_factory.mktemp("runs"))
 
 
 def test_aolo_view_oracle_is_the_oracle_and_is_optimal_on_its_curves():
