@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TooLargeError", "boolean", "memory_bound", "memory_guard", "number", "parse_yaml", "read_yaml"]
+__all__ = ["TooLargeError", "boolean", "env_flag", "memory_bound", "memory_guard", "number", "parse_yaml", "read_yaml"]
 
 
 def number(owner: str, name: str, value: Any, low: float, high: float, *, integer: bool = False,
@@ -110,3 +110,16 @@ def memory_guard(what: str, estimate: float, advice: str) -> None:
         raise TooLargeError(
             f"{what} would need about {estimate / 2**30:,.1f} GiB of memory, above the bound of "
             f"{bound / 2**30:,.1f} GiB ({MEMORY_FRACTION:.0%} of this machine's memory): {advice}")
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """An on/off environment variable (``1``/``0``, ``true``/``false``, ``yes``/``no``, ``on``/``off``); unset
+    means ``default``. :raises ValueError: naming the variable and its value."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    text = value.strip().lower()
+    if text not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
+        raise ValueError(f"{name}={text!r} is invalid: expected 0 or 1")
+    return text in ("1", "true", "yes", "on")
+

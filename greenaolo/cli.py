@@ -53,10 +53,9 @@ def check_environment() -> None:
             check_scheduler(os.environ["GREENAOLO_SCHEDULER"])
         except ValueError as err:
             raise ValueError(f"GREENAOLO_SCHEDULER: {err}") from None
-    compile_flag = os.environ.get("GREENAOLO_TORCH_COMPILE")
-    if compile_flag is not None and compile_flag.strip().lower() not in ("0", "1", "false", "true", "no", "yes",
-                                                                          "off", "on"):
-        raise ValueError(f"GREENAOLO_TORCH_COMPILE={compile_flag!r} is invalid: expected 0 or 1")
+    from greenaolo.checks import env_flag
+
+    env_flag("GREENAOLO_TORCH_COMPILE", True)  # raises with the variable's name and value
     if "GREENAOLO_OUTPUT_DIR" in os.environ:
         from greenaolo import paths
 

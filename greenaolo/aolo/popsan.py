@@ -34,7 +34,6 @@ ratio survives every update.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +43,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACPolicy
 from torch import nn
 
+from greenaolo.checks import env_flag
 from greenaolo.aolo.neurons import (
     _LIFTrain,
     _layer_major_rates,
@@ -105,10 +105,7 @@ def _compiled_rates() -> Callable[..., tuple[torch.Tensor, list[torch.Tensor]]]:
 
 
 def _compile_default() -> bool:
-    value = os.environ.get(COMPILE_ENV, "1").strip().lower()
-    if value not in ("0", "1", "false", "true", "no", "yes", "off", "on"):
-        raise ValueError(f"{COMPILE_ENV}={value!r} is invalid: expected 0 or 1")
-    return value in ("1", "true", "yes", "on")
+    return env_flag(COMPILE_ENV, True)
 
 
 class PopSpikeEncoderRegularSpike(nn.Module):
