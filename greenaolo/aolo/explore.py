@@ -100,7 +100,7 @@ _RUN_NAME = re.compile(r"^(?P<algorithm>[a-z0-9]+)_default_seed(?P<seed>\d+)\.nc
 def _run_attrs(path: str, mtime_ns: int) -> dict[str, str]:
     """A run dataset's attributes (cached while the file is unchanged)."""
     with xr.open_dataset(path, engine=ENGINE) as ds:
-        return {key: str(ds.attrs.get(key, "")) for key in ("profile", "config", "algorithm", "seed")}
+        return {key: str(ds.attrs.get(key, "")) for key in ("profile", "config", "algorithm", "seed", "model_sha256")}
 
 
 def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[list[tuple[str, int]], str]:
@@ -115,17 +115,17 @@ def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[
         return [], "no folder of trained runs given: oracle only"
     if not Path(runs_dir).is_dir():
         return [], f"no trained runs in {runs_dir}: oracle only"
+    from greenaolo.aolo.runs import is_pair
+
     found, other, mismatched = [], set(), set()
     for path in sorted(Path(runs_dir).glob("*_seed*.nc")):
         match = _RUN_NAME.match(path.name)
         if not match or match["algorithm"] not in ALGORITHMS or not path.with_suffix(".zip").is_file():
             continue
-        from greenaolo.aolo.runs import is_pair
-
-        if not is_pair(path, path.with_suffix(".zip")):  # a model of another run (a killed write): not shown
+        attrs = _run_attrs(str(path), path.stat().st_mtime_ns)
+        if not is_pair(path, path.with_suffix(".zip"), attrs):  # a model of another run (a killed write): not shown
             mismatched.add(path.name)
             continue
-        attrs = _run_attrs(str(path), path.stat().st_mtime_ns)
         if profile is not None and attrs["profile"] != profile:
             other.add(attrs["profile"])
             continue

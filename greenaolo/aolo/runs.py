@@ -15,6 +15,7 @@ is stale when its profile, budget, hyperparameters or environment configuration 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -90,9 +91,16 @@ def _expected(profile: str, hp: dict, cfg: AoloConfig, variant: str) -> dict[str
 
 def model_digest(model: Path) -> str:
     """SHA-256 of a model file: a run's dataset records it (``model_sha256``), so a reader never pairs a
-    dataset with another run's model (a run killed between writing its model and its dataset)."""
+    dataset with another run's model (a run killed between writing its model and its dataset). Cached while
+    the file is unchanged (the explorer checks its runs on every slider move)."""
+    stat = Path(model).stat()
+    return _digest(str(model), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
     digest = hashlib.sha256()
-    with open(model, "rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
