@@ -119,10 +119,9 @@ def page_header(row: FigureRow, title: str, attrs: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def _page(executed: Path, header: str) -> nbformat.NotebookNode:
+def _page(nb: nbformat.NotebookNode, header: str) -> nbformat.NotebookNode:
     """The page's copy of an executed notebook: the header first, the notebook's own title dropped (the
     header repeats it), code folded, widget views (progress bars) and widget state removed."""
-    nb = nbformat.read(executed, as_version=4)
     page = copy.deepcopy(nb)
     page.metadata.pop("widgets", None)
     cells = list(page.cells)
@@ -166,7 +165,8 @@ def build_report(
     if missing:
         raise ReportError(
             f"not executed yet: {', '.join(missing)} (run `make reproduce` first; looked in {executed_dir})")
-    unfinished = [r.output for r in rows if not finished(executed_dir / f"{r.output}.ipynb")]
+    executed = {r.output: nbformat.read(executed_dir / f"{r.output}.ipynb", as_version=4) for r in rows}  # read once
+    unfinished = [r.output for r in rows if not _finished(executed[r.output])]
     if unfinished:
         raise ReportError(f"did not finish (interrupted or failed): {', '.join(unfinished)} in {executed_dir}; "
                           "run `make reproduce` again")
@@ -176,15 +176,14 @@ def build_report(
     profiles = set()
     for row in rows:
         attrs = dict(read_dataset(data_dir / f"{row.output}.nc").attrs)
-        stamp = nbformat.read(executed_dir / f"{row.output}.ipynb", as_version=4).metadata.get("greenaolo", {}).get(
-            "dataset_created")
+        stamp = executed[row.output].metadata.get("greenaolo", {}).get("dataset_created")
         if stamp is not None and stamp != str(attrs.get("created", "")):
             raise ReportError(f"{data_dir / (row.output + '.nc')} was written by another run than "
                               f"{executed_dir / (row.output + '.ipynb')} (created {attrs.get('created')}, the notebook "
                               f"wrote {stamp}): run `make reproduce` again")
         profiles.add(str(attrs.get("profile")))
         title = NOTEBOOKS[row.output].title if row.output in NOTEBOOKS else row.output
-        page = _page(executed_dir / f"{row.output}.ipynb", page_header(row, title, attrs))
+        page = _page(executed[row.output], page_header(row, title, attrs))
         nbformat.write(page, source / "notebooks" / f"{row.output}.ipynb")
     if len(profiles) > 1:
         raise ReportError(f"the datasets in {data_dir} come from several profiles ({', '.join(sorted(profiles))}): "
@@ -241,7 +240,10 @@ def finished(executed: str | os.PathLike) -> bool:
     """Whether an executed notebook ran to its end: :func:`greenaolo.notebooks.run_notebook` records
     ``metadata.greenaolo.status = "completed"`` only then (papermill alone records an interrupted run as
     completed)."""
-    nb = nbformat.read(executed, as_version=4)
+    return _finished(nbformat.read(executed, as_version=4))
+
+
+def _finished(nb: nbformat.NotebookNode) -> bool:
     return nb.metadata.get("greenaolo", {}).get("status") == "completed"
 
 
