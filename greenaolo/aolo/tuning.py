@@ -402,7 +402,8 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     fixed_budget = {k: v for k, v in asdict(budget).items() if k != "trials"}
     record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space_of(algorithm), sort_keys=True),
               "hyperparams": json.dumps(settings(hp, algorithm), sort_keys=True), "validation_seed": VALIDATION_SEED}
-    if same_space(str(local.user_attrs.get("space", record["space"])), algorithm):
+    stored = local.user_attrs.get("space")
+    if stored is not None and stored != record["space"] and same_space(stored, algorithm):
         local.set_user_attr("space", record["space"])  # a study recorded in the legacy YAML form: the same space
     for key, value in record.items():
         if key in local.user_attrs and local.user_attrs[key] != value:
