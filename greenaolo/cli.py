@@ -152,7 +152,8 @@ def run(
     try:  # the parameters first (a notebook without sweeps has no scheduler), then the cluster
         from greenaolo.notebooks import check_parameters, resolve_notebook
 
-        check_parameters(resolve_notebook(notebook)[0].name, **params, profile=profile.value)
+        name = resolve_notebook(notebook)[0].name
+        check_parameters(name, **params, profile=profile.value)
     except ParameterError as exc:
         _fail(str(exc))
     _wait_for_cluster(scheduler)
@@ -179,10 +180,9 @@ def run(
         _fail(f"{notebook} failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue} "
               f"(the executed notebook in {executed_dir} shows the traceback)")
     from greenaolo import paths
-    from greenaolo.notebooks import resolve_notebook
 
     out = Path(output_dir) if output_dir is not None else paths.output_dir()
-    figure = out / f"{resolve_notebook(notebook)[0].name}.png"
+    figure = out / f"{name}.png"
     typer.echo(f"executed {executed}" + (f"; figure {figure}" if figure.is_file() else ""))
 
 
@@ -257,9 +257,7 @@ def _wait_for_cluster(scheduler: str | None) -> None:
     in the notebook, unseen)."""
     import os
 
-    from greenaolo.tasks import ADDRESS, SCHEDULER_ENV, SchedulerError, wait_for_workers
-
-    from greenaolo.tasks import check_scheduler
+    from greenaolo.tasks import ADDRESS, SCHEDULER_ENV, SchedulerError, check_scheduler, wait_for_workers
 
     address = scheduler or os.environ.get(SCHEDULER_ENV, "")
     try:

@@ -81,7 +81,6 @@ class Explorer:
         self.image = widgets.Image(format="png", layout={"max_width": "100%"})
         self.status = widgets.HTML()
         self.details = widgets.HTML()
-        self.errors = 0
         box = layout if layout is not None else widgets.VBox(list(self.controls.values()))
         self.widget = widgets.VBox([box, self.status, self.image, self.details])
         self.widget.add_class("greenaolo-explorer")
@@ -108,7 +107,6 @@ class Explorer:
                 try:
                     result, png = self.render(values)
                 except Exception as err:  # noqa: BLE001 - shown in one line in the page, as the views' messages are
-                    self.errors += 1
                     self.status.value = (f'<span style="color:firebrick">{html.escape(type(err).__name__)}: '
                                          f'{html.escape(str(err))}</span>')
                     return
