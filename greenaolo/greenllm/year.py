@@ -60,6 +60,7 @@ PLAN_TERMS: dict[str, tuple[str, str]] = {
     "grid_energy": ("kW h", "grid energy"),
     "planned_carbon_cost": ("USD", "carbon tax the plan expected (theta it was planned on)"),
     "planned_emissions": ("kg", "CO2 emissions the plan expected (theta it was planned on)"),
+    "network_latency": ("ms", "mean round-trip time between a query's area and its DC"),
 }
 #: HiGHS's ``simplex_strategy`` for the primal simplex.
 PRIMAL_SIMPLEX = 4
@@ -76,7 +77,7 @@ class ReusedLP:
         ``theta P_g`` (``model.py`` changed how theta enters).
     """
 
-    def __init__(self, scenario: xr.Dataset) -> None:
+    def __init__(self, scenario: xr.Dataset, routes: np.ndarray | None = None) -> None:
         built = build_model(scenario)
         self.lp = lp_arrays(built.model)
         self.n_cols = self.lp["A"].shape[1]
@@ -89,14 +90,31 @@ class ReusedLP:
         self.tax = scenario.carbon_tax.transpose("dc").values
         self.fixed = {name: coefficients(built.costs[name], self.n_cols) for name in ("energy", "delay")}
         self.fixed["water"] = coefficients(built.metrics["water"], self.n_cols)
+        # Per-query water of x[i,j,k,t] per L/kWh of WUE (W = (WUE/PUE + EWIF) P_d = (WUE + EWIF PUE) P_c).
+        s = scenario
+        self._it_energy = (s.demand * (s.token_energy_in * s.input_tokens + s.token_energy_out * s.output_tokens)
+                           ).transpose("area", "query", "time").values
+        self._ewif_pue = (s.ewif * s.pue).transpose("dc", "time").values
+        #: Demand-weighted round-trip time of x (query-seconds): what the network latency metric sums.
+        self.fixed["network_latency"] = np.zeros(self.n_cols)
+        rtt = s.rtt.transpose("area", "dc").values
+        self.fixed["network_latency"][self.allocation_columns] = (
+            rtt[:, :, None, None] * self.demand[:, None, :, :])
         theta = scenario.carbon_intensity.transpose("dc", "time").values
-        want = self.theta_vectors(theta)
+        want = {**self.theta_vectors(theta), "energy": self.price_vector(scenario.price.transpose("dc", "time").values),
+                "water": self.water_vector(scenario.wue.transpose("dc", "time").values)}
         got = {"carbon": coefficients(built.costs["carbon"], self.n_cols),
-               "emissions": coefficients(built.metrics["emissions"], self.n_cols)}
+               "emissions": coefficients(built.metrics["emissions"], self.n_cols),
+               "energy": self.fixed["energy"], "water": self.fixed["water"]}
         for name in want:
             if not np.allclose(got[name], want[name], rtol=1e-12, atol=0):
-                raise RuntimeError(f"the model's {name!r} is not theta on the grid-power columns as ReusedLP "
-                                   "assumes; update greenaolo/greenllm/year.py with model.py")
+                raise RuntimeError(f"the model's {name!r} is not what ReusedLP rewrites it as; update "
+                                   "greenaolo/greenllm/year.py with model.py")
+        if routes is not None:
+            # Routes not allowed (area, dc): their allocation columns are fixed at 0.
+            closed = self.allocation_columns[~np.asarray(routes, bool)]
+            self.lp["ub"] = self.lp["ub"].copy()
+            self.lp["ub"][closed.ravel()] = 0.0
         self._highs: dict[str, tuple[highspy.Highs, highspy.Highs | None, int | None]] = {}
         self._row_coefficients: dict[str, np.ndarray] = {}
 
@@ -106,6 +124,19 @@ class ReusedLP:
         carbon_cost[self.grid_columns.ravel()] = (self.tax[:, None] * theta).ravel()
         emissions[self.grid_columns.ravel()] = np.asarray(theta, float).ravel()
         return {"carbon": carbon_cost, "emissions": emissions}
+
+    def price_vector(self, price: np.ndarray) -> np.ndarray:
+        """The energy-cost vector over the columns at electricity price ``price`` (dc, time), USD/kWh."""
+        vector = np.zeros(self.n_cols)
+        vector[self.grid_columns.ravel()] = np.asarray(price, float).ravel()
+        return vector
+
+    def water_vector(self, wue: np.ndarray) -> np.ndarray:
+        """The water-use vector over the columns at on-site WUE ``wue`` (dc, time), L/kWh (EWIF as built)."""
+        vector = np.zeros(self.n_cols)
+        per_kwh = np.asarray(wue, float) + self._ewif_pue  # (dc, time)
+        vector[self.allocation_columns] = self._it_energy[:, None, :, :] * per_kwh[None, :, None, :]
+        return vector
 
     def reset(self) -> None:
         """Forget every solver (and its basis): the next plan per model starts cold."""
@@ -133,14 +164,17 @@ class ReusedLP:
             self._row_coefficients[model] = np.zeros(self.grid_columns.size)
         return self._highs[model]
 
-    def plan(self, model: str, theta: np.ndarray) -> np.ndarray:
-        """Solve ``model`` (M0-M3) with carbon intensity ``theta`` (dc, time) as :func:`~greenaolo.greenllm.
-        model.solve` does, tie-break included; return the solution over the columns.
+    def plan(self, model: str, theta: np.ndarray, price: np.ndarray | None = None) -> np.ndarray:
+        """Solve ``model`` (M0-M3) with carbon intensity ``theta`` (dc, time) and, if given, electricity price
+        ``price`` (dc, time) as :func:`~greenaolo.greenllm.model.solve` does, tie-break included; return the
+        solution over the columns.
 
         :raises SolveError: HiGHS did not end optimal.
         """
         weights = model_weights(model)
         vectors = {**self.fixed, **self.theta_vectors(theta)}
+        if price is not None:
+            vectors["energy"] = self.price_vector(price)
         objective = sum(w * vectors[name] for name, w in weights.items() if w != 0)
         primary, tie, row = self._solver(model)
         everything = np.arange(self.n_cols, dtype=np.int32)
@@ -167,14 +201,19 @@ class ReusedLP:
         if not ok:
             raise SolveError(f"{model}: HiGHS ended {status}")
 
-    def score(self, x: np.ndarray, actual: np.ndarray, planned: np.ndarray) -> dict[str, object]:
-        """A plan's :data:`PLAN_TERMS` on the ``actual`` theta (and what it expected on ``planned``), and the
-        queries each DC serves over the day (``served``, dc)."""
+    def score(self, x: np.ndarray, actual: np.ndarray, planned: np.ndarray, price: np.ndarray | None = None,
+              wue: np.ndarray | None = None) -> dict[str, object]:
+        """A plan's :data:`PLAN_TERMS` on the ``actual`` theta (and what it expected on ``planned``), the actual
+        ``price`` and ``wue`` (dc, time; default the scenario's), and the queries each DC serves over the day
+        (``served``, dc)."""
         real, plan = self.theta_vectors(actual), self.theta_vectors(planned)
-        out = {"energy_cost": self.fixed["energy"] @ x, "carbon_cost": real["carbon"] @ x,
+        energy = self.fixed["energy"] if price is None else self.price_vector(price)
+        water = self.fixed["water"] if wue is None else self.water_vector(wue)
+        out = {"energy_cost": energy @ x, "carbon_cost": real["carbon"] @ x,
                "delay_cost": self.fixed["delay"] @ x, "emissions": real["emissions"] @ x,
-               "water": self.fixed["water"] @ x, "grid_energy": x[self.grid_columns].sum(),
-               "planned_carbon_cost": plan["carbon"] @ x, "planned_emissions": plan["emissions"] @ x}
+               "water": water @ x, "grid_energy": x[self.grid_columns].sum(),
+               "planned_carbon_cost": plan["carbon"] @ x, "planned_emissions": plan["emissions"] @ x,
+               "network_latency": 1000 * (self.fixed["network_latency"] @ x) / self.demand.sum()}
         out["total_cost"] = total_cost(out, "_cost")
         out = {name: float(out[name]) for name in PLAN_TERMS}
         out["served"] = np.einsum("ijkt,ikt->j", x[self.allocation_columns], self.demand)
@@ -245,6 +284,7 @@ def fresh_day(scenario: xr.Dataset, day: str, models: Sequence[str] = tuple(MODE
                    "water": float(ds.water), "grid_energy": float(ds.grid_energy),
                    "planned_carbon_cost": float(ds.carbon_cost), "planned_emissions": float(ds.emissions)}
             row["total_cost"] = row["energy_cost"] + row["carbon_cost"] + row["delay_cost"]
+            row["network_latency"] = float(1000 * (ds.allocation * ds.demand * scenario.rtt).sum() / ds.demand.sum())
             row["served"] = (ds.allocation * ds.demand).sum(["area", "query", "time"]).transpose("dc").values
             rows[m, s] = row
     return _stack(rows, models, settings)
