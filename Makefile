@@ -22,7 +22,7 @@ INSTALLED := $(VENV)/.installed
 
 # Every figure and table notebook (notebooks/NAME.ipynb -> figures/NAME.png + figures/data/NAME.nc).
 AOLO_AGENT_NOTEBOOKS := aolo_convergence aolo_carbon_comparison aolo_sweeps aolo_actor_energy aolo_benchmark aolo_tuning
-FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency greenllm_year aolo_carbon_model $(AOLO_AGENT_NOTEBOOKS)
+FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency greenllm_year greenllm_measured aolo_carbon_model $(AOLO_AGENT_NOTEBOOKS)
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
 # A notebook's source (cells and their tags, not outputs or metadata): a notebook saved from JupyterLab with
 # outputs, or with the kernel's metadata, does not make its figure out of date; an edited cell does.

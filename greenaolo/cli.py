@@ -358,15 +358,33 @@ def greenllm_solve(
     psi_water: Annotated[float, typer.Option(help="scale the water budget")] = 1.0,
     seed: Annotated[int, typer.Option(help="scenario seed (42 is the paper's)")] = 42,
     date: Annotated[Optional[str], typer.Option(
-        help="a UTC day of 2024 (YYYY-MM-DD) whose hourly carbon intensity replaces the paper's 2024-03-24")] = None,
+        help="paper scenario: a UTC day of 2024 (YYYY-MM-DD) whose hourly carbon intensity replaces the paper's "
+             "2024-03-24; measured scenario: the UTC day (2023 or 2024) to plan")] = None,
+    scenario_name: Annotated[str, typer.Option("--scenario", help=(
+        "paper (the authors' instance) or measured (public measurements of --date: docs/measured.md)"))] = "paper",
+    zones: Annotated[Optional[str], typer.Option(
+        help="measured scenario: comma-separated zones with a DC and a user area (default: the twelve of docs/measured.md)")] = None,
+    llm: Annotated[Optional[str], typer.Option(help="measured scenario: the ML.ENERGY model (default Llama 3.1 8B Instruct)")] = None,
+    gpu: Annotated[Optional[str], typer.Option(help="measured scenario: H100 or B200 (default H100)")] = None,
     solver: Annotated[SolverName, typer.Option(help="auto: Gurobi if its licence fits, else HiGHS")] = SolverName.auto,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help=(
         "write the result as netCDF (a symbolic link is written through to its target; a device or other special "
         "file is refused)"))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the totals")] = False,
 ) -> None:
-    """Solve the Green-LLM model on the paper instance (or on any day of 2024 with --date) and print its cost terms."""
-    if date is not None:
+    """Solve the Green-LLM model on the paper instance (or on any day of 2024 with --date), or on the measured
+    scenario of a day of 2023 or 2024 (--scenario measured --date YYYY-MM-DD), and print its cost terms."""
+    if scenario_name not in ("paper", "measured"):
+        _fail(f"--scenario {scenario_name!r} is unknown: expected paper or measured")
+    measured_options = {name: value for name, value in (("zones", zones), ("llm", llm), ("gpu", gpu)) if value is not None}
+    if scenario_name == "paper" and measured_options:
+        _fail(f"--{', --'.join(measured_options)} apply to --scenario measured only")
+    if scenario_name == "measured":
+        if date is None:
+            _fail("--scenario measured needs --date YYYY-MM-DD (a UTC day of 2023 or 2024)")
+        if "zones" in measured_options:
+            measured_options["zones"] = [z.strip() for z in zones.split(",") if z.strip()]
+    elif date is not None:
         from greenaolo.greenllm.carbon import parse_day
 
         try:
@@ -392,7 +410,13 @@ def greenllm_solve(
         scaling = Scaling(
             theta=psi_theta, pw=psi_pw, tau=psi_tau, rho=psi_rho, price=psi_price, demand=psi_demand, water=psi_water
         )
-        scenario = paper_scenario(seed, scaling, day=date)
+        if scenario_name == "measured":
+            from greenaolo.greenllm.measured import measured_scenario
+            from greenaolo.greenllm.scenario import apply_scaling
+
+            scenario = apply_scaling(measured_scenario(date, **measured_options), scaling)
+        else:
+            scenario = paper_scenario(seed, scaling, day=date)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SolverFallbackWarning)
             if lexicographic:
@@ -416,7 +440,11 @@ def greenllm_solve(
         "date": scenario.attrs["day"],
     }
     label = f"lexicographic {ds.attrs['lexicographic_order']}" if lexicographic else model
-    typer.echo(f"Green-LLM {label}, carbon intensity of {scenario.attrs['day']} (UTC), scaling {ds.attrs['scaling']}")
+    if scenario_name == "measured":
+        typer.echo(f"Green-LLM {label}, measured scenario of {scenario.attrs['day']} (UTC; {scenario.attrs['llm']} on "
+                   f"{scenario.attrs['gpu']}, {scenario.sizes['dc']} zones), scaling {ds.attrs['scaling']}")
+    else:
+        typer.echo(f"Green-LLM {label}, carbon intensity of {scenario.attrs['day']} (UTC), scaling {ds.attrs['scaling']}")
     filled = int(scenario.attrs.get("carbon_intensity_filled_hours", 0))
     ds.attrs["carbon_intensity_filled_hours"] = filled
     if filled:
@@ -445,7 +473,7 @@ def greenllm_solve(
             write_dataset(
                 ds, output, profile="full", figure="greenllm_solution", seeds=[seed],
                 parameters={"model": model, "lexicographic": lexicographic, "scaling": json.loads(ds.attrs["scaling"]),
-                            "date": scenario.attrs["day"]},
+                            "date": scenario.attrs["day"], "scenario": scenario_name, **measured_options},
                 solver=ds.attrs["solver"],
             )
         except OSError as exc:

@@ -262,6 +262,20 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
              Param("afresh", bool, False, "draw the synthetic inputs anew per day, seeded by the date (YYYYMMDD)")),
         ),
         NotebookSpec(
+            "greenllm_measured",
+            "Carbon-aware routing of LLM inference on measured inputs: 2023 and 2024, twelve zones on four continents",
+            "Not in the paper: the field's open question, answered on public measurements (about 38% less "
+            "operational carbon, DynamoLLM; \"limited benefits\" on real grids, Sukprasert et al., EuroSys 2024).",
+            (PROCESSES, SCHEDULER,
+             Param("n_days", int, 366, "days per year, spread evenly over it (366: every day)", low=1, high=366,
+                   quick=3),
+             Param("llm", str, "Llama 3.1 8B Instruct", "ML.ENERGY model (nickname)"),
+             Param("gpu", str, "H100", "GPU of the measurement (H100 or B200)"),
+             Param("n_splits", int, 8, "random splits of the demand between areas (sensitivity)", low=0, high=100,
+                   quick=2),
+             Param("split_days", int, 12, "days per year the demand splits are run on", low=1, high=366, quick=2)),
+        ),
+        NotebookSpec(
             "aolo_carbon_model",
             "AOLO: the carbon model of one wireless LLM request, and the exact per-request optimum",
             "Carbon spans inference and wireless delivery, operational and embodied; both the output length "

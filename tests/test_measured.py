@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import math
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from greenaolo import measured
-from greenaolo.greenllm.measured import DEFAULT_ZONES, MeasuredError, measured_scenario
+from greenaolo.greenllm.measured import DEFAULT_ZONES, measured_scenario
 from greenaolo.greenllm.measured_year import _plans, _shared_lps, measured_year_study
 from greenaolo.greenllm.optimise import solve
 from greenaolo.greenllm.year import ReusedLP
@@ -181,3 +182,21 @@ def test_the_study_covers_both_years_and_the_first_day_has_no_forecast():
     assert ds.emissions.sel(day="2023-01-01", routing="global", setting="persistence").isnull().all()
     assert ds.emissions.sel(day="2024-01-01", routing="global", setting="persistence").notnull().all()
     assert ds.attrs["llm"] == "Llama 3.1 8B Instruct" and "ODbL" in ds.attrs["data_sources"]
+
+
+def test_cli_solves_the_measured_scenario_and_refuses_a_day_without_data():
+    from typer.testing import CliRunner
+
+    from greenaolo.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["greenllm", "solve", "--scenario", "measured", "--date", "2023-08-01", "--solver", "highs",
+                             "--zones", "JP-TK,KR,SG", "--json"])
+    assert ok.exit_code == 0, ok.output
+    summary = json.loads(ok.output.strip().splitlines()[-1])
+    direct = solve(measured_scenario("2023-08-01", ["JP-TK", "KR", "SG"]), "M0", solver="highs")
+    assert summary["total_cost"] == pytest.approx(float(direct.total_cost), rel=1e-9)
+    for args, message in ((["--date", "2025-01-01"], "outside the data"), ([], "needs --date"),
+                          (["--date", "2024-01-01", "--zones", "GB"], "no shipped price series")):
+        bad = runner.invoke(app, ["greenllm", "solve", "--scenario", "measured", *args])
+        assert bad.exit_code == 2 and message in bad.output

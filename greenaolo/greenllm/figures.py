@@ -522,3 +522,63 @@ def draw_year(ds: xr.Dataset) -> plt.Figure:
     for letter, ax in zip("abcdefg", axes):
         ax.set_title(f"({letter})", loc="left", fontsize=8, fontweight="bold")
     return fig
+
+
+@register("greenllm_measured")
+def draw_measured(ds: xr.Dataset) -> plt.Figure:
+    """The measured years: each comparison's change in emissions and total cost over the days, the seasons,
+    the latency each routing costs, and how much the split of demand between areas moves the answer."""
+    from greenaolo.greenllm.measured_year import COMPARISONS, savings
+
+    fig = plt.figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 2.4))
+    grid = fig.add_gridspec(2, 4, hspace=0.55, wspace=1.0)
+    axes = [fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:]), fig.add_subplot(grid[1, :2]),
+            fig.add_subplot(grid[1, 2]), fig.add_subplot(grid[1, 3])]
+    labels = list(COMPARISONS)
+    colors = [METHOD_COLORS[plan[1]] for plan, _ in COMPARISONS.values()]
+    for ax, name in ((axes[0], "emissions"), (axes[1], "total_cost")):
+        data = [savings(ds, name, against, plan).dropna("day").values for plan, against in COMPARISONS.values()]
+        parts = ax.boxplot(data, orientation="horizontal", widths=0.6, patch_artist=True,
+                           flierprops={"markersize": 2, "alpha": 0.4}, medianprops={"color": "black"})
+        for patch, color in zip(parts["boxes"], colors):
+            patch.set_facecolor(color)
+            patch.set_alpha(0.6)
+        ax.set_yticks(range(1, len(labels) + 1), labels if ax is axes[0] else [], fontsize=5.5)
+        ax.invert_yaxis()
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_xlabel(f"{name.replace('_', ' ')} change (%), one value per day")
+    # Seasons: the median change of emissions by month, per year, for the carbon-aware plans against local.
+    days = pd.DatetimeIndex(ds.day.values)
+    for (plan, against), style in ((COMPARISONS["carbon-aware (M0) vs latency-only (local)"], "-"),
+                                   (COMPARISONS["carbon-aware (M0) vs cost-only (M1)"], ":")):
+        change = savings(ds, "emissions", against, plan)
+        for year, marker in zip(sorted(set(days.year)), "os"):
+            sub = change.isel(day=np.flatnonzero(days.year == year))
+            monthly = sub.groupby(sub.day.dt.month).median()
+            axes[2].plot(monthly["month"], monthly, ls=style, marker=marker, ms=3, lw=1.1, color=METHOD_COLORS[plan[1]],
+                         label=f"{year}: {'/'.join(plan)} vs {'/'.join(against)}")
+    axes[2].axhline(0, color="grey", lw=0.8)
+    axes[2].set_xticks(range(1, 13), list("JFMAMJJASOND"))
+    axes[2].set_ylabel("emissions change (%), monthly median")
+    axes[2].legend(fontsize=5)
+    # Latency: the mean round-trip time of each routing's M0 and M2 plans.
+    bars = [(r, m) for r in ("local", "regional", "global") for m in ("M0", "M2") if not (r == "local" and m == "M2")]
+    values = [float(ds.network_latency.sel(routing=r, model=m, setting="perfect").mean()) for r, m in bars]
+    axes[3].barh(range(len(bars)), values, color=[METHOD_COLORS[m] for _, m in bars], alpha=0.7)
+    axes[3].set_yticks(range(len(bars)), [f"{r} {m}" if r != "local" else "local" for r, m in bars], fontsize=5.5)
+    axes[3].invert_yaxis()
+    axes[3].set_xlabel("mean round-trip time (ms)")
+    # Demand split: each split's median change of M0 against local (emissions), equal split marked.
+    if "split_emissions" in ds:
+        key = "carbon-aware (M0) vs latency-only (local)"
+        values = ds.split_emissions.sel(comparison=key).values
+        axes[4].scatter(np.zeros(len(values) - 1), values[1:], s=10, color="grey", label="random splits")
+        axes[4].scatter([0], values[:1], s=30, marker="*", color="black", label="equal split")
+        axes[4].set_xticks([])
+        axes[4].set_ylabel("M0 vs local, median emissions change (%)", fontsize=6)
+        axes[4].legend(fontsize=5)
+    else:
+        axes[4].set_axis_off()
+    for letter, ax in zip("abcde", axes):
+        ax.set_title(f"({letter})", loc="left", fontsize=8, fontweight="bold")
+    return fig

@@ -245,3 +245,30 @@ def headline(ds: xr.Dataset) -> pd.DataFrame:
                                 f" vs {float(sub.network_latency.sel(routing=against[0], model=against[1], setting='perfect').mean()):.0f}",
             }
     return pd.DataFrame(rows).T
+
+
+def split_sensitivity(days: Sequence[str], n_splits: int = 5, seed: int = 0, *, processes: int | None = None,
+                      scheduler: str | None = None, **options) -> xr.Dataset:
+    """How much the split of the demand between areas moves the answer: the study on ``days`` with equal
+    shares and with ``n_splits`` splits drawn from a flat Dirichlet distribution (every split equally likely),
+    reporting per split the median change of each :data:`COMPARISONS` entry (emissions and total cost, %).
+
+    :returns: Dataset on (``split``, ``comparison``): ``emissions`` and ``total_cost`` (median over days, %),
+        and ``weights`` (``split``, ``zone``); split 0 is the equal split.
+    """
+    zones = list(options.get("zones", DEFAULT_ZONES))
+    rng = np.random.default_rng(seed)
+    splits = [np.full(len(zones), 1.0 / len(zones))] + list(rng.dirichlet(np.ones(len(zones)), size=int(n_splits)))
+    rows = {"emissions": [], "total_cost": []}
+    for weights in splits:
+        ds = measured_year_study(days, processes=processes, scheduler=scheduler,
+                                 area_weights={z: float(w) for z, w in zip(zones, weights)}, **options)
+        for name in rows:
+            rows[name].append([float(np.nanmedian(savings(ds, name, against, plan).values))
+                               for plan, against in COMPARISONS.values()])
+    return xr.Dataset(
+        {name: (("split", "comparison"), np.array(values), {"units": "%", "long_name": f"median change in {name}"})
+         for name, values in rows.items()} | {"weights": (("split", "zone"), np.array(splits), {"units": "1"})},
+        coords={"split": np.arange(len(splits)), "comparison": list(COMPARISONS), "zone": zones},
+        attrs={"days": json.dumps(list(days)), "seed": seed},
+    )
