@@ -5,7 +5,7 @@ data README there gives each source, commit, licence and citation, and ``docs/me
 assumption made on top). The loaders return the measurements in the package's units and say what they
 changed: a filled gap is flagged, a converted price states its rate. Nothing here is specific to one paper:
 the Green-LLM measured scenario (:mod:`greenaolo.greenllm.measured`) and AOLO's measured configurations
-(:mod:`greenaolo.aolo.measured`) both read these functions.
+both read these functions.
 
 Times are UTC hours (start of the hour). Gaps (``docs/measured.md#gaps``) are filled zone by zone with
 :func:`fill_gaps`: linear in time between the nearest observed hours, held past either end.
@@ -295,7 +295,7 @@ def _label_position(label: str) -> int:
 def latency_ms(zones: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, tuple[float, float]]:
     """Round-trip times (ms) between the zones' cloud regions: measured where both zones have a Google Cloud
     region in the matrix, else estimated from the great-circle distance between the zones' points by the
-    straight line fitted to every measured pair among the 16 zones (``docs/measured.md#latency``).
+    straight line fitted to every measured pair among the 16 zones (``docs/measured.md#delay``).
 
     :returns: the matrix (from zone, to zone), the mask of estimated entries, and the fit (intercept ms,
         slope ms per km).

@@ -13,6 +13,8 @@ AOLO:
      threads), alone at one thread, and two processes side by side at one thread each (as ``make -j2`` trains).
   6. every agent's (SAC, SDRL, TD3, DDPG, PPO) training steps per second at its default and its tuned settings
      (also alone: ``--only agents``), and each one's ratio to default SAC.
+Green-LLM measured (``--only measured``): seconds per plan fresh against reused, and both measured years on
+two local workers.
 Green-LLM year (``--only year``):
   7. seconds per day-solve (one model and information setting of one day: its plan, tie-break included, scored
      on the actual intensity) with a fresh linopy build per plan and with the reused LP, days interleaved in one
@@ -338,6 +340,46 @@ def year_speed(sample_days: int, study_days: int, workers: int = 2) -> dict:
             "study_wall_s": wall, "cluster_startup_s": startup, "load_average": list(os.getloadavg())}
 
 
+def measured_speed(sample_days: int, workers: int = 2) -> dict:
+    """The measured study (``docs/measured.md#year``): seconds per plan, a fresh build against the reused LP, on
+    ``sample_days`` days (each plan timed both ways one after the other); then every day of 2023 and 2024 on
+    ``workers`` local Dask workers in one study (the cluster started first, its start-up reported on its own)."""
+    import numpy as np
+
+    from greenaolo.greenllm.measured import measured_scenario
+    from greenaolo.greenllm.measured_year import measured_days, measured_year_study
+    from greenaolo.greenllm.optimise import solve
+    from greenaolo.greenllm.year import ReusedLP
+    from greenaolo.tasks import close_local_cluster, dask_client
+
+    fresh, reused = [], []
+    lp = ReusedLP(measured_scenario("2024-01-01"))
+    for day in tqdm(measured_days(n_days=sample_days), desc="measured: fresh vs reused", unit="day"):
+        scenario = measured_scenario(day)
+        theta, price = scenario.carbon_intensity.values, scenario.price.values
+        for model in ("M0", "M1"):
+            start = time.perf_counter()
+            lp.plan(model, theta, price=price)
+            reused.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            solve(scenario, model, solver="highs", threads=1)
+            fresh.append(time.perf_counter() - start)
+    close_local_cluster()
+    start = time.perf_counter()
+    dask_client("local", workers)
+    startup = time.perf_counter() - start
+    start = time.perf_counter()
+    ds = measured_year_study(measured_days(), processes=workers, scheduler="local")
+    wall = time.perf_counter() - start
+    close_local_cluster()
+    plans = int(np.isfinite(ds.total_cost.values).sum())
+    return {"sample_days": sample_days, "fresh_s_per_plan": statistics.median(fresh),
+            "reused_s_per_plan": statistics.median(reused),
+            "fresh_over_reused": statistics.median(f / r for f, r in zip(fresh, reused)),
+            "days": int(ds.sizes["day"]), "plans": plans, "workers": workers, "study_wall_s": wall,
+            "cluster_startup_s": startup, "load_average": list(os.getloadavg())}
+
+
 def _fresh_process(algorithms: list[str], repeats: int, steps: int):
     """A fresh Python process, one torch thread, printing :func:`interleaved_rates` of ``algorithms`` (with
     :func:`timing_hyperparams`) as JSON on its last line."""
@@ -391,7 +433,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="repeats per timing (median reported)")
     parser.add_argument("--max-variables", type=int, default=1_000_000, help="largest scaling instance")
     parser.add_argument("--output", type=Path, default=Path("build/bench/bench.json"))
-    parser.add_argument("--only", choices=("greenllm", "aolo", "agents", "sweep", "year", "milp"),
+    parser.add_argument("--only", choices=("greenllm", "aolo", "agents", "sweep", "year", "measured", "milp"),
                         help="run one part of the benchmarks")
     parser.add_argument("--year-days", type=int, default=366, help="days of the timed year study (366: all)")
     parser.add_argument("--year-sample", type=int, default=8, help="days timed fresh against reused")
@@ -426,6 +468,16 @@ def main() -> None:
               f"{y['workers']} local Dask workers (cluster start-up {y['cluster_startup_s']:.1f} s, not included; "
               f"load average {y['load_average'][0]:.1f} at the end)")
         if args.only == "year":
+            return write()
+    if args.only in (None, "measured"):
+        report["greenllm_measured"] = m = measured_speed(args.year_sample)
+        print(f"Green-LLM measured: {m['fresh_s_per_plan']:.3f} s per plan with a fresh build, {m['reused_s_per_plan']:.4f} s "
+              f"with the reused LP: fresh/reused = {m['fresh_over_reused']:.1f} (median over {m['sample_days']} days x "
+              f"M0, M1, timed both ways in one run)")
+        print(f"Green-LLM measured study: {m['days']} days of 2023-2024, {m['plans']} plans, in {m['study_wall_s']:.0f} s "
+              f"on {m['workers']} local Dask workers (cluster start-up {m['cluster_startup_s']:.1f} s, not included; load "
+              f"average {m['load_average'][0]:.1f} at the end)")
+        if args.only == "measured":
             return write()
     if args.only in (None, "aolo"):
         report["aolo_env"] = env_speed(args.repeats)

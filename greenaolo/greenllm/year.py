@@ -166,7 +166,7 @@ class ReusedLP:
 
     def plan(self, model: str, theta: np.ndarray, price: np.ndarray | None = None) -> np.ndarray:
         """Solve ``model`` (M0-M3) with carbon intensity ``theta`` (dc, time) and, if given, electricity price
-        ``price`` (dc, time) as :func:`~greenaolo.greenllm.model.solve` does, tie-break included; return the
+        ``price`` (dc, time) as :func:`~greenaolo.greenllm.optimise.solve` does, tie-break included; return the
         solution over the columns.
 
         :raises SolveError: HiGHS did not end optimal.
