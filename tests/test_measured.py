@@ -200,3 +200,40 @@ def test_cli_solves_the_measured_scenario_and_refuses_a_day_without_data():
                           (["--date", "2024-01-01", "--zones", "GB"], "no shipped price series")):
         bad = runner.invoke(app, ["greenllm", "solve", "--scenario", "measured", *args])
         assert bad.exit_code == 2 and message in bad.output
+
+
+def tiny(carbon, capacity_factor=2.0):
+    """One area, one DC, one query type, len(carbon) hours, one query of 1 kWh an hour, no renewables."""
+    from greenaolo.greenllm.scenario import scenario_from_arrays
+
+    n_t = len(carbon)
+    return scenario_from_arrays(
+        area=["a"], dc=["d"], query=["q"], n_time=n_t, demand=np.ones((1, 1, n_t)), input_tokens=[0.0],
+        output_tokens=[1.0], token_energy_in=[0.0], token_energy_out=[1.0], pue=[1.0], renewable=np.zeros((1, n_t)),
+        grid_limit=np.full((1, n_t), 100.0), price=np.full((1, n_t), 0.1), carbon_intensity=np.array([carbon]),
+        carbon_tax=[0.05], wue=np.ones((1, n_t)), ewif=np.zeros((1, n_t)), water_budget=1e9,
+        resource_per_token=np.array([[0.0, 1.0, 0.0]]), capacity=np.array([[1.0], [capacity_factor], [1.0]]),
+        data_per_token=np.zeros((1, 1, n_t)), bandwidth=np.ones((1, 1)), rtt=np.zeros((1, 1)),
+        proc_delay=np.zeros((1, 1)), delay_cap=np.full((1, 1), 1e9), delay_penalty=[0.0])
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_deferrable_demand_moves_to_the_cleanest_hours_as_brute_force_says(share):
+    from greenaolo.greenllm.model import Extensions
+
+    carbon = [0.3, 0.1, 0.2]
+    ds = solve(tiny(carbon), "M2", solver="highs", extensions=Extensions(deferrable=share))
+    # Brute force: the movable pool (share x 3 queries) fills the cleanest hours up to capacity 2 per hour, on
+    # top of the (1 - share) served on time in every hour.
+    load = np.full(3, 1.0 - share)
+    pool = 3 * share
+    for hour in np.argsort(carbon):
+        take = min(pool, 2.0 - load[hour])
+        load[hour] += take
+        pool -= take
+    assert float(ds.emissions) == pytest.approx(float(np.dot(carbon, load)), abs=1e-9)
+    assert ds.grid_power.sum().item() == pytest.approx(3.0, abs=1e-9)
+    reused = ReusedLP(tiny(carbon), extensions=Extensions(deferrable=share))
+    row = reused.score(reused.plan("M2", np.array([carbon])), np.array([carbon]), np.array([carbon]))
+    assert row["emissions"] == pytest.approx(float(ds.emissions), abs=1e-9)
+    assert row["water"] == pytest.approx(3.0, abs=1e-9) and row["served"][0] == pytest.approx(3.0, abs=1e-9)

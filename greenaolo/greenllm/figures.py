@@ -530,10 +530,10 @@ def draw_measured(ds: xr.Dataset) -> plt.Figure:
     the latency each routing costs, and how much the split of demand between areas moves the answer."""
     from greenaolo.greenllm.measured_year import COMPARISONS, savings
 
-    fig = plt.figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 2.4))
-    grid = fig.add_gridspec(2, 4, hspace=0.55, wspace=1.0)
+    fig = plt.figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 3.4))
+    grid = fig.add_gridspec(3, 4, hspace=0.6, wspace=1.0)
     axes = [fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:]), fig.add_subplot(grid[1, :2]),
-            fig.add_subplot(grid[1, 2]), fig.add_subplot(grid[1, 3])]
+            fig.add_subplot(grid[1, 2]), fig.add_subplot(grid[1, 3]), fig.add_subplot(grid[2, 1:3])]
     labels = list(COMPARISONS)
     colors = [METHOD_COLORS[plan[1]] for plan, _ in COMPARISONS.values()]
     for ax, name in ((axes[0], "emissions"), (axes[1], "total_cost")):
@@ -562,7 +562,8 @@ def draw_measured(ds: xr.Dataset) -> plt.Figure:
     axes[2].set_ylabel("emissions change (%), monthly median")
     axes[2].legend(fontsize=5)
     # Latency: the mean round-trip time of each routing's M0 and M2 plans.
-    bars = [(r, m) for r in ("local", "regional", "global") for m in ("M0", "M2") if not (r == "local" and m == "M2")]
+    bars = [(r, m) for r in ("local", "local+shift", "regional", "global", "global+shift") for m in ("M0", "M2")
+            if not (r == "local" and m == "M2")]
     values = [float(ds.network_latency.sel(routing=r, model=m, setting="perfect").mean()) for r, m in bars]
     axes[3].barh(range(len(bars)), values, color=[METHOD_COLORS[m] for _, m in bars], alpha=0.7)
     axes[3].set_yticks(range(len(bars)), [f"{r} {m}" if r != "local" else "local" for r, m in bars], fontsize=5.5)
@@ -579,6 +580,18 @@ def draw_measured(ds: xr.Dataset) -> plt.Figure:
         axes[4].legend(fontsize=5)
     else:
         axes[4].set_axis_off()
-    for letter, ax in zip("abcde", axes):
+    # How much demand can move in time: median emissions change against local routing, per share.
+    if "shift_emissions" in ds:
+        for routing, style in (("local+shift", "--"), ("global+shift", "-")):
+            for model in ds.shift_model.values:
+                axes[5].plot(100 * ds.share, ds.shift_emissions.sel(shift_routing=routing, shift_model=model), ls=style,
+                             marker="o", ms=3, color=METHOD_COLORS[str(model)], label=f"{routing} {model}")
+        axes[5].axhline(0, color="grey", lw=0.8)
+        axes[5].set_xlabel("share of each day's demand that may move in time (%)")
+        axes[5].set_ylabel("emissions vs local (%), median", fontsize=6)
+        axes[5].legend(fontsize=5, ncol=2)
+    else:
+        axes[5].set_axis_off()
+    for letter, ax in zip("abcdef", axes):
         ax.set_title(f"({letter})", loc="left", fontsize=8, fontweight="bold")
     return fig

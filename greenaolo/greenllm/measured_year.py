@@ -7,7 +7,9 @@ day ahead and scored on what happened (``docs/measured.md#year``):
   M3 (the paper's hybrid weights); the paper's aggregate delay is not priced (``delay_penalty=0``);
 * **routing** (:data:`ROUTINGS`): ``global`` (any area to any DC), ``regional`` (only DCs within
   :data:`REGIONAL_RTT_MS` of round-trip time) and ``local`` (each area at its own DC: latency-only routing,
-  the least round-trip time; with nothing left to choose, every model makes the same plan);
+  the least round-trip time; with nothing left to choose, every model makes the same plan); and
+  ``local+shift`` and ``global+shift``, where a share of each day's demand may also move in time
+  (``docs/measured.md#temporal``: temporal shifting alone, and both);
 * **information** (:data:`~greenaolo.greenllm.carbon.SETTINGS`): ``perfect`` plans on the day's own carbon
   intensity and prices; ``persistence`` and ``mean7`` on a forecast from the days before (carbon intensity,
   and real-time prices; a day-ahead market's prices are known the day before, so plans use them as they are).
@@ -33,7 +35,7 @@ import xarray as xr
 from greenaolo import measured
 from greenaolo.greenllm.carbon import FORECASTS, SETTINGS
 from greenaolo.greenllm.measured import DEFAULT_ZONES, day_series, measured_scenario
-from greenaolo.greenllm.model import MODELS
+from greenaolo.greenllm.model import MODELS, Extensions
 from greenaolo.greenllm.year import PLAN_TERMS, ReusedLP
 from greenaolo.tasks import Task, run_tasks
 
@@ -41,9 +43,12 @@ __all__ = ["REGIONAL_RTT_MS", "ROUTINGS", "headline", "measured_days", "measured
 
 #: Round-trip time (ms) within which ``regional`` routing may send a query.
 REGIONAL_RTT_MS = 50.0
-ROUTINGS = ("global", "regional", "local")
+ROUTINGS = ("global", "regional", "local", "local+shift", "global+shift")
+#: Share of each day's demand that may move in time in the ``+shift`` routings (``docs/measured.md#temporal``).
+DEFAULT_DEFERRABLE = 0.25
 #: Plans made per day: every model and setting with global routing; every model on perfect information
-#: with regional routing; one plan with local routing (the same for every model and setting).
+#: with regional routing; M0 and M2 on perfect information with each ``+shift`` routing; one plan with local
+#: routing (the same for every model and setting).
 CHUNK_DAYS = 8
 #: The reference day before the data's first: no forecast on it.
 FIRST_DAY = dt.date(measured.YEARS[0], 1, 1)
@@ -67,6 +72,7 @@ def measured_days(years: Sequence[int] = measured.YEARS, n_days: int | None = No
 
 def _routes(scenario: xr.Dataset, routing: str) -> np.ndarray | None:
     rtt_ms = 1000 * scenario.rtt.transpose("area", "dc").values
+    routing = routing.removesuffix("+shift")
     if routing == "global":
         return None
     if routing == "regional":
@@ -77,10 +83,14 @@ def _routes(scenario: xr.Dataset, routing: str) -> np.ndarray | None:
 
 
 @functools.lru_cache(maxsize=4)
-def _shared_lps(options: str) -> dict[str, ReusedLP]:
-    """The reused LP of each routing for one set of scenario options (JSON), built once per process."""
+def _shared_lps(options: str, deferrable: float = DEFAULT_DEFERRABLE,
+                routings: tuple[str, ...] = ROUTINGS) -> dict[str, ReusedLP]:
+    """The reused LP of each routing for one set of scenario options (JSON), built once per process; the
+    ``+shift`` routings with a share ``deferrable`` of the demand movable in time."""
     scenario = measured_scenario(f"{measured.YEARS[-1]}-01-01", **json.loads(options))
-    return {routing: ReusedLP(scenario, routes=_routes(scenario, routing)) for routing in ROUTINGS}
+    shift = Extensions(deferrable=deferrable)
+    return {routing: ReusedLP(scenario, routes=_routes(scenario, routing),
+                              extensions=shift if routing.endswith("+shift") else None) for routing in routings}
 
 
 def _day_ahead(zones: Sequence[str]) -> np.ndarray:
@@ -89,17 +99,28 @@ def _day_ahead(zones: Sequence[str]) -> np.ndarray:
     return (product.str.contains("day-ahead") | product.str.contains("tariff")).to_numpy()
 
 
+@functools.lru_cache(maxsize=16)
+def _series(day: dt.date, zones: tuple[str, ...], fx: str) -> dict[str, np.ndarray]:
+    """:func:`~greenaolo.greenllm.measured.day_series`, kept for the next days' forecasts (``fx`` as JSON)."""
+    return day_series(day, zones, json.loads(fx) or None)
+
+
+def day_inputs(day: dt.date, zones: Sequence[str], fx: Mapping[str, float] | None) -> dict[str, np.ndarray]:
+    """The hourly inputs of ``day`` (:func:`~greenaolo.greenllm.measured.day_series`), cached for the days after."""
+    return _series(day, tuple(zones), json.dumps(dict(fx or {}), sort_keys=True))
+
+
 def _forecasts(day: dt.date, zones: Sequence[str], fx: Mapping[str, float] | None) -> dict[str, tuple | None]:
     """(theta, price) per setting: the day's own, and each forecast from the previous days' same hours (None
     before the data has enough of them)."""
-    actual = day_series(day, zones, fx)
+    actual = day_inputs(day, zones, fx)
     out = {"perfect": (actual["carbon_intensity"], actual["price"])}
     known = _day_ahead(zones)[:, None]
     for method, n in FORECASTS.items():
         if (day - FIRST_DAY).days < n:
             out[method] = None
             continue
-        past = [day_series(day - dt.timedelta(days=d), zones, fx) for d in range(1, n + 1)]
+        past = [day_inputs(day - dt.timedelta(days=d), zones, fx) for d in range(1, n + 1)]
         theta = np.mean([p["carbon_intensity"] for p in past], axis=0)
         price = np.where(known, actual["price"], np.mean([p["price"] for p in past], axis=0))
         out[method] = (theta, price)
@@ -111,10 +132,13 @@ def _plans(lps: Mapping[str, ReusedLP], day: dt.date, zones: Sequence[str], fx) 
     models, settings = list(MODELS), list(SETTINGS)
     out = {name: np.full((len(ROUTINGS), len(models), len(settings)), np.nan) for name in PLAN_TERMS}
     out["served"] = np.full((len(ROUTINGS), len(models), len(settings), len(zones)), np.nan)
-    actual = day_series(day, zones, fx)
+    actual = day_inputs(day, zones, fx)
     forecasts = _forecasts(day, zones, fx)
-    wanted = [("global", m, s) for m in models for s in settings] + [("regional", m, "perfect") for m in models]
+    wanted = [("global", m, s) for m in models for s in settings]
+    wanted += [("regional", m, "perfect") for m in models]
+    wanted += [(r, m, "perfect") for r in ("local+shift", "global+shift") for m in ("M0", "M2")]
     wanted.append(("local", "M0", "perfect"))
+    wanted = [w for w in wanted if w[0] in lps]
     for routing, model, setting in wanted:
         planned = forecasts[setting]
         if planned is None:
@@ -130,10 +154,11 @@ def _plans(lps: Mapping[str, ReusedLP], day: dt.date, zones: Sequence[str], fx) 
     return out
 
 
-def solve_measured_days(days: Sequence[str], options: str) -> dict[str, np.ndarray]:
+def solve_measured_days(days: Sequence[str], options: str, deferrable: float = DEFAULT_DEFERRABLE,
+                        routings: Sequence[str] = ROUTINGS) -> dict[str, np.ndarray]:
     """A sweep task: :func:`_plans` for consecutive ``days`` with the scenario ``options`` (JSON), stacked
     on a first axis (day)."""
-    lps = _shared_lps(options)
+    lps = _shared_lps(options, float(deferrable), tuple(routings))
     for lp in lps.values():
         lp.reset()  # a chunk's results must not depend on what this worker solved before
     opts = json.loads(options)
@@ -146,12 +171,15 @@ def solve_measured_days(days: Sequence[str], options: str) -> dict[str, np.ndarr
 
 
 def measured_year_study(
-    days: Sequence[str] | None = None, *, chunk_days: int = CHUNK_DAYS, processes: int | None = None,
+    days: Sequence[str] | None = None, *, deferrable: float = DEFAULT_DEFERRABLE,
+    routings: Sequence[str] = ROUTINGS, chunk_days: int = CHUNK_DAYS, processes: int | None = None,
     scheduler: str | None = None, store: str | os.PathLike | None = None, **options,
 ) -> xr.Dataset:
     """The measured year study: every day x routing x model x setting, as one Dataset.
 
     :param days: UTC days of 2023-2024 (``YYYY-MM-DD``), sorted; default every day of both years.
+    :param deferrable: share of each day's demand that may move in time in the ``+shift`` routings.
+    :param routings: the routings to plan (:data:`ROUTINGS`; the others are left NaN).
     :param chunk_days: consecutive days per sweep task.
     :param processes: local worker processes (``None`` or 0: one per core; 1: serial).
     :param scheduler: ``"serial"``, ``"local"`` or a Dask scheduler address (:mod:`greenaolo.tasks`).
@@ -172,9 +200,14 @@ def measured_year_study(
         raise ValueError("water_budget: the year study rewrites only the objective, so it has no water budget "
                          "(each day's water use is reported); leave water_budget unset")
     reference = measured_scenario(days[0], **options)  # checks every option before any work
+    Extensions(deferrable=deferrable)
+    unknown = sorted(set(routings) - set(ROUTINGS))
+    if unknown or not routings:
+        raise ValueError(f"routings={list(routings)!r}: expected some of {ROUTINGS}")
     text = json.dumps(options, sort_keys=True)
     chunks = [days[i:i + chunk_days] for i in range(0, len(days), chunk_days)]
-    tasks = [Task(solve_measured_days, {"days": chunk, "options": text}) for chunk in chunks]
+    tasks = [Task(solve_measured_days, {"days": chunk, "options": text, "deferrable": float(deferrable),
+                                        "routings": [r for r in ROUTINGS if r in routings]}) for chunk in chunks]
     results = run_tasks(tasks, workers=processes or None, scheduler=scheduler, store=store,
                         desc=f"Green-LLM measured ({len(days)} days)")
     dims = ("day", "routing", "model", "setting")
@@ -194,6 +227,7 @@ def measured_year_study(
     keep = ("llm", "gpu", "num_gpus", "max_batch", "energy_per_token_j", "requests_per_second", "demand_class",
             "capacity_factor", "carbon_price_usd_per_t", "fx", "rtt_fit_ms", "data_sources", "source")
     ds.attrs.update({k: reference.attrs[k] for k in keep}, options=text, regional_rtt_ms=REGIONAL_RTT_MS,
+                    deferrable=float(deferrable),
                     chunk_days=chunk_days, solver="highs",
                     forecasts=json.dumps({m: f"previous {n} day(s), same hour" for m, n in FORECASTS.items()}))
     return ds
@@ -219,6 +253,8 @@ COMPARISONS = {
     "carbon-only (M2) vs latency-only (local)": (("global", "M2"), ("local", "M0")),
     "regional M0 vs latency-only (local)": (("regional", "M0"), ("local", "M0")),
     "regional M2 vs latency-only (local)": (("regional", "M2"), ("local", "M0")),
+    "temporal only: local+shift M2 vs local": (("local+shift", "M2"), ("local", "M0")),
+    "spatial and temporal: global+shift M2 vs local": (("global+shift", "M2"), ("local", "M0")),
 }
 
 
@@ -271,4 +307,29 @@ def split_sensitivity(days: Sequence[str], n_splits: int = 5, seed: int = 0, *, 
          for name, values in rows.items()} | {"weights": (("split", "zone"), np.array(splits), {"units": "1"})},
         coords={"split": np.arange(len(splits)), "comparison": list(COMPARISONS), "zone": zones},
         attrs={"days": json.dumps(list(days)), "seed": seed},
+    )
+
+
+def shift_sensitivity(days: Sequence[str], shares: Sequence[float] = (0.1, 0.25, 0.5, 1.0), *,
+                      processes: int | None = None, scheduler: str | None = None, **options) -> xr.Dataset:
+    """How much the answer moves with the share of demand that may move in time: the temporal-only and the
+    spatial-and-temporal plans of M0 and M2 against local routing on ``days``, for each share.
+
+    :returns: Dataset on (``share``, ``routing``, ``model``): ``emissions`` and ``total_cost``, the median change
+        over days against local routing (%).
+    """
+    routings, models = ("local+shift", "global+shift"), ("M0", "M2")
+    out = {"emissions": [], "total_cost": []}
+    for share in shares:
+        ds = measured_year_study(days, deferrable=share, routings=("local",) + routings, processes=processes,
+                                 scheduler=scheduler, **options)
+        for name in out:
+            out[name].append([[float(np.nanmedian(savings(ds, name, ("local", "M0"), (r, m)).values)) for m in models]
+                              for r in routings])
+    return xr.Dataset(
+        {name: (("share", "routing", "model"), np.array(values), {"units": "%", "long_name": f"median change in {name} "
+                                                                  "against local routing"}) for name, values in out.items()},
+        coords={"share": ("share", list(shares), {"long_name": "share of each day's demand that may move in time"}),
+                "routing": list(routings), "model": list(models)},
+        attrs={"days": json.dumps(list(days))},
     )

@@ -107,6 +107,12 @@ class Extensions:
         optimum needs to evict one: keeping a model costs nothing); ``"compact"`` is the literal MILP extension (hourly ``z``, ``u >= z[t] - z[t-1]``). Both
         have the same optimal cost; the tight one has 24 times fewer binaries, and its solve starts from an
         incumbent rounded from the LP relaxation (:func:`placement_start`).
+    :param deferrable: share phi of each area's and query type's daily demand that may be served in any hour of
+        the horizon (temporal shifting, ``docs/measured.md#temporal``): ``y[i,j,k,t] >= 0`` queries of that pool
+        served at DC j in hour t, ``sum_{j,t} y = phi sum_t lambda``, the rest served in its hour
+        (``sum_j x = 1 - phi``). Deferred queries use energy, capacity and water like the others and pay the
+        per-query transmission and processing delay; the aggregate delay cap (constraint 12) covers the
+        on-time queries only. 0 (the default) is the paper's LP.
     """
 
     unmet_penalty: float | None = None
@@ -119,6 +125,7 @@ class Extensions:
     latency_cap: float | None = None
     offsite_water_on_grid: bool = False
     formulation: str = "tight"
+    deferrable: float = 0.0
 
     def __post_init__(self) -> None:
         if self.formulation not in FORMULATIONS:
@@ -133,6 +140,7 @@ class Extensions:
             "utilisation": (1e-9, 1.0, False, False),
             "idle_kw": (0.0, 1e6, False, False),
             "latency_cap": (1e-9, 1e6, False, True),
+            "deferrable": (0.0, 1.0, False, False),
         }
         for name, (low, high, integer, optional) in bounds.items():
             value = getattr(self, name)
@@ -199,9 +207,28 @@ def route_latency(s: xr.Dataset) -> xr.DataArray:
 # linopy expressions, not auxiliary variables: the same LP with 13,824 -> 9,936 variables on the paper
 # instance, and a faster build.
 
-def it_energy(s: xr.Dataset, x: linopy.Variable) -> linopy.LinearExpression:
-    """Constraint 1: ``P_c[j,t] = sum_{i,k} (tau_in h + tau_out f) lambda x`` (kWh per slot)."""
-    return (_energy_per_query(s) * s.demand * x).sum(["area", "query"])
+def it_energy(s: xr.Dataset, x: linopy.Variable, deferred: linopy.Variable | None = None) -> linopy.LinearExpression:
+    """Constraint 1: ``P_c[j,t] = sum_{i,k} (tau_in h + tau_out f) lambda x`` (kWh per slot), plus the deferred
+    queries ``(tau_in h + tau_out f) y`` when demand may move in time (:class:`Extensions`)."""
+    p_c = (_energy_per_query(s) * s.demand * x).sum(["area", "query"])
+    if deferred is not None:
+        p_c = p_c + (_energy_per_query(s) * deferred).sum(["area", "query"])
+    return p_c
+
+
+def add_deferred(m: linopy.Model, s: xr.Dataset, share: float) -> linopy.Variable:
+    """Temporal shifting: ``y[i,j,k,t] >= 0`` queries of the movable pool served at DC j in hour t, with
+    ``sum_{j,t} y = phi sum_t lambda[i,k,t]`` (every movable query served within the horizon)."""
+    y = m.add_variables(lower=0, coords=_coords(s, "area", "dc", "query", "time"), name="deferred")
+    m.add_constraints(y.sum(["dc", "time"]) == share * s.demand.sum("time"), name="deferred_balance")
+    return y
+
+
+def deferred_delay_coefficient(s: xr.Dataset) -> xr.DataArray:
+    """Delay (s) of one deferred query routed i -> j: constraints 9 and 11 per query,
+    ``beta (h+f) / max(0.001, B) + v (h+f)`` (propagation, not counted per query in constraint 10, is left out)."""
+    tokens = _tokens(s)
+    return s.data_per_token * tokens / np.maximum(MIN_BANDWIDTH, s.bandwidth) + s.proc_delay * tokens
 
 
 def facility_energy(s: xr.Dataset, p_c: linopy.LinearExpression) -> linopy.LinearExpression:
@@ -235,17 +262,23 @@ def add_water_budget(m: linopy.Model, s: xr.Dataset, w: linopy.LinearExpression)
     m.add_constraints(w.sum() <= float(s.water_budget), name="water_budget")
 
 
-def add_resource_capacity(m: linopy.Model, s: xr.Dataset, x: linopy.Variable) -> None:
-    """Constraint 7: ``sum_{i,k} alpha[k,r] (h+f) lambda x <= C[r,j]`` for every j, r, t."""
+def add_resource_capacity(m: linopy.Model, s: xr.Dataset, x: linopy.Variable,
+                          deferred: linopy.Variable | None = None) -> None:
+    """Constraint 7: ``sum_{i,k} alpha[k,r] (h+f) (lambda x + y) <= C[r,j]`` for every j, r, t (y: deferred queries)."""
     use = (s.resource_per_token * _tokens(s) * s.demand * x).sum(["area", "query"])
+    if deferred is not None:
+        use = use + (s.resource_per_token * _tokens(s) * deferred).sum(["area", "query"])
     m.add_constraints(use <= s.capacity, name="resource_capacity")
 
 
-def add_full_allocation(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, unmet: linopy.Variable | None) -> None:
+def add_full_allocation(m: linopy.Model, s: xr.Dataset, x: linopy.Variable, unmet: linopy.Variable | None,
+                        deferrable: float = 0.0) -> None:
     """Constraint 8: ``sum_j x[i,j,k,t] = 1``: every query is served (v1 has no unmet demand).
-    With the unmet-demand extension (``docs/greenllm.md#milp``): ``q + sum_j x = 1``."""
+    With the unmet-demand extension (``docs/greenllm.md#milp``): ``q + sum_j x = 1``; with a movable share
+    phi of the demand, the on-time part is ``1 - phi``."""
     served = x.sum("dc")
-    m.add_constraints(served + unmet == 1 if unmet is not None else served == 1, name="full_allocation")
+    on_time = 1.0 - deferrable
+    m.add_constraints(served + unmet == on_time if unmet is not None else served == on_time, name="full_allocation")
 
 
 def delay_coefficients(s: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -376,18 +409,19 @@ def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> G
     m = linopy.Model(force_dim_names=True)
     x = m.add_variables(lower=0, upper=1, coords=_coords(s, "area", "dc", "query", "time"), name="allocation")
     p_g = add_grid_power(m, s)
-    p_c = it_energy(s, x)
+    deferred = add_deferred(m, s, ext.deferrable) if ext.deferrable > 0 else None
+    p_c = it_energy(s, x, deferred)
     if ext.servers is not None:
         p_c = p_c + ext.idle_kw * add_servers(m, s, x, ext)  # idle power of every active server
     p_d = facility_energy(s, p_c)
     add_power_balance(m, s, p_d, p_g)
     w = water(s, p_d, p_c, p_g, ext.offsite_water_on_grid)
     add_water_budget(m, s, w)
-    add_resource_capacity(m, s, x)
+    add_resource_capacity(m, s, x, deferred)
     unmet = None
     if ext.unmet_penalty is not None:
         unmet = m.add_variables(lower=0, upper=ext.max_unmet, coords=_coords(s, "area", "query", "time"), name="unmet")
-    add_full_allocation(m, s, x, unmet)
+    add_full_allocation(m, s, x, unmet, ext.deferrable)
     add_delay_cap(m, s, x)
     if ext.latency_cap is not None:
         m.add_constraints((route_latency(s) * x).sum("dc") <= ext.latency_cap, name="latency_cap")
@@ -397,6 +431,8 @@ def build_model(scenario: xr.Dataset, extensions: Extensions | None = None) -> G
         "carbon": (s.carbon_tax * s.carbon_intensity * p_g).sum(),
         "delay": (s.delay_penalty * delay_coefficient(s) * x).sum(),
     }
+    if deferred is not None:
+        costs["delay"] = costs["delay"] + (s.delay_penalty * deferred_delay_coefficient(s) * deferred).sum()
     if unmet is not None:
         costs["unmet"] = (ext.unmet_penalty * s.demand * unmet).sum()
     if ext.download_cost is not None:

@@ -40,7 +40,7 @@ import xarray as xr
 
 from greenaolo.greenllm import carbon
 from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
-from greenaolo.greenllm.model import MODELS, build_model, total_cost
+from greenaolo.greenllm.model import MODELS, Extensions, build_model, total_cost
 from greenaolo.greenllm.optimise import model_weights, needs_tie_break, relaxed_bound, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
@@ -77,8 +77,9 @@ class ReusedLP:
         ``theta P_g`` (``model.py`` changed how theta enters).
     """
 
-    def __init__(self, scenario: xr.Dataset, routes: np.ndarray | None = None) -> None:
-        built = build_model(scenario)
+    def __init__(self, scenario: xr.Dataset, routes: np.ndarray | None = None,
+                 extensions: Extensions | None = None) -> None:
+        built = build_model(scenario, extensions)
         self.lp = lp_arrays(built.model)
         self.n_cols = self.lp["A"].shape[1]
         self.sense = self.lp.pop("sense")
@@ -86,20 +87,27 @@ class ReusedLP:
         self.grid_columns = built.model.variables["grid_power"].labels.transpose("dc", "time").values
         self.allocation_columns = built.model.variables["allocation"].labels.transpose(
             "area", "dc", "query", "time").values
+        #: Column of y[i,j,k,t], the queries moved in time (Extensions.deferrable), or None.
+        self.deferred_columns = (built.model.variables["deferred"].labels.transpose("area", "dc", "query", "time").values
+                                 if "deferred" in built.model.variables else None)
         self.demand = scenario.demand.transpose("area", "query", "time").values
         self.tax = scenario.carbon_tax.transpose("dc").values
         self.fixed = {name: coefficients(built.costs[name], self.n_cols) for name in ("energy", "delay")}
         self.fixed["water"] = coefficients(built.metrics["water"], self.n_cols)
         # Per-query water of x[i,j,k,t] per L/kWh of WUE (W = (WUE/PUE + EWIF) P_d = (WUE + EWIF PUE) P_c).
         s = scenario
-        self._it_energy = (s.demand * (s.token_energy_in * s.input_tokens + s.token_energy_out * s.output_tokens)
-                           ).transpose("area", "query", "time").values
+        per_query = (s.token_energy_in * s.input_tokens + s.token_energy_out * s.output_tokens).transpose("query").values
+        self._it_energy = self.demand * per_query[None, :, None]
+        self._energy_per_query = per_query
         self._ewif_pue = (s.ewif * s.pue).transpose("dc", "time").values
         #: Demand-weighted round-trip time of x (query-seconds): what the network latency metric sums.
         self.fixed["network_latency"] = np.zeros(self.n_cols)
         rtt = s.rtt.transpose("area", "dc").values
         self.fixed["network_latency"][self.allocation_columns] = (
             rtt[:, :, None, None] * self.demand[:, None, :, :])
+        if self.deferred_columns is not None:
+            self.fixed["network_latency"][self.deferred_columns] = np.broadcast_to(
+                rtt[:, :, None, None], self.deferred_columns.shape)
         theta = scenario.carbon_intensity.transpose("dc", "time").values
         want = {**self.theta_vectors(theta), "energy": self.price_vector(scenario.price.transpose("dc", "time").values),
                 "water": self.water_vector(scenario.wue.transpose("dc", "time").values)}
@@ -111,10 +119,11 @@ class ReusedLP:
                 raise RuntimeError(f"the model's {name!r} is not what ReusedLP rewrites it as; update "
                                    "greenaolo/greenllm/year.py with model.py")
         if routes is not None:
-            # Routes not allowed (area, dc): their allocation columns are fixed at 0.
-            closed = self.allocation_columns[~np.asarray(routes, bool)]
+            # Routes not allowed (area, dc): their allocation (and deferred) columns are fixed at 0.
             self.lp["ub"] = self.lp["ub"].copy()
-            self.lp["ub"][closed.ravel()] = 0.0
+            for columns in (self.allocation_columns, self.deferred_columns):
+                if columns is not None:
+                    self.lp["ub"][columns[~np.asarray(routes, bool)].ravel()] = 0.0
         self._highs: dict[str, tuple[highspy.Highs, highspy.Highs | None, int | None]] = {}
         self._row_coefficients: dict[str, np.ndarray] = {}
 
@@ -136,6 +145,8 @@ class ReusedLP:
         vector = np.zeros(self.n_cols)
         per_kwh = np.asarray(wue, float) + self._ewif_pue  # (dc, time)
         vector[self.allocation_columns] = self._it_energy[:, None, :, :] * per_kwh[None, :, None, :]
+        if self.deferred_columns is not None:
+            vector[self.deferred_columns] = self._energy_per_query[None, None, :, None] * per_kwh[None, :, None, :]
         return vector
 
     def reset(self) -> None:
@@ -217,6 +228,8 @@ class ReusedLP:
         out["total_cost"] = total_cost(out, "_cost")
         out = {name: float(out[name]) for name in PLAN_TERMS}
         out["served"] = np.einsum("ijkt,ikt->j", x[self.allocation_columns], self.demand)
+        if self.deferred_columns is not None:
+            out["served"] = out["served"] + x[self.deferred_columns].sum(axis=(0, 2, 3))
         return out
 
 
