@@ -370,8 +370,9 @@ def lr_scaled(optimizer_class: type[torch.optim.Optimizer]) -> type[torch.optim.
 
 class PopSANPolicyMixin:
     """Mixin for an SB3 actor-critic policy whose actor (and target actor) is made by :attr:`actor_class`, a PopSAN
-    actor, and learns with SB3's ``optimizer_class`` in two parameter groups: the PopSAN at ``snn_lr_scale`` times
-    the learning rate, the actor's other parameters (SAC's log-std net; none in TD3's) at it (:func:`lr_scaled`).
+    actor, and learns with SB3's ``optimizer_class`` with a parameter group per learning rate (:func:`lr_scaled`):
+    the PopSAN at ``snn_lr_scale`` times the learning rate, the actor's other parameters, if any (SAC's log-std
+    net; TD3's actor has none), at it.
 
     :param popsan_kwargs: keyword arguments of :class:`PopSAN`.
     :param snn_lr_scale: the PopSAN's learning rate relative to the critics' (and SAC's log-std net's): the
