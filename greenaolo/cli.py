@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from greenaolo.options import ALGORITHMS, EVALUATION_SEED, PROFILES, SOLVERS, VARIANTS
+from greenaolo.options import ALGORITHMS, EVALUATION_SEED, PROFILES, SOLVERS, TRAINABLE_ALGORITHMS, VARIANTS
 
 app = typer.Typer(
     help="Reproduce Green-LLM (arXiv 2507.09942) and AOLO (arXiv 2503.04418).",
@@ -532,12 +532,15 @@ def aolo_evaluate(
 
 
 Algorithm = Enum("Algorithm", {name: name for name in ALGORITHMS}, type=str)
+TrainableAlgorithm = Enum("TrainableAlgorithm", {name: name for name in TRAINABLE_ALGORITHMS}, type=str)
 Variant = Enum("Variant", {name: name for name in VARIANTS}, type=str)
 
 
 @aolo_app.command("train")
 def aolo_train(
-    algorithm: Annotated[Algorithm, typer.Argument(help="sac (MLP actor), sdrl (PopSAN actor), td3, ddpg or ppo")],
+    algorithm: Annotated[TrainableAlgorithm, typer.Argument(
+        help="sac (MLP actor), sdrl (PopSAN actor), td3, ddpg, ppo, or sdrl_td3 and sdrl_ddpg (PopSAN actor; "
+             "default hyperparameters only)")],
     seed: Annotated[int, typer.Argument(help="seed of the agent and its environment", min=0)],
     variant: Annotated[Variant, typer.Option(help="default (hyperparams/agents.yaml) or tuned (hyperparams/tuned.yaml)")]
     = Variant.default,
@@ -553,10 +556,11 @@ def aolo_train(
 
     from greenaolo.aolo.config import AoloConfig, ConfigError
     from greenaolo.aolo.runs import train_run
-    from greenaolo.aolo.training import load_hyperparams
+    from greenaolo.aolo.training import check_trainable, load_hyperparams
 
     torch.set_num_threads(threads)
     try:
+        check_trainable(algorithm.value, variant.value)
         cfg = AoloConfig.from_yaml(config) if config is not None else AoloConfig()
         hp = load_hyperparams(None if hyperparams is None else str(hyperparams), variant=variant.value)
     except (ValueError, ConfigError, FileNotFoundError) as exc:

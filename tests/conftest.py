@@ -88,18 +88,19 @@ def tiny():
 @pytest.fixture(scope="session")
 def small_hyperparams():
     """A factory of the package's hyperparameters made small enough to train in seconds: a 32 x 32 network,
-    a 32 x 16 PopSAN, a short warm-up and a small batch; ``profile`` sets the ``quick`` budget, ``compile``
-    the PopSAN's, other keywords go to ``common``. Only sizes change: the training code is the package's own."""
+    32 x 16 PopSANs, a short warm-up and a small batch; ``profile`` sets the ``quick`` budget, ``compile``
+    the PopSANs', other keywords go to ``common``. Only sizes change: the training code is the package's own."""
     import copy
 
-    from greenaolo.aolo.training import load_hyperparams
+    from greenaolo.aolo.training import POPSAN_POLICIES, load_hyperparams
 
     def make(*, learning_starts=20, batch_size=16, profile=None, compile=None, **common):
         hp = copy.deepcopy(load_hyperparams())
         hp["common"].update(learning_starts=learning_starts, batch_size=batch_size, net_arch=[32, 32], **common)
-        hp["sdrl"]["popsan_kwargs"]["hidden_sizes"] = [32, 16]
-        if compile is not None:
-            hp["sdrl"]["popsan_kwargs"]["compile"] = compile
+        for algorithm in POPSAN_POLICIES:
+            hp[algorithm]["popsan_kwargs"]["hidden_sizes"] = [32, 16]
+            if compile is not None:
+                hp[algorithm]["popsan_kwargs"]["compile"] = compile
         if profile is not None:
             hp["profiles"]["quick"] = dict(profile)
         return hp

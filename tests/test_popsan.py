@@ -1,4 +1,5 @@
-"""PopSAN inside SB3's SAC: spikes, surrogate gradients, a hand-built forward pass, learning, saving."""
+"""PopSAN inside SB3's SAC, TD3 and DDPG: spikes, surrogate gradients, a hand-built forward pass, learning (to the
+bit SB3's own TD3 and DDPG steps), saving."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import SAC
+from stable_baselines3 import DDPG, SAC, TD3
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv
@@ -17,12 +18,14 @@ from greenaolo.aolo.popsan import (
     PopSAN,
     PopSANActor,
     PopSANPolicy,
+    PopSANTD3Actor,
+    PopSANTD3Policy,
     PopSpikeEncoderRegularSpike,
     ScaledAdam,
     SpikeMLP,
     compile_available,  # noqa: F401 - named in the skipif condition string below
 )
-from greenaolo.aolo.training import agent, load_hyperparams
+from greenaolo.aolo.training import agent, load_hyperparams, settings, train
 
 SMALL = {"hidden_sizes": (32, 16)}
 
@@ -280,3 +283,165 @@ def test_popsan_policy_honours_the_optimizer_class():
     assert {id(p) for p in actor_opt.param_groups[0]["params"]} == snn
     model.learn(20)  # it steps
     assert isinstance(SAC(PopSANPolicy, env, seed=0).policy.actor.optimizer, ScaledAdam)  # the default: Adam
+
+
+# PopSAN's deterministic actor: TD3 and DDPG (docs/aolo.md#popsan-deterministic) ---------------------------------
+
+#: Each PopSAN agent with a deterministic actor, its SB3 class and its plain (MLP-actor) twin.
+DETERMINISTIC = [("sdrl_td3", TD3, "td3"), ("sdrl_ddpg", DDPG, "ddpg")]
+
+
+def test_deterministic_actor_is_tanh_of_a_hand_built_popsan():
+    torch.manual_seed(6)
+    model = TD3(PopSANTD3Policy, AoloEnv(), seed=0,
+                policy_kwargs={"net_arch": [16], "popsan_kwargs": {**SMALL, "compile": False}})
+    actor = model.policy.actor
+    assert isinstance(actor, PopSANTD3Actor) and isinstance(model.policy.actor_target, PopSANTD3Actor)
+    assert isinstance(actor.mu, PopSAN) and not hasattr(actor.mu, "weight")  # SB3's MLP is gone
+    obs = torch.rand(16, 5) * 2 - 1
+    expected = torch.tanh(_hand_forward(actor.mu, obs))
+    with torch.no_grad():
+        torch.testing.assert_close(actor(obs), expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(model.policy.actor_target(obs), actor(obs), rtol=0, atol=0)  # SB3 copied it
+    # SB3's predict scales [-1, 1] to the action space, itself [-1, 1].
+    np.testing.assert_allclose(model.predict(obs.numpy(), deterministic=True)[0], expected.numpy(), rtol=1e-5, atol=1e-6)
+    snn = [id(p) for p in actor.mu.parameters()]
+    assert [[id(p) for p in g["params"]] for g in actor.optimizer.param_groups] == [snn]  # the PopSAN is the actor
+
+
+def test_deterministic_agents_are_their_plain_twins_with_sdrls_popsan():
+    """``sdrl_td3`` and ``sdrl_ddpg``: the same settings as TD3 and DDPG, plus SDRL's PopSAN options."""
+    hp = load_hyperparams()
+    sdrl = settings(hp, "sdrl")
+    for algorithm, _, twin in DETERMINISTIC:
+        assert settings(hp, algorithm) == {**settings(hp, twin), "popsan_kwargs": sdrl["popsan_kwargs"],
+                                           "snn_lr_scale": sdrl["snn_lr_scale"]}, algorithm
+    with pytest.raises(ValueError, match="sdrl_td3 is not tuned yet"):
+        train("sdrl_td3", 0, variant="tuned", progress=False)
+
+
+def _plain_twin_with_the_popsans_of(model, twin: str, hp: dict):
+    """SB3's own agent of ``twin`` (MLP actor, SB3's optimizer) built with the same settings, with ``model``'s PopSANs
+    plugged into its actor and target actor (``nn.Sequential(PopSAN, Tanh)``: SB3's actor applies its ``mu``) and
+    ``model``'s critics' weights; the PopSAN's optimizer is SB3's own (``TD3Policy._build``'s line)."""
+    plain = agent(twin, AoloEnv(AoloConfig(episode_length=20)), 0, hp)
+    assert type(plain.policy.actor).__name__ == "Actor" and type(plain) is type(model)
+    for name in ("actor", "actor_target"):
+        getattr(plain.policy, name).mu = torch.nn.Sequential(copy.deepcopy(getattr(model.policy, name).mu), torch.nn.Tanh())
+    for name in ("critic", "critic_target"):
+        getattr(plain.policy, name).load_state_dict(getattr(model.policy, name).state_dict())
+    plain.actor.optimizer = plain.policy.optimizer_class(plain.actor.parameters(), lr=plain.lr_schedule(1),
+                                                         **plain.policy.optimizer_kwargs)
+    return plain
+
+
+@pytest.mark.parametrize("algorithm, cls, twin", DETERMINISTIC)
+def test_deterministic_training_is_sb3s_own_step_to_the_bit(algorithm, cls, twin, small_hyperparams):
+    """TD3 and DDPG with the PopSAN policy train as SB3's own TD3 and DDPG whose actor is swapped for the same
+    PopSAN: the same actors, targets, critics, exploration and losses, to the bit (learning-rate scale 1: SB3's
+    own agent sets one learning rate for actor and critics)."""
+    hp = small_hyperparams(compile=False)
+    hp[algorithm]["snn_lr_scale"] = 1.0
+    ours = agent(algorithm, AoloEnv(AoloConfig(episode_length=20)), 0, hp)
+    assert type(ours) is cls and isinstance(ours.policy, PopSANTD3Policy)
+    sb3 = _plain_twin_with_the_popsans_of(ours, twin, hp)
+    initial = [p.detach().clone() for p in ours.actor.parameters()]
+    for model in (ours, sb3):
+        model.set_random_seed(0)  # the two were built with different draws (SB3's MLP, the PopSAN)
+        model.learn(60)
+    assert ours._n_updates == sb3._n_updates == 60 - 20  # gradient steps after the warm-up
+    # DDPG: TD3 with no policy delay and its target noise clipped to 0 (SB3's DDPG).
+    assert (ours.policy_delay, ours.target_noise_clip) == ((2, 0.5) if cls is TD3 else (1, 0.0))
+    for name in ("actor", "actor_target"):
+        theirs = list(getattr(sb3.policy, name).mu[0].parameters())
+        for (key, p), q in zip(getattr(ours.policy, name).mu.named_parameters(), theirs, strict=True):
+            assert torch.equal(p, q), f"{name}.{key}"
+    for name in ("critic", "critic_target"):
+        theirs = getattr(sb3.policy, name).state_dict()
+        for key, value in getattr(ours.policy, name).state_dict().items():
+            assert torch.equal(value, theirs[key]), f"{name}.{key}"
+    assert (ours.replay_buffer.actions == sb3.replay_buffer.actions).all()
+    for key in ("train/actor_loss", "train/critic_loss"):
+        assert ours.logger.name_to_value[key] == sb3.logger.name_to_value[key], key
+    assert all(not torch.equal(b, p) for b, p in zip(initial, ours.actor.parameters()))  # every PopSAN tensor learned
+
+
+@pytest.mark.parametrize("algorithm, cls, twin", DETERMINISTIC)
+def test_deterministic_popsans_learning_rate_scale_survives_train(algorithm, cls, twin, small_hyperparams):
+    """SB3's ``train()`` sets the actor's learning rate to the critics' (1e-3); the PopSAN still steps at 0.1 of
+    it: Adam's first step moves a parameter by the learning rate times the sign of its gradient."""
+    hp = small_hyperparams(compile=False)
+    assert hp[algorithm]["snn_lr_scale"] == 0.1 and settings(hp, algorithm)["learning_rate"] == 1e-3
+    model = agent(algorithm, AoloEnv(AoloConfig(episode_length=20)), 0, hp)
+    model.learn(20)  # the warm-up only: no update yet
+    actor_before = [p.detach().clone() for p in model.actor.parameters()]
+    critic_before = [p.detach().clone() for p in model.critic.parameters()]
+    for group in model.actor.optimizer.param_groups:
+        group["lr"] = 0.5  # SB3 resets it at train()
+    model.train(gradient_steps=model.policy_delay, batch_size=16)  # one actor update, policy_delay critic updates
+    assert [(g["lr"], g["lr_scale"]) for g in model.actor.optimizer.param_groups] == [(1e-3, 0.1)]
+    actor_step = max(float((p.detach() - b).abs().max()) for p, b in zip(model.actor.parameters(), actor_before))
+    critic_step = max(float((p.detach() - b).abs().max()) for p, b in zip(model.critic.parameters(), critic_before))
+    assert actor_step == pytest.approx(1e-4, rel=1e-3)
+    assert critic_step == pytest.approx(1e-3 * model.policy_delay, rel=1e-3)
+
+
+def test_deterministic_popsan_saves_and_loads_through_gymnasium(tmp_path):
+    """A TD3 agent with the PopSAN policy on the registered Gymnasium environment: saved, loaded onto a fresh
+    environment, the same actions, targets and optimizer settings; and it trains on. Its policy alone too."""
+    import gymnasium
+
+    env = gymnasium.make("greenaolo/Aolo-v0")
+    model = TD3(PopSANTD3Policy, env, learning_starts=20, batch_size=16, seed=0,
+                policy_kwargs={"popsan_kwargs": {**SMALL, "compile": False}, "net_arch": [32, 32], "snn_lr_scale": 0.25})
+    model.learn(60)
+    path = model.save(tmp_path / "sdrl_td3") or tmp_path / "sdrl_td3.zip"
+    loaded = TD3.load(path, env=gymnasium.make("greenaolo/Aolo-v0"))
+    assert isinstance(loaded.policy, PopSANTD3Policy) and isinstance(loaded.policy.actor_target, PopSANTD3Actor)
+    assert tuple(loaded.policy.popsan_kwargs["hidden_sizes"]) == (32, 16) and loaded.policy.snn_lr_scale == 0.25
+    obs, _ = env.reset(seed=1)
+    batch = np.random.default_rng(0).uniform(-1, 1, (32, 5)).astype(np.float32)
+    for x in (obs, batch):
+        np.testing.assert_array_equal(model.predict(x, deterministic=True)[0], loaded.predict(x, deterministic=True)[0])
+    for p, q in zip(model.policy.parameters(), loaded.policy.parameters(), strict=True):
+        assert torch.equal(p, q)
+    for p, q in zip(model.actor_target.parameters(), loaded.actor_target.parameters(), strict=True):
+        assert torch.equal(p, q)
+    optimizer = loaded.actor.optimizer
+    assert isinstance(optimizer, ScaledAdam) and [g["lr_scale"] for g in optimizer.param_groups] == [0.25]
+    assert optimizer.state_dict()["state"] and len(optimizer.state) == len(list(loaded.actor.parameters()))  # Adam's moments
+    loaded.learn(20, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 80 and loaded._n_updates == model._n_updates + 20
+    # The policy alone (SB3's BasePolicy.save: rebuilt from its constructor parameters).
+    model.policy.save(tmp_path / "policy.pth")
+    policy = PopSANTD3Policy.load(tmp_path / "policy.pth")
+    assert tuple(policy.popsan_kwargs["hidden_sizes"]) == (32, 16) and policy.snn_lr_scale == 0.25
+    np.testing.assert_array_equal(policy.predict(batch, deterministic=True)[0], model.predict(batch, deterministic=True)[0])
+
+
+@pytest.mark.parametrize("algorithm, cls, twin", DETERMINISTIC)
+def test_deterministic_agents_train_from_the_command_line(algorithm, cls, twin, tmp_path, small_hyperparams):
+    """``greenaolo aolo train sdrl_td3`` (and ``sdrl_ddpg``): a few hundred steps, a run on disk, its model loads;
+    the tuned variant is refused (not tuned yet)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from greenaolo.aolo.runs import load_model
+    from greenaolo.cli import app
+    from greenaolo.io import read_dataset
+
+    hp = small_hyperparams(learning_starts=50, compile=False,
+                           profile={"total_timesteps": 300, "eval_every": 100, "n_eval": 50, "seeds": [0]})
+    hp_path = tmp_path / "hp.yaml"
+    hp_path.write_text(yaml.safe_dump(hp))
+    command = ["aolo", "train", algorithm, "3", "--profile", "quick", "--runs-dir", str(tmp_path),
+               "--hyperparams", str(hp_path), "--no-progress"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    ds = read_dataset(tmp_path / f"{algorithm}_default_seed3.nc")
+    assert ds.attrs["algorithm"] == algorithm and list(ds.step.values) == [0, 100, 200, 300]
+    assert np.isfinite(ds.curve_carbon_g).all() and float(ds.gap_to_oracle) > -1e-9
+    model = load_model(tmp_path, algorithm, 3)
+    assert type(model) is cls and isinstance(model.policy, PopSANTD3Policy) and model.num_timesteps == 300
+    tuned = CliRunner().invoke(app, [*command, "--variant", "tuned"])
+    assert tuned.exit_code != 0 and f"{algorithm} is not tuned yet" in tuned.output

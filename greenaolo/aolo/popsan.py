@@ -1,8 +1,8 @@
-"""PopSAN, the population-coded spiking actor of SDRL, as a Stable-Baselines3 SAC policy.
+"""PopSAN, the population-coded spiking actor of SDRL, as Stable-Baselines3 SAC, TD3 and DDPG policies.
 
 AOLO's SDRL is soft actor-critic whose actor is a PopSAN (Tang, Kumar, Yoo & Michmizos, CoRL 2020); the
-pieces below follow the original code (``combra-lab/pop-spiking-deep-rl``, ``popsan_sac/popsan.py``) as
-``docs/aolo.md#popsan`` records it:
+pieces below follow the original code (``combra-lab/pop-spiking-deep-rl``, ``popsan_sac/popsan.py`` and, for
+the deterministic actor, ``popsan_td3/popsan.py``) as ``docs/aolo.md#popsan`` records it:
 
 * :class:`PopSpikeEncoderRegularSpike`: ``pop_dim`` Gaussian receptive fields per observation
   dimension, means evenly over ``mean_range`` and std ``sqrt(0.15)``, both learned; deterministic
@@ -16,7 +16,11 @@ pieces below follow the original code (``combra-lab/pop-spiking-deep-rl``, ``pop
 * :class:`PopSANActor`: SB3's SAC ``Actor`` whose mean comes from the PopSAN and whose log-std
   comes from SB3's own ANN trunk (obs -> 256 -> 256 -> act_dim, ReLU, clamped to [-20, 2]);
 * :class:`PopSANPolicy`: ``SACPolicy`` that makes that actor, so ``SAC(PopSANPolicy, env)`` is SDRL and
-  shares every line of SB3's training code with plain SAC.
+  shares every line of SB3's training code with plain SAC;
+* :class:`PopSANTD3Actor`: SB3's TD3 ``Actor`` whose deterministic action is ``tanh(PopSAN(obs))``, PopSAN's
+  TD3 actor (``docs/aolo.md#popsan-deterministic``);
+* :class:`PopSANTD3Policy`: ``TD3Policy`` whose actor and target actor are that actor, so
+  ``TD3(PopSANTD3Policy, env)`` and ``DDPG(PopSANTD3Policy, env)`` are PopSAN's TD3 and DDPG on SB3's code.
 
 Three ways to run the same network, the same spikes to the bit (tested): the original loops
 (``fast=False``: time outside, layers inside, one autograd node per operation); the eager fast path
@@ -25,10 +29,10 @@ hand-written backward); and, by default when a C++ compiler works, that layer-ma
 original formulas compiled by ``torch.compile`` (one fused kernel per recurrence, backward derived by
 AOTAutograd). Matrix products stay ATen's in every path; the decoder runs eagerly.
 
-Learning rates (``docs/aolo.md#popsan-actor``): the PopSAN learns at 1e-4 and the log-std net at 1e-3. SB3 sets
-every parameter group's ``lr`` to the schedule's value at each ``train()``; :class:`ScaledAdam` multiplies each group's
-``lr`` by its ``lr_scale`` at the step, so with ``learning_rate=1e-3`` and ``snn_lr_scale=0.1`` the
-ratio survives every update.
+Learning rates (``docs/aolo.md#popsan-actor``): the PopSAN learns at 1e-4, the log-std net and the critics at 1e-3
+(PopSAN's TD3 and DDPG: the PopSAN at 1e-4, the critics at 1e-3). SB3 sets every parameter group's ``lr`` to the
+schedule's value at each ``train()``; :class:`ScaledAdam` multiplies each group's ``lr`` by its ``lr_scale`` at the
+step, so with ``learning_rate=1e-3`` and ``snn_lr_scale=0.1`` the ratio survives every update.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from typing import Any
 import torch
 from stable_baselines3.common.type_aliases import PyTorchObs
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACPolicy
+from stable_baselines3.td3.policies import Actor as TD3Actor
+from stable_baselines3.td3.policies import TD3Policy
 from torch import nn
 
 from greenaolo.checks import env_flag
@@ -55,7 +61,11 @@ from greenaolo.aolo.neurons import (
 __all__ = [
     "CompileFallbackWarning",
     "PopSANActor",
+    "PopSANMean",
     "PopSANPolicy",
+    "PopSANPolicyMixin",
+    "PopSANTD3Actor",
+    "PopSANTD3Policy",
     "PopSpikeDecoder",
     "PopSpikeEncoderRegularSpike",
     "LrScaled",
@@ -278,34 +288,55 @@ class PopSAN(nn.Module):
         return [spikes.sum(), *counts]
 
 
-class PopSANActor(Actor):
-    """SB3 SAC actor with a PopSAN mean and SB3's ANN trunk for the log-std (``docs/aolo.md#popsan-sb3``).
-
-    SB3 builds ``latent_pi`` (obs -> ``net_arch``, ReLU) and the ``log_std`` head; its ``mu`` head is
-    replaced by the PopSAN, so no unused layer is kept. ``get_action_dist_params`` returns
-    ``(PopSAN(obs), clamp(log_std(latent_pi(obs)), -20, 2), {})``; SB3's squashed Gaussian does the rest.
-
-    :param popsan_kwargs: keyword arguments of :class:`PopSAN` (pop sizes, hidden sizes, spike_ts, ...).
-    """
+class PopSANMean:
+    """Mixin for an SB3 actor whose ``mu`` head is a :class:`PopSAN` (replacing SB3's, so no unused layer is
+    kept), built from ``popsan_kwargs`` and recorded with the actor's constructor parameters (saving, loading)."""
 
     def __init__(self, *args: Any, popsan_kwargs: dict[str, Any] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        if self.use_sde:
-            raise ValueError("PopSANActor does not support gSDE (use_sde=True)")
         self.popsan_kwargs = dict(popsan_kwargs or {})
-        act_dim = int(self.action_space.shape[0])
-        self.mu = PopSAN(self.features_dim, act_dim, **self.popsan_kwargs)
+        self.mu = PopSAN(self.features_dim, int(self.action_space.shape[0]), **self.popsan_kwargs)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data["popsan_kwargs"] = self.popsan_kwargs
         return data
 
+
+class PopSANActor(PopSANMean, Actor):
+    """SB3 SAC actor with a PopSAN mean and SB3's ANN trunk for the log-std (``docs/aolo.md#popsan-sb3``).
+
+    SB3 builds ``latent_pi`` (obs -> ``net_arch``, ReLU) and the ``log_std`` head; its ``mu`` head is
+    replaced by the PopSAN. ``get_action_dist_params`` returns
+    ``(PopSAN(obs), clamp(log_std(latent_pi(obs)), -20, 2), {})``; SB3's squashed Gaussian does the rest.
+
+    :param popsan_kwargs: keyword arguments of :class:`PopSAN` (pop sizes, hidden sizes, spike_ts, ...).
+    """
+
+    def __init__(self, *args: Any, popsan_kwargs: dict[str, Any] | None = None, **kwargs: Any):
+        super().__init__(*args, popsan_kwargs=popsan_kwargs, **kwargs)
+        if self.use_sde:
+            raise ValueError("PopSANActor does not support gSDE (use_sde=True)")
+
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         features = self.extract_features(obs, self.features_extractor)
         mean_actions = self.mu(features)
         log_std = torch.clamp(self.log_std(self.latent_pi(features)), LOG_STD_MIN, LOG_STD_MAX)
         return mean_actions, log_std, {}
+
+
+class PopSANTD3Actor(PopSANMean, TD3Actor):
+    """SB3 TD3 actor whose deterministic action is ``tanh(PopSAN(obs))`` (``docs/aolo.md#popsan-deterministic``).
+
+    PopSAN's own TD3 actor: its decoder's output through tanh, times the action limit; SB3's TD3 actor
+    squashes with tanh to [-1, 1] and its policy scales that to the action space, so here the PopSAN replaces
+    SB3's whole MLP (``net_arch`` then shapes the critics only) and the tanh stays.
+
+    :param popsan_kwargs: keyword arguments of :class:`PopSAN` (pop sizes, hidden sizes, spike_ts, ...).
+    """
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.mu(self.extract_features(obs, self.features_extractor)))
 
 
 class LrScaled:
@@ -337,16 +368,18 @@ def lr_scaled(optimizer_class: type[torch.optim.Optimizer]) -> type[torch.optim.
     return type(f"LrScaled{optimizer_class.__name__}", (LrScaled, optimizer_class), {})
 
 
-class PopSANPolicy(SACPolicy):
-    """``SACPolicy`` with a :class:`PopSANActor`: ``SAC(PopSANPolicy, env, learning_rate=1e-3)`` is SDRL.
+class PopSANPolicyMixin:
+    """Mixin for an SB3 actor-critic policy whose actor (and target actor) is made by :attr:`actor_class`, a PopSAN
+    actor, and learns with SB3's ``optimizer_class`` with a parameter group per learning rate (:func:`lr_scaled`):
+    the PopSAN at ``snn_lr_scale`` times the learning rate, the actor's other parameters, if any (SAC's log-std
+    net; TD3's actor has none), at it.
 
     :param popsan_kwargs: keyword arguments of :class:`PopSAN`.
-    :param snn_lr_scale: the PopSAN's learning rate relative to the log-std net's and the critics' (the
-        original 1e-4 / 1e-3 = 0.1).
-
-    The actor's optimizer is SB3's ``optimizer_class`` (default Adam) with two parameter groups, the PopSAN
-    at ``snn_lr_scale`` times the learning rate and the log-std net at it (:func:`lr_scaled`).
+    :param snn_lr_scale: the PopSAN's learning rate relative to the critics' (and SAC's log-std net's): the
+        original 1e-4 / 1e-3 = 0.1.
     """
+
+    actor_class: type[nn.Module]
 
     def __init__(self, *args: Any, popsan_kwargs: dict[str, Any] | None = None, snn_lr_scale: float = 0.1,
                  **kwargs: Any):
@@ -356,22 +389,50 @@ class PopSANPolicy(SACPolicy):
         self.snn_lr_scale = float(snn_lr_scale)
         super().__init__(*args, **kwargs)
 
-    def make_actor(self, features_extractor: nn.Module | None = None) -> PopSANActor:
+    def make_actor(self, features_extractor: nn.Module | None = None) -> nn.Module:
         actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
-        return PopSANActor(**actor_kwargs, popsan_kwargs=self.popsan_kwargs).to(self.device)
+        return self.actor_class(**actor_kwargs, popsan_kwargs=self.popsan_kwargs).to(self.device)
 
     def _build(self, lr_schedule) -> None:
         super()._build(lr_schedule)
         snn = list(self.actor.mu.parameters())
         snn_ids = {id(p) for p in snn}
         rest = [p for p in self.actor.parameters() if id(p) not in snn_ids]
+        groups = [{"params": snn, "lr_scale": self.snn_lr_scale}] + ([{"params": rest, "lr_scale": 1.0}] if rest else [])
         kwargs = {k: v for k, v in self.optimizer_kwargs.items() if k != "lr"}
-        self.actor.optimizer = lr_scaled(self.optimizer_class)(
-            [{"params": snn, "lr_scale": self.snn_lr_scale}, {"params": rest, "lr_scale": 1.0}],
-            lr=lr_schedule(1), **kwargs,
-        )
+        self.actor.optimizer = lr_scaled(self.optimizer_class)(groups, lr=lr_schedule(1), **kwargs)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data.update(popsan_kwargs=self.popsan_kwargs, snn_lr_scale=self.snn_lr_scale)
         return data
+
+
+class PopSANPolicy(PopSANPolicyMixin, SACPolicy):
+    """``SACPolicy`` with a :class:`PopSANActor`: ``SAC(PopSANPolicy, env, learning_rate=1e-3)`` is SDRL.
+
+    :param popsan_kwargs: keyword arguments of :class:`PopSAN`.
+    :param snn_lr_scale: the PopSAN's learning rate relative to the log-std net's and the critics' (the
+        original 1e-4 / 1e-3 = 0.1).
+
+    The actor's optimizer is SB3's ``optimizer_class`` (default Adam) with two parameter groups, the PopSAN
+    at ``snn_lr_scale`` times the learning rate and the log-std net at it (:class:`PopSANPolicyMixin`).
+    """
+
+    actor_class = PopSANActor
+
+
+class PopSANTD3Policy(PopSANPolicyMixin, TD3Policy):
+    """``TD3Policy`` whose actor and target actor are :class:`PopSANTD3Actor`: ``TD3(PopSANTD3Policy, env)`` is
+    PopSAN's TD3 and, SB3's DDPG being TD3 with a policy delay of 1 and no target smoothing,
+    ``DDPG(PopSANTD3Policy, env)`` its DDPG (``docs/aolo.md#popsan-deterministic``).
+
+    :param popsan_kwargs: keyword arguments of :class:`PopSAN`.
+    :param snn_lr_scale: the PopSAN's learning rate relative to the critics' (the original 1e-4 / 1e-3 = 0.1).
+
+    The actor's optimizer is SB3's ``optimizer_class`` (default Adam) with one parameter group, the PopSAN at
+    ``snn_lr_scale`` times the learning rate (:class:`PopSANPolicyMixin`); the target actor follows it by
+    SB3's Polyak averaging.
+    """
+
+    actor_class = PopSANTD3Actor

@@ -27,9 +27,9 @@ import xarray as xr
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.training import ALGORITHMS, MODEL_CLASSES, VARIANTS, load_hyperparams, train
+from greenaolo.aolo.training import MODEL_CLASSES, check_trainable, load_hyperparams, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
-from greenaolo.options import PAPER_ALGORITHMS
+from greenaolo.options import PAPER_ALGORITHMS, TRAINABLE_ALGORITHMS
 from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["RUN_FIGURE", "MissingRunsError", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
@@ -63,10 +63,7 @@ def _missing_message(todo: list[tuple[str, int]], runs_dir: str | Path, profile:
 
 def run_paths(runs_dir: str | Path, algorithm: str, seed: int, variant: str = "default") -> tuple[Path, Path]:
     """The dataset and the model file of one run."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
-    if variant not in VARIANTS:
-        raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
+    check_trainable(algorithm, variant)
     stem = Path(runs_dir) / f"{algorithm}_{variant}_seed{int(seed)}"
     return stem.with_suffix(".nc"), stem.with_suffix(".zip")
 
@@ -224,7 +221,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
         ds = ds.drop_vars([v for v in ds.data_vars if "request" in ds[v].dims])
         ds = ds.drop_dims([d for d in ("request",) if d in ds.dims])
         rows.setdefault(ds.attrs["algorithm"], {})[int(ds.attrs["seed"])] = ds
-    algorithms = [a for a in ALGORITHMS if a in rows]
+    algorithms = [a for a in TRAINABLE_ALGORITHMS if a in rows]
     seeds = sorted({s for per in rows.values() for s in per})
     missing = [(a, s) for a in algorithms for s in seeds if s not in rows[a]]
     if missing:

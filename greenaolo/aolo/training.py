@@ -1,7 +1,9 @@
-"""Training the AOLO agents (SAC, SDRL, TD3, DDPG, PPO), as data (rl-baselines3-zoo style).
+"""Training the AOLO agents (SAC, SDRL, TD3, DDPG, PPO; untuned: TD3 and DDPG with a PopSAN actor), as data
+(rl-baselines3-zoo style).
 
 Hyperparameters live in ``hyperparams/agents.yaml``: SAC and SDRL share every ``common`` entry (critic,
-gamma, tau, batch, buffer, entropy mode) and differ only in the actor (SDRL: :class:`PopSANPolicy`).
+gamma, tau, batch, buffer, entropy mode) and differ only in the actor (SDRL: :class:`PopSANPolicy`); so do
+TD3 and ``sdrl_td3``, DDPG and ``sdrl_ddpg`` (:class:`PopSANTD3Policy`).
 :func:`train` runs one (algorithm, seed, configuration) and returns its learning curve and final
 evaluation as one Dataset, with the exact hyperparameters, configuration and seed in its attributes.
 Every evaluation uses the same fixed, seeded requests (:func:`greenaolo.aolo.requests.evaluation_requests`)
@@ -28,13 +30,14 @@ from tqdm.auto import tqdm
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv, decision, observation, reward
 from greenaolo.aolo.evaluation import evaluate, evaluate_oracle, gap_to_oracle
-from greenaolo.aolo.popsan import PopSANPolicy
+from greenaolo.aolo.popsan import PopSANPolicy, PopSANTD3Policy
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.checks import TooLargeError, boolean, memory_guard, number, parse_yaml, read_yaml
-from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
+from greenaolo.options import ALGORITHMS, MAX_REQUESTS, TRAINABLE_ALGORITHMS, UNTUNED_ALGORITHMS, VARIANTS
 
-__all__ = ["ACCEPTS", "ALGORITHMS", "EvaluationCallback", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY", "VARIANTS",
+__all__ = ["ACCEPTS", "ALGORITHMS", "EvaluationCallback", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY",
+           "POPSAN_POLICIES", "check_trainable", "TRAINABLE_ALGORITHMS", "UNTUNED_ALGORITHMS", "VARIANTS",
            "curve_row", "past_budget", "agent", "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
@@ -92,7 +95,7 @@ KEYS: dict[str, Any] = {
     # SAC and SDRL
     "ent_coef": _ent_coef,
     "target_entropy": lambda v: v if v == "auto" else _real(v, -1e6, 1e6),
-    # SDRL
+    # SDRL and the other PopSAN agents
     "popsan_kwargs": _mapping,
     "snn_lr_scale": lambda v: _real(v, 1e-12, 1e3),
     # TD3 and DDPG: Gaussian exploration noise on the action, in units of the action range [-1, 1]
@@ -112,14 +115,21 @@ KEYS: dict[str, Any] = {
 
 _OFF_POLICY = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
                "gradient_steps", "net_arch", "optimizer_kwargs")
-#: The keys each algorithm takes: from ``common`` (those it takes) and from its own section.
+_ENTROPY = ("ent_coef", "target_entropy")
+_TD3 = (*_OFF_POLICY, "action_noise_std", "policy_delay", "target_policy_noise", "target_noise_clip")
+_DDPG = (*_OFF_POLICY, "action_noise_std")
+_POPSAN = ("popsan_kwargs", "snn_lr_scale")
+#: The keys each algorithm takes: from ``common`` (those it takes) and from its own section. A PopSAN agent takes
+#: its plain twin's and the PopSAN's.
 ACCEPTS: dict[str, tuple[str, ...]] = {
-    "sac": (*_OFF_POLICY, "ent_coef", "target_entropy"),
-    "sdrl": (*_OFF_POLICY, "ent_coef", "target_entropy", "popsan_kwargs", "snn_lr_scale"),
-    "td3": (*_OFF_POLICY, "action_noise_std", "policy_delay", "target_policy_noise", "target_noise_clip"),
-    "ddpg": (*_OFF_POLICY, "action_noise_std"),
+    "sac": (*_OFF_POLICY, *_ENTROPY),
+    "sdrl": (*_OFF_POLICY, *_ENTROPY, *_POPSAN),
+    "td3": _TD3,
+    "ddpg": _DDPG,
     "ppo": ("learning_rate", "batch_size", "gamma", "net_arch", "optimizer_kwargs", "n_steps", "n_epochs",
             "gae_lambda", "clip_range", "ent_coef", "vf_coef", "max_grad_norm", "log_std_init"),
+    "sdrl_td3": (*_TD3, *_POPSAN),
+    "sdrl_ddpg": (*_DDPG, *_POPSAN),
 }
 #: Keys every algorithm's settings must end up with (from ``common`` or its section).
 REQUIRED = ("learning_rate", "batch_size", "gamma", "net_arch")
@@ -147,8 +157,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
 def settings(hyperparams: dict[str, Any], algorithm: str) -> dict[str, Any]:
     """One algorithm's hyperparameters: the ``common`` entries it takes (:data:`ACCEPTS`), then its own
     section's, which win."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
+    if algorithm not in TRAINABLE_ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {TRAINABLE_ALGORITHMS}")
     common = {k: v for k, v in (hyperparams.get("common") or {}).items() if k in ACCEPTS[algorithm]}
     return copy.deepcopy({**common, **(hyperparams.get(algorithm) or {})})
 
@@ -172,12 +182,13 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
     """Check every entry of a hyperparameter mapping before anything trains.
 
     The mapping has a ``common`` section (entries each algorithm takes if it knows them: :data:`ACCEPTS`),
-    one section per algorithm of :data:`~greenaolo.options.ALGORITHMS` and ``profiles`` (budgets and seeds).
+    one section per algorithm of :data:`~greenaolo.options.TRAINABLE_ALGORITHMS` and ``profiles`` (budgets and
+    seeds).
 
     :param source: the file it came from, for the messages.
     :raises HyperparameterError: naming the file, the key and the valid range.
     """
-    sections = ("common", *ALGORITHMS, "profiles")
+    sections = ("common", *TRAINABLE_ALGORITHMS, "profiles")
     if not isinstance(hp, dict):
         raise HyperparameterError(f"{source}: expected a mapping with sections {', '.join(sections)}")
     for section in sections:
@@ -203,7 +214,7 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
                 raise HyperparameterError(f"{source}: {where}.{key}{'' if text.startswith('=') else ': '}{text}") from None
 
     check("common", hp["common"] or {}, KEYS)
-    for algorithm in ALGORITHMS:
+    for algorithm in TRAINABLE_ALGORITHMS:
         section = hp[algorithm] or {}
         check(algorithm, section, {k: KEYS[k] for k in ACCEPTS[algorithm]})
         missing = [k for k in REQUIRED if k not in settings(hp, algorithm)]
@@ -244,7 +255,8 @@ def load_hyperparams(path: str | None = None, *, variant: str = "default", tuned
     (default: the package's ``hyperparams/agents.yaml``); ``"tuned"`` is that file with each algorithm's
     section replaced by its tuned settings from ``tuned`` (default: the package's ``hyperparams/tuned.yaml``,
     written by :func:`greenaolo.aolo.tuning.write_tuned`). Budgets and seeds (``profiles``) always come
-    from the hyperparameter file.
+    from the hyperparameter file, and so do the sections of the untuned agents
+    (:data:`~greenaolo.options.UNTUNED_ALGORITHMS`, which :func:`train` refuses to train as ``"tuned"``).
 
     :raises HyperparameterError: a file cannot be read or parsed, or an entry is invalid (file and key named).
     """
@@ -275,9 +287,23 @@ def load_hyperparams(path: str | None = None, *, variant: str = "default", tuned
 
 #: The Stable-Baselines3 class of each algorithm (SAC and SDRL: SB3's SAC with the exact ``gamma = 0``
 #: shortcut of :mod:`greenaolo.aolo.sac`).
-MODEL_CLASSES: dict[str, type[BaseAlgorithm]] = {"sac": AoloSAC, "sdrl": AoloSAC, "td3": TD3, "ddpg": DDPG, "ppo": PPO}
+MODEL_CLASSES: dict[str, type[BaseAlgorithm]] = {"sac": AoloSAC, "sdrl": AoloSAC, "td3": TD3, "ddpg": DDPG, "ppo": PPO,
+                                                 "sdrl_td3": TD3, "sdrl_ddpg": DDPG}
+#: The policy of each agent with a PopSAN actor (the others: SB3's ``MlpPolicy``).
+POPSAN_POLICIES: dict[str, type] = {"sdrl": PopSANPolicy, "sdrl_td3": PopSANTD3Policy, "sdrl_ddpg": PopSANTD3Policy}
 #: Whether the algorithm learns from whole rollouts (its training is stopped at the budget's last step).
 ON_POLICY = {algorithm: algorithm == "ppo" for algorithm in MODEL_CLASSES}
+
+
+def check_trainable(algorithm: str, variant: str) -> None:
+    """Raise ``ValueError`` unless ``algorithm`` is known and trains with ``variant``'s hyperparameters (the
+    untuned agents, :data:`~greenaolo.options.UNTUNED_ALGORITHMS`, only with ``"default"``)."""
+    if algorithm not in TRAINABLE_ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {TRAINABLE_ALGORITHMS}")
+    if variant not in VARIANTS:
+        raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
+    if variant == "tuned" and algorithm in UNTUNED_ALGORITHMS:
+        raise ValueError(f"{algorithm} is not tuned yet: it trains with variant='default' only")
 
 
 def past_budget(model: BaseAlgorithm, total: int) -> bool:
@@ -291,21 +317,22 @@ def past_budget(model: BaseAlgorithm, total: int) -> bool:
 def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> BaseAlgorithm:
     """A seeded Stable-Baselines3 agent for ``algorithm`` with its :func:`settings` from ``hyperparams``:
     ``"sac"`` (MLP actor) and ``"sdrl"`` (PopSAN actor) are :class:`~greenaolo.aolo.sac.AoloSAC`; ``"td3"``
-    and ``"ddpg"`` SB3's with Gaussian action noise of standard deviation ``action_noise_std``; ``"ppo"``
-    SB3's PPO. Every actor and critic is an MLP of ``net_arch`` but SDRL's actor."""
+    and ``"ddpg"`` SB3's with Gaussian action noise of standard deviation ``action_noise_std``, and so are
+    ``"sdrl_td3"`` and ``"sdrl_ddpg"`` with a PopSAN actor; ``"ppo"`` SB3's PPO. Every actor and critic is an
+    MLP of ``net_arch`` but the PopSAN actors (:data:`POPSAN_POLICIES`)."""
     s = settings(hyperparams, algorithm)
     policy_kwargs: dict[str, Any] = {"net_arch": list(s.pop("net_arch"))}
     if "optimizer_kwargs" in s:
         policy_kwargs["optimizer_kwargs"] = dict(s.pop("optimizer_kwargs"))
     policy: Any = "MlpPolicy"
-    if algorithm == "sdrl":
-        policy = PopSANPolicy
+    if algorithm in POPSAN_POLICIES:
+        policy = POPSAN_POLICIES[algorithm]
         popsan = s.pop("popsan_kwargs", {})
         for key in ("hidden_sizes", "mean_range"):
             if key in popsan:
                 popsan[key] = tuple(popsan[key])
         policy_kwargs.update(popsan_kwargs=popsan, snn_lr_scale=s.pop("snn_lr_scale", 0.1))
-    if algorithm in ("td3", "ddpg"):
+    if issubclass(MODEL_CLASSES[algorithm], TD3):  # TD3, DDPG and their PopSAN versions
         std = s.pop("action_noise_std", 0.1)
         n = env.action_space.shape[0]
         s["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, std)) if std > 0 else None
@@ -405,17 +432,17 @@ def train(
     """Train one agent and return its learning curve (``curve_*`` on ``step``) and final evaluation
     (per ``request``, with ``carbon_g``, violation rates and ``gap_to_oracle``), exact settings in attrs.
 
-    :param algorithm: ``"sac"`` or ``"sdrl"``.
+    :param algorithm: one of :data:`~greenaolo.options.TRAINABLE_ALGORITHMS`.
     :param seed: seeds the agent, the environment and its requests (the evaluation set is fixed).
     :param profile: which ``profiles`` entry of the hyperparameter file sets the budget.
     :param hyperparams: every agent's hyperparameters (default: :func:`load_hyperparams` of ``variant``).
-    :param variant: ``"default"`` or ``"tuned"``: which hyperparameters, recorded in the attributes.
+    :param variant: ``"default"`` or ``"tuned"``: which hyperparameters, recorded in the attributes (the
+        untuned agents, :data:`~greenaolo.options.UNTUNED_ALGORITHMS`, train only as ``"default"``).
     :param total_timesteps: overrides the profile's budget.
     :param return_model: also return the trained model (``(dataset, model)``).
     """
     cfg = config or AoloConfig()
-    if variant not in VARIANTS:
-        raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
+    check_trainable(algorithm, variant)
     hp = validate_hyperparams(hyperparams) if hyperparams is not None else load_hyperparams(variant=variant)
     if profile not in hp["profiles"]:
         raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
