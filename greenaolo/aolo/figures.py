@@ -133,8 +133,8 @@ def draw_measured(ds: xr.Dataset) -> plt.Figure:
     ax.set_xlabel("benchmark's maximum batch size")
     ax.set_ylabel("oracle's carbon per request (gCO2e)")
     ax.set_ylim(0, float(ds.sweep_carbon.max()) * 1.15)
-    ax.set_title(f"(b) {ds.attrs.get('batch_sweep', '')}; labels: C_C share; least at batch {best}", loc="left",
-                 fontsize=7)
+    ax.set_title(f"(b) {ds.attrs.get('batch_sweep', '')}\nlabels: C_C share; least carbon at batch {best}",
+                 loc="left", fontsize=7)
 
     ax = fig.add_subplot(grid[1, 1])
     ax.plot(batch, ds.sweep_energy_per_token / ds.sweep_energy_per_token[0], "o-", ms=3,
@@ -154,7 +154,7 @@ def draw_measured(ds: xr.Dataset) -> plt.Figure:
     right.grid(False)
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], fontsize=5.5, loc="upper left")
-    ax.set_title("(c) larger batches: less energy per token, slower streams", loc="left", fontsize=7)
+    ax.set_title("(c) a larger batch: less energy per token,\nslower streams", loc="left", fontsize=7)
     fig.tight_layout()
     return fig
 
