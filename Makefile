@@ -22,7 +22,7 @@ INSTALLED := $(VENV)/.installed
 
 # Every figure and table notebook (notebooks/NAME.ipynb -> figures/NAME.png + figures/data/NAME.nc).
 AOLO_AGENT_NOTEBOOKS := aolo_convergence aolo_carbon_comparison aolo_sweeps aolo_actor_energy aolo_benchmark aolo_tuning
-FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency greenllm_year greenllm_measured aolo_carbon_model $(AOLO_AGENT_NOTEBOOKS)
+FIGURE_NOTEBOOKS := greenllm_table1 greenllm_table2 greenllm_fig1 greenllm_fig2 greenllm_pareto greenllm_water greenllm_milp greenllm_latency greenllm_year greenllm_measured aolo_carbon_model aolo_measured $(AOLO_AGENT_NOTEBOOKS)
 FIGURE_PNGS := $(patsubst %,$(FIGURES)/%.png,$(FIGURE_NOTEBOOKS))
 # A notebook's source (cells and their tags, not outputs or metadata): a notebook saved from JupyterLab with
 # outputs, or with the kernel's metadata, does not make its figure out of date; an edited cell does.
@@ -112,6 +112,9 @@ $(FIGURES)/greenllm_%.png: $(NB_SOURCE)/greenllm_%.json $(GREENLLM_LIB) build/pr
 
 $(FIGURES)/aolo_%.png: $(NB_SOURCE)/aolo_%.json $(AOLO_LIB) build/profile | $(INSTALLED)
 	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
+
+# The measured configurations read the shipped ML.ENERGY table (greenaolo/data, outside AOLO_LIB).
+$(FIGURES)/aolo_measured.png: greenaolo/data/mlenergy_v3_llm_configs.csv.gz
 
 # $* is ALGORITHM_VARIANT_seedN.
 $(AOLO_RUNS)/%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)

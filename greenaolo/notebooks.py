@@ -284,6 +284,15 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
              Param("n_requests", int, 1000, "evaluation requests", low=10, high=MAX_REQUESTS, quick=200)),
         ),
         NotebookSpec(
+            "aolo_measured",
+            "AOLO on measured inference energy: the carbon breakdown and the oracle's decisions for measured "
+            "models and GPUs (ML.ENERGY Benchmark v3)",
+            "Not a published figure: how the split between computation and communication moves when the "
+            "inference energy is measured instead of assumed.",
+            (Param("seed", int, EVALUATION_SEED, "seed of the fixed evaluation set", low=0, high=2**32 - 1),
+             Param("n_requests", int, 1000, "evaluation requests", low=10, high=MAX_REQUESTS, quick=200)),
+        ),
+        NotebookSpec(
             "aolo_convergence",
             "AOLO: SDRL and SAC learning curves (evaluation reward and carbon per request against steps)",
             "SDRL (PopSAN actor) converges to a lower-carbon policy than the benchmark SAC.",

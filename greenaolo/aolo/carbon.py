@@ -54,8 +54,9 @@ def inference_time(kappa, cfg: AoloConfig):
 
 
 def inference_energy(kappa, cfg: AoloConfig):
-    """Eq. (2): ``E_I = N_g P_g eta_g t_I`` (J), the GPUs' energy while generating."""
-    return cfg.n_gpus * cfg.gpu_power * cfg.gpu_utilisation * inference_time(kappa, cfg)
+    """Eq. (2): ``E_I = N_g P_g eta_g t_I / B`` (J), the request's share of the GPUs' energy while generating:
+    ``B`` requests decoded at once share it (``B = 1`` in the reconstruction: the request holds the GPUs)."""
+    return cfg.n_gpus * cfg.gpu_power * cfg.gpu_utilisation * inference_time(kappa, cfg) / cfg.concurrent_requests
 
 
 def inference_operational_carbon(kappa, intensity, cfg: AoloConfig):
@@ -64,9 +65,10 @@ def inference_operational_carbon(kappa, intensity, cfg: AoloConfig):
 
 
 def inference_embodied_carbon(kappa, cfg: AoloConfig):
-    """Eq. (4): ``C_emb,I = (t_I / LT_g) N_g A_die CPA`` (gCO2e): the GPUs' manufacturing carbon, amortised
-    over their lifetime by the time this request holds them (LLMCarbon)."""
-    return inference_time(kappa, cfg) / cfg.gpu_lifetime * cfg.n_gpus * cfg.gpu_embodied
+    """Eq. (4): ``C_emb,I = (t_I / LT_g) N_g A_die CPA / B`` (gCO2e): the GPUs' manufacturing carbon, amortised
+    over their lifetime by the time this request holds them (LLMCarbon), shared by the ``B`` requests decoded
+    at once (``B = 1`` in the reconstruction)."""
+    return inference_time(kappa, cfg) / cfg.gpu_lifetime * cfg.n_gpus * cfg.gpu_embodied / cfg.concurrent_requests
 
 
 # --- radio (eqs. 6-15) -----------------------------------------------------------------------------------

@@ -78,6 +78,9 @@ class AoloConfig:
     gpu_die_area: float = _parameter(8.26, "cm^2", 0.01, 100.0, "A100 die, 826 mm^2 (LLMCarbon)")
     carbon_per_area: float = _parameter(1500.0, "gCO2e/cm^2", 0.0, 1e5, "LLMCarbon carbon per chip area (CPA)")
     gpu_lifetime: float = _parameter(1.577e8, "s", 1.0, 1e10, "5 years (LLMCarbon)")
+    concurrent_requests: float = _parameter(
+        1.0, "requests", 1.0, 1e6, f"{RECONSTRUCTED} one request holds the GPUs; a measured configuration's batch "
+        "shares them (docs/aolo.md#measured-energy)")
     # Radio (eqs. 6-15).
     bandwidth: float = _parameter(180e3, "Hz", 1.0, 1e10, f"{RECONSTRUCTED} docs/aolo.md#a5 (i): one LTE resource block per user")
     noise_psd_dbm: float = _parameter(-174.0, "dBm/Hz", -250.0, 0.0, "thermal noise at 290 K")
@@ -153,6 +156,15 @@ class AoloConfig:
         if unknown:
             raise ConfigError(f"unknown AoloConfig parameters {unknown}; valid: {sorted(known)}")
         return cls(**values)
+
+    def same_as(self, recorded: str) -> bool:
+        """Whether a configuration recorded as JSON (a run's or a study's ``config``) is this one. A record
+        written before a field was added lacks it and reads as that field's default, which leaves every
+        result as it was (``concurrent_requests``)."""
+        try:
+            return AoloConfig.from_dict(json.loads(recorded)) == self
+        except (ValueError, TypeError):
+            return False
 
     def to_yaml(self, path: str | Path) -> Path:
         path = Path(path)

@@ -84,6 +84,81 @@ def draw_carbon_model(ds: xr.Dataset) -> plt.Figure:
     return fig
 
 
+def measured_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The measured-energy dataset's configurations: GPU energy per token, time per token, the GPUs' sharing,
+    the oracle's mean four terms, total and communication share, its mean power and latency violations."""
+    names = ["energy_per_token", "time_per_token", "concurrent_requests", *TERMS, "carbon", "communication_share",
+             "p_trans", "latency_violation_rate"]
+    return ds[names].drop_dims("batch", errors="ignore").to_dataframe()[names]
+
+
+@register("aolo_measured")
+def draw_measured(ds: xr.Dataset) -> plt.Figure:
+    """(a) the oracle's mean carbon per request in its four terms, for the reconstruction and each measured
+    configuration, with its communication share; (b) the same over every measured batch of one model and GPU;
+    (c) there, the GPU energy per token and the time per token the batch trades, and the oracle's response."""
+    fig = plt.figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 2.1))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1.15, 1])
+    ax = fig.add_subplot(grid[0, :])
+    names = [str(c) for c in ds.configuration.values]
+    left = np.zeros(len(names))
+    for term, symbol in TERMS.items():
+        values = ds[term].values
+        ax.barh(names, values, left=left, color=TERM_COLORS[term], label=symbol)
+        left += values
+    for y, (total, share, e_tok, late) in enumerate(zip(left, ds.communication_share.values, ds.energy_per_token.values,
+                                                         ds.latency_violation_rate.values)):
+        note = f" {total:.3f} g, C_C {share:.0%}; {e_tok:.3g} J/token" + (f"; lat. viol. {late:.1%}" if late > 0 else "")
+        ax.text(total, y, note, va="center", fontsize=6)
+    ax.set_xlim(0, left.max() * 1.75)
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=6)
+    ax.set_xlabel("oracle's mean carbon per request (gCO2e)")
+    ax.set_title(f"(a) {ds.attrs.get('task', '')} on ML.ENERGY v3 (GPU energy x PUE) against the reconstruction; "
+                 f"{ds.attrs.get('evaluation_requests', '')} evaluation requests", loc="left", fontsize=7)
+    ax.legend(fontsize=6, loc="lower right")
+    if "batch" not in ds.dims:
+        fig.tight_layout()
+        return fig
+
+    batch = ds.batch.values
+    ticks = [b for b in batch if b & (b - 1) == 0][::2]  # powers of two, every other
+    ax = fig.add_subplot(grid[1, 0])
+    ax.stackplot(batch, *[ds[f"sweep_{t}"] for t in TERMS], labels=list(TERMS.values()), colors=list(TERM_COLORS.values()))
+    for b, total, share in zip(batch, ds.sweep_carbon.values, ds.sweep_communication_share.values):
+        ax.text(b, total, f"{share:.0%}", ha="center", va="bottom", fontsize=5)
+    best = batch[int(np.argmin(ds.sweep_carbon.values))]
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks, [str(b) for b in ticks])
+    ax.set_xlabel("benchmark's maximum batch size")
+    ax.set_ylabel("oracle's carbon per request (gCO2e)")
+    ax.set_ylim(0, float(ds.sweep_carbon.max()) * 1.15)
+    ax.set_title(f"(b) {ds.attrs.get('batch_sweep', '')}\nlabels: C_C share; least carbon at batch {best}",
+                 loc="left", fontsize=7)
+
+    ax = fig.add_subplot(grid[1, 1])
+    ax.plot(batch, ds.sweep_energy_per_token / ds.sweep_energy_per_token[0], "o-", ms=3,
+            color=TERM_COLORS["carbon_inference_operational"], label="GPU energy per token")
+    ax.plot(batch, ds.sweep_time_per_token / ds.sweep_time_per_token[0], "s-", ms=3, color="0.3",
+            label="time per token (the link is held longer)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(ticks, [str(b) for b in ticks])
+    ax.set_xlabel("benchmark's maximum batch size")
+    ax.set_ylabel(f"relative to batch {batch[0]}")
+    right = ax.twinx()
+    right.plot(batch, ds.sweep_latency_violation_rate * 100, "^--", ms=3, color=METHOD_COLORS["oracle"],
+               label="oracle's latency violations (%, right)")
+    right.set_ylim(0, 100)
+    right.set_ylabel("requests over their latency budget (%)", fontsize=6)
+    right.grid(False)
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=5.5, loc="upper left")
+    ax.set_title("(c) a larger batch: less energy per token,\nslower streams", loc="left", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 # --- learned agents (issue 7) ----------------------------------------------------------------------------
 
 AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL", "td3": "TD3", "ddpg": "DDPG", "ppo": "PPO"}

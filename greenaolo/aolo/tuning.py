@@ -405,6 +405,9 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     stored = local.user_attrs.get("space")
     if stored is not None and stored != record["space"] and same_space(stored, algorithm):
         local.set_user_attr("space", record["space"])  # a study recorded in the legacy YAML form: the same space
+    stored = local.user_attrs.get("config")
+    if stored is not None and stored != record["config"] and cfg.same_as(stored):
+        local.set_user_attr("config", record["config"])  # recorded before a field was added: the same configuration
     for key, value in record.items():
         if key in local.user_attrs and local.user_attrs[key] != value:
             raise HyperparameterError(
