@@ -113,8 +113,9 @@ $(FIGURES)/greenllm_%.png: $(NB_SOURCE)/greenllm_%.json $(GREENLLM_LIB) build/pr
 $(FIGURES)/aolo_%.png: $(NB_SOURCE)/aolo_%.json $(AOLO_LIB) build/profile | $(INSTALLED)
 	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
 
-# The measured configurations read the shipped ML.ENERGY table (greenaolo/data, outside AOLO_LIB).
+# The measured configurations and the measured scenario read the shipped data (greenaolo/data, outside the LIBs).
 $(FIGURES)/aolo_measured.png: greenaolo/data/mlenergy_v3_llm_configs.csv.gz
+$(FIGURES)/greenllm_measured.png: $(wildcard greenaolo/data/*.csv greenaolo/data/*.csv.gz) greenaolo/measured.py
 
 # $* is ALGORITHM_VARIANT_seedN.
 $(AOLO_RUNS)/%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
