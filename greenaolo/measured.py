@@ -31,6 +31,7 @@ __all__ = [
     "fill_gaps",
     "fx_to_usd",
     "hour_of_day_profile",
+    "latency_matrix",
     "latency_ms",
     "parse_day",
     "prices_usd",
@@ -283,6 +284,15 @@ def _latency_matrix() -> pd.DataFrame:
         table = pd.read_csv(fh)
     labels = list(table.pop("origin"))
     return pd.DataFrame(table.to_numpy(float), index=labels, columns=labels)
+
+
+def latency_matrix() -> pd.DataFrame:
+    """The measured round-trip times (ms) between the matrix's 34 Google Cloud regions, indexed by region
+    name (``us-east4``, ...): row = from, column = to."""
+    with _open("gcp_regions.csv") as fh:
+        names = pd.read_csv(fh).sort_values("matrix_position")["gcp_region"].tolist()
+    table = _latency_matrix()
+    return pd.DataFrame(table.to_numpy(), index=names, columns=names)
 
 
 def _label_position(label: str) -> int:

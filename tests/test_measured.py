@@ -237,3 +237,18 @@ def test_deferrable_demand_moves_to_the_cleanest_hours_as_brute_force_says(share
     row = reused.score(reused.plan("M2", np.array([carbon])), np.array([carbon]), np.array([carbon]))
     assert row["emissions"] == pytest.approx(float(ds.emissions), abs=1e-9)
     assert row["water"] == pytest.approx(3.0, abs=1e-9) and row["served"][0] == pytest.approx(3.0, abs=1e-9)
+
+
+def test_the_paper_scenario_can_take_the_measured_round_trip_times_and_keeps_every_draw():
+    from greenaolo.greenllm.scenario import paper_scenario
+
+    matrix = raw("gcp_latency_matrix.csv")
+    paper, ours = paper_scenario(42), paper_scenario(42, rtt="measured")
+    # Iowa (us-central1, matrix row 26) to Dallas (us-south1, column 30), and Los Angeles to Las Vegas.
+    assert ours.rtt.isel(area=0, dc=4).item() == float(matrix.iloc[25, 30]) / 1000
+    assert ours.rtt.isel(area=6, dc=8).item() == float(matrix.iloc[31, 34]) / 1000
+    assert np.array_equal(np.diag(ours.rtt.values), np.diag(paper.rtt.values))
+    for name in ("demand", "price", "renewable", "wue", "bandwidth"):
+        assert np.array_equal(ours[name].values, paper[name].values)
+    with pytest.raises(ValueError, match="rtt='ping' is unknown"):
+        paper_scenario(42, rtt="ping")

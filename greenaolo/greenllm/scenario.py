@@ -142,7 +142,28 @@ def _load_carbon_intensity() -> np.ndarray:
     return day_intensity(PAPER_DAY)
 
 
-def paper_scenario(seed: int = 42, scaling: Scaling | None = None, day: str | None = None) -> xr.Dataset:
+#: Where the paper instance's round-trip times between DCs come from (:func:`paper_scenario`).
+RTT_SOURCES = ("paper", "measured")
+
+
+def measured_rtt(rtt: np.ndarray) -> np.ndarray:
+    """``rtt`` (s) with its off-diagonal entries replaced by the measured round-trip times between the nine
+    DCs' Google Cloud regions (Sukprasert et al.'s matrix, ``docs/measured.md#delay``: rows 26-34 are
+    us-central1 ... us-west4, :data:`DC_TABLE`'s order); the diagonal (a DC to its own area) stays as given,
+    the source's being a fixed 5 ms rather than a measurement."""
+    from greenaolo.measured import latency_matrix
+
+    matrix = latency_matrix()
+    regions = list(DC_TABLE["region"])
+    measured = matrix.loc[regions, regions].to_numpy() / 1000.0
+    out = np.asarray(rtt, float).copy()
+    off = ~np.eye(len(regions), dtype=bool)
+    out[off] = measured[off]
+    return out
+
+
+def paper_scenario(seed: int = 42, scaling: Scaling | None = None, day: str | None = None,
+                   rtt: str = "paper") -> xr.Dataset:
     """The paper's instance: 9 areas, 9 DCs, 5 query types, 24 hours, 3 resources (``docs/greenllm.md#sets``).
 
     Draws come from one legacy :class:`numpy.random.RandomState` in the authors' order (``docs/greenllm.md#draw-order``:
@@ -157,8 +178,15 @@ def paper_scenario(seed: int = 42, scaling: Scaling | None = None, day: str | No
     :param day: a UTC day of 2024 (``YYYY-MM-DD``) whose hourly carbon intensity replaces 2024-03-24's
         (:func:`greenaolo.greenllm.carbon.day_intensity`); everything else is the seed's instance (the
         demand keeps the paper day's Sunday shape). ``None`` is the paper's day.
+    :param rtt: ``"paper"`` (the authors' transcribed ping times, ``docs/greenllm.md#f17``) or ``"measured"``
+        (the measured matrix between the nine regions, :func:`measured_rtt`); every draw is the same either way.
     """
+    if rtt not in RTT_SOURCES:
+        raise ValueError(f"rtt={rtt!r} is unknown: expected one of {RTT_SOURCES}")
     ds = _paper_instance(int(seed)).copy(deep=True)
+    if rtt == "measured":
+        ds["rtt"].values[...] = measured_rtt(ds["rtt"].values)
+        ds.attrs["rtt"] = "measured: GCP inter-region matrix of Sukprasert et al. (EuroSys 2024), Apache-2.0"
     if day is not None:
         from greenaolo.greenllm.carbon import day_filled_hours, day_intensity, parse_day
 
