@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from importlib import resources
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from greenaolo import measured
 from greenaolo.greenllm.regions import DC_TABLE, ZONE_CODES
 
 __all__ = [
@@ -53,24 +53,12 @@ SETTINGS = ("perfect", *FORECASTS)
 
 
 def parse_day(day: str | dt.date) -> dt.date:
-    """A UTC day of 2024 from ``YYYY-MM-DD`` (or a date), with a one-line error otherwise.
+    """A UTC day of 2024 from ``YYYY-MM-DD`` (or a date), with a one-line error otherwise
+    (:func:`greenaolo.measured.parse_day` for the data's one year).
 
     :raises ValueError: a malformed date, or one outside 2024 (the data's year).
     """
-    if isinstance(day, dt.datetime):
-        day = day.date()
-    if not isinstance(day, dt.date):
-        text = str(day).strip()
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # fromisoformat also takes 20240715, 2024-W29-1
-                raise ValueError
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"date {text!r} is not a valid date: expected YYYY-MM-DD, e.g. 2024-07-15") from None
-    if day.year != YEAR:
-        raise ValueError(f"date {day.isoformat()} is outside the data: expected a day of {YEAR} "
-                         f"({YEAR}-01-01 to {YEAR}-12-31)")
-    return day
+    return measured.parse_day(day, years=(YEAR,))
 
 
 def year_days() -> list[dt.date]:
@@ -93,23 +81,7 @@ def _raw_year() -> tuple[pd.DatetimeIndex, np.ndarray]:
     return hours, values
 
 
-def fill_gaps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill NaN hours along the last axis (time) zone by zone: linearly between the nearest observed hours
-    before and after (a lone gap gets its neighbours' mean), holding the nearest observation past either end.
-
-    :param values: (zone, hour) with NaN where missing; each zone must have an observation.
-    :returns: the filled values and the boolean mask of the hours that were filled.
-    """
-    values = np.asarray(values, dtype=float)
-    missing = np.isnan(values)
-    filled = values.copy()
-    hours = np.arange(values.shape[-1])
-    for zone in np.flatnonzero(missing.any(axis=-1)):
-        seen = ~missing[zone]
-        if not seen.any():
-            raise ValueError(f"zone {zone} has no observed hour to fill its gaps from")
-        filled[zone, ~seen] = np.interp(hours[~seen], hours[seen], values[zone, seen])
-    return filled, missing
+fill_gaps = measured.fill_gaps  # one gap filler for every hourly series of the package
 
 
 @functools.lru_cache(maxsize=1)

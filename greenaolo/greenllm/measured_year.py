@@ -36,7 +36,7 @@ from greenaolo import measured
 from greenaolo.greenllm.carbon import FORECASTS, SETTINGS
 from greenaolo.greenllm.measured import DEFAULT_ZONES, day_series, measured_scenario
 from greenaolo.greenllm.model import MODELS, Extensions
-from greenaolo.greenllm.year import PLAN_TERMS, ReusedLP
+from greenaolo.greenllm.year import PLAN_TERMS, ReusedLP, _spread
 from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["REGIONAL_RTT_MS", "ROUTINGS", "headline", "measured_days", "measured_year_study", "savings"]
@@ -258,25 +258,17 @@ COMPARISONS = {
 }
 
 
-def _median(values: xr.DataArray) -> str:
-    v = values.values[np.isfinite(values.values)]
-    if v.size == 0:
-        return "n/a"
-    q25, q50, q75 = np.percentile(v, [25, 50, 75])
-    return f"{q50:+.1f} (IQR {q25:+.1f} to {q75:+.1f})"
-
-
 def headline(ds: xr.Dataset) -> pd.DataFrame:
     """Emissions, total cost and latency of each comparison (:data:`COMPARISONS`), per year: the median
-    change over days, in percent, with its interquartile range; and the plans' mean network latency."""
+    change over days, in percent, with its interquartile range and range; and the plans' mean network latency."""
     rows = {}
     years = sorted(set(pd.DatetimeIndex(ds.day.values).year))
     for label, (plan, against) in COMPARISONS.items():
         for year in years:
             sub = ds.sel(day=str(year))
             rows[(label, year)] = {
-                "emissions (%)": _median(savings(sub, "emissions", against, plan)),
-                "total cost (%)": _median(savings(sub, "total_cost", against, plan)),
+                "emissions (%)": _spread(savings(sub, "emissions", against, plan)),
+                "total cost (%)": _spread(savings(sub, "total_cost", against, plan)),
                 "latency (ms)": f"{float(sub.network_latency.sel(routing=plan[0], model=plan[1], setting='perfect').mean()):.0f}"
                                 f" vs {float(sub.network_latency.sel(routing=against[0], model=against[1], setting='perfect').mean()):.0f}",
             }
