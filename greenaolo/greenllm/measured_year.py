@@ -296,7 +296,7 @@ def split_sensitivity(days: Sequence[str], n_splits: int = 5, seed: int = 0, *, 
                                for plan, against in COMPARISONS.values()])
     return xr.Dataset(
         {name: (("split", "comparison"), np.array(values), {"units": "%", "long_name": f"median change in {name}"})
-         for name, values in rows.items()} | {"weights": (("split", "zone"), np.array(splits), {"units": "1"})},
+         for name, values in rows.items()} | {"weights": (("split", "zone"), np.array(splits), {"units": "1", "long_name": "each area's share of the demand in the split"})},
         coords={"split": np.arange(len(splits)), "comparison": list(COMPARISONS), "zone": zones},
         attrs={"days": json.dumps(list(days)), "seed": seed},
     )
