@@ -358,3 +358,53 @@ def test_the_reward_is_the_docstrings_formula_term_by_term(case):
     # Each case provokes exactly the penalties it names.
     assert (qoe_term > 0, late_term > 0) == {"both met": (False, False), "QoE missed": (True, False),
                                              "late": (False, True), "both missed": (True, True)}[case]
+
+
+def test_the_useful_answer_range_spans_every_optimal_length_and_keeps_the_optimum():
+    import numpy as np
+
+    from greenaolo.aolo.config import AoloConfig
+    from greenaolo.aolo.env import action_for, decision
+    from greenaolo.aolo.oracle import oracle
+    from greenaolo.aolo.requests import sample_requests
+
+    useful = AoloConfig(useful_kappa_range=True)
+    # Q = 1 - exp(-kappa / 150): Q = 0.6 needs 137.4 words, Q = 0.9 needs 345.4: whole words 138 and 346.
+    assert useful.action_kappa_range == (138.0, 346.0) and AoloConfig().action_kappa_range == (20.0, 600.0)
+    kappa, _ = decision(np.array([[-1.0, 0.0], [1.0, 0.0]]), useful)
+    assert kappa.tolist() == [138.0, 346.0]
+    requests = sample_requests(np.random.default_rng(7), 20_000, useful)
+    k_useful, p_useful = oracle(requests, useful)
+    k_full, p_full = oracle(requests, AoloConfig())
+    assert np.array_equal(k_useful, k_full) and np.array_equal(p_useful, p_full)
+    assert k_full.min() >= 138 and k_full.max() <= 346
+    # Every optimal decision is an action: mapped back and forth, it is the same decision.
+    back_k, back_p = decision(action_for(k_useful, p_useful, useful), useful)
+    assert np.array_equal(back_k, k_useful) and np.allclose(back_p, p_useful, rtol=1e-5)
+    # The default map is untouched: the same action gives the same length as before the option existed.
+    assert decision(np.array([0.0, 0.0]), AoloConfig())[0] == 310.0
+    # A configuration recorded before the field existed is the default one.
+    recorded = {k: v for k, v in AoloConfig().to_dict().items() if k != "useful_kappa_range"}
+    import json
+    assert AoloConfig().same_as(json.dumps(recorded))
+
+
+def test_annealed_exploration_noise_falls_linearly_then_stays():
+    import pytest
+
+    from greenaolo.aolo.env import AoloEnv
+    from greenaolo.aolo.training import AnnealedNormalActionNoise, HyperparameterError, agent, load_hyperparams
+
+    noise = AnnealedNormalActionNoise(2, 0.2, 0.0, 4)
+    sigmas = []
+    for _ in range(6):
+        noise()
+        sigmas.append(float(noise._sigma[0]))
+    assert sigmas == pytest.approx([0.2, 0.15, 0.1, 0.05, 0.0, 0.0])
+    hp = load_hyperparams(variant="tuned")
+    hp["ddpg"] = {**hp["ddpg"], "action_noise_final": 0.01, "action_noise_decay_steps": 100}
+    model = agent("ddpg", AoloEnv(), 0, hp)
+    assert isinstance(model.action_noise, AnnealedNormalActionNoise) and model.action_noise.final == 0.01
+    hp["ddpg"].pop("action_noise_decay_steps")
+    with pytest.raises(HyperparameterError, match="go together"):
+        agent("ddpg", AoloEnv(), 0, hp)

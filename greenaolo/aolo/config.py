@@ -105,6 +105,9 @@ class AoloConfig:
     episode_length: int = _parameter(50, "requests", 1, 1_000_000, f"{RECONSTRUCTED} docs/aolo.md#a8", integer=True)
     qoe_penalty: float = _parameter(1.0, "1", 0.0, 1e6, f"{RECONSTRUCTED} reward penalty per QoE shortfall (normalised)")
     latency_penalty: float = _parameter(1.0, "1", 0.0, 1e6, f"{RECONSTRUCTED} reward penalty per relative latency excess")
+    # Agent-facing options that keep the optimum (docs/aolo.md#useful-range): off by default.
+    useful_kappa_range: bool = field(default=False, metadata={
+        "unit": "-", "source": "docs/aolo.md#useful-range: the action's kappa spans only the lengths some request needs"})
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -142,6 +145,20 @@ class AoloConfig:
         """C_g,emb = A_die x CPA, gCO2e per GPU (eq. 4)."""
         return self.gpu_die_area * self.carbon_per_area
 
+    @property
+    def action_kappa_range(self) -> tuple[float, float]:
+        """The answer lengths (words) the action's first entry spans: ``[kappa_min, kappa_max]``, or with
+        ``useful_kappa_range`` the lengths that meet the lowest and the highest QoE threshold,
+        ``[ceil(Q^-1(Q_th,low)), ceil(Q^-1(Q_th,high))]`` within ``[kappa_min, kappa_max]``: every request's
+        optimal length lies there (``docs/aolo.md#useful-range``)."""
+        if not self.useful_kappa_range:
+            return float(self.kappa_min), float(self.kappa_max)
+        def need(threshold: float) -> float:
+            return float(math.ceil(-self.qoe_scale * math.log1p(-threshold) - 1e-9))
+        low = min(max(need(self.qoe_threshold_low), self.kappa_min), self.kappa_max)
+        high = min(max(need(self.qoe_threshold_high), self.kappa_min), self.kappa_max)
+        return low, high
+
     # --- I/O ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -160,7 +177,7 @@ class AoloConfig:
     def same_as(self, recorded: str) -> bool:
         """Whether a configuration recorded as JSON (a run's or a study's ``config``) is this one. A record
         written before a field was added lacks it and reads as that field's default, which leaves every
-        result as it was (``concurrent_requests``)."""
+        result as it was (``concurrent_requests``, ``useful_kappa_range``)."""
         try:
             return AoloConfig.from_dict(json.loads(recorded)) == self
         except (ValueError, TypeError):

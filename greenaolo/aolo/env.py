@@ -45,7 +45,8 @@ def observation(requests: Requests, cfg: AoloConfig) -> np.ndarray:
 
 def decision(action, cfg: AoloConfig) -> tuple[np.ndarray, np.ndarray]:
     """Map actions in [-1, 1]^2 (clipped) to ``(kappa, P_trans)``: kappa linear in [kappa_min, kappa_max]
-    and rounded to whole words (``docs/aolo.md#a12``); P_trans log-uniform in [P_min, P_max].
+    (or the useful range, ``AoloConfig.action_kappa_range``) and rounded to whole words
+    (``docs/aolo.md#a12``); P_trans log-uniform in [P_min, P_max].
 
     :param action: shape ``(..., 2)``; finite values outside [-1, 1] are clipped, as Gymnasium environments do.
     :raises ValueError: for another shape, or a NaN or infinite entry (it would reach the replay buffer).
@@ -61,7 +62,8 @@ def decision(action, cfg: AoloConfig) -> tuple[np.ndarray, np.ndarray]:
     a = np.clip(a, -1.0, 1.0)
     u = (a[..., 0] + 1.0) / 2.0
     v = (a[..., 1] + 1.0) / 2.0
-    kappa = np.rint(cfg.kappa_min + u * (cfg.kappa_max - cfg.kappa_min))
+    low, high = cfg.action_kappa_range
+    kappa = np.rint(low + u * (high - low))
     return kappa, cfg.p_min * (cfg.p_max / cfg.p_min) ** v
 
 
@@ -79,7 +81,8 @@ def reward(carbon, qoe, qoe_threshold, latency, latency_budget, cfg: AoloConfig,
 
 def action_for(kappa, p, cfg: AoloConfig) -> np.ndarray:
     """The action in [-1, 1]^2 that :func:`decision` maps to ``(kappa, P)`` (the inverse map)."""
-    u = (np.asarray(kappa, float) - cfg.kappa_min) / max(cfg.kappa_max - cfg.kappa_min, 1)
+    low, high = cfg.action_kappa_range
+    u = (np.asarray(kappa, float) - low) / max(high - low, 1)
     v = np.log(np.asarray(p, float) / cfg.p_min) / np.log(cfg.p_max / cfg.p_min)
     return np.stack([2 * u - 1, 2 * v - 1], axis=-1).astype(np.float32)
 

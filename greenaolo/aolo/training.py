@@ -100,6 +100,8 @@ KEYS: dict[str, Any] = {
     "snn_lr_scale": lambda v: _real(v, 1e-12, 1e3),
     # TD3 and DDPG: Gaussian exploration noise on the action, in units of the action range [-1, 1]
     "action_noise_std": lambda v: _real(v, 0.0, 10.0),
+    "action_noise_final": lambda v: _real(v, 0.0, 10.0),
+    "action_noise_decay_steps": lambda v: _int(v, 1, 10**9),
     "policy_delay": lambda v: _int(v, 1, 1_000),
     "target_policy_noise": lambda v: _real(v, 0.0, 10.0),
     "target_noise_clip": lambda v: _real(v, 0.0, 10.0),
@@ -116,8 +118,9 @@ KEYS: dict[str, Any] = {
 _OFF_POLICY = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
                "gradient_steps", "net_arch", "optimizer_kwargs")
 _ENTROPY = ("ent_coef", "target_entropy")
-_TD3 = (*_OFF_POLICY, "action_noise_std", "policy_delay", "target_policy_noise", "target_noise_clip")
-_DDPG = (*_OFF_POLICY, "action_noise_std")
+_NOISE = ("action_noise_std", "action_noise_final", "action_noise_decay_steps")
+_TD3 = (*_OFF_POLICY, *_NOISE, "policy_delay", "target_policy_noise", "target_noise_clip")
+_DDPG = (*_OFF_POLICY, *_NOISE)
 _POPSAN = ("popsan_kwargs", "snn_lr_scale")
 #: The keys each algorithm takes: from ``common`` (those it takes) and from its own section. A PopSAN agent takes
 #: its plain twin's and the PopSAN's.
@@ -314,6 +317,22 @@ def past_budget(model: BaseAlgorithm, total: int) -> bool:
     return model.num_timesteps >= total and model.num_timesteps % n != 0
 
 
+class AnnealedNormalActionNoise(NormalActionNoise):
+    """Gaussian exploration noise whose standard deviation falls linearly from ``initial`` to ``final`` over
+    its first ``steps`` draws (one draw per environment step with one environment), then stays at ``final``.
+    Counting its own draws keeps the schedule the same wherever the agent is trained (a run, a tuning trial)."""
+
+    def __init__(self, n: int, initial: float, final: float, steps: int) -> None:
+        super().__init__(np.zeros(n), np.full(n, float(initial)))
+        self.initial, self.final, self.steps, self.draws = float(initial), float(final), int(steps), 0
+
+    def __call__(self) -> np.ndarray:
+        fraction = min(self.draws / self.steps, 1.0)
+        self._sigma = np.full_like(self._sigma, self.initial + fraction * (self.final - self.initial))
+        self.draws += 1
+        return super().__call__()
+
+
 def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) -> BaseAlgorithm:
     """A seeded Stable-Baselines3 agent for ``algorithm`` with its :func:`settings` from ``hyperparams``:
     ``"sac"`` (MLP actor) and ``"sdrl"`` (PopSAN actor) are :class:`~greenaolo.aolo.sac.AoloSAC`; ``"td3"``
@@ -334,8 +353,15 @@ def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any]) 
         policy_kwargs.update(popsan_kwargs=popsan, snn_lr_scale=s.pop("snn_lr_scale", 0.1))
     if issubclass(MODEL_CLASSES[algorithm], TD3):  # TD3, DDPG and their PopSAN versions
         std = s.pop("action_noise_std", 0.1)
+        final, decay = s.pop("action_noise_final", None), s.pop("action_noise_decay_steps", None)
+        if (final is None) != (decay is None):
+            raise HyperparameterError(f"{algorithm}: action_noise_final and action_noise_decay_steps go together "
+                                      "(the noise's last standard deviation and the steps it takes to get there)")
         n = env.action_space.shape[0]
-        s["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, std)) if std > 0 else None
+        if final is not None:
+            s["action_noise"] = AnnealedNormalActionNoise(n, std, final, decay)
+        else:
+            s["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, std)) if std > 0 else None
     if algorithm == "ppo" and "log_std_init" in s:
         policy_kwargs["log_std_init"] = s.pop("log_std_init")
     return MODEL_CLASSES[algorithm](policy, env, seed=seed, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **s)
