@@ -30,6 +30,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "gradient steps 4": ({}, {"gradient_steps": 4}),
     "noise annealed to 0": ({}, {"action_noise_final": 0.0, "action_noise_decay_steps": 8000}),
     "useful answer range": ({"useful_kappa_range": True}, {}),
+    "useful range and gradient steps 4": ({"useful_kappa_range": True}, {"gradient_steps": 4}),
     "all three": ({"useful_kappa_range": True},
                   {"gradient_steps": 4, "action_noise_final": 0.0, "action_noise_decay_steps": 8000}),
 }
