@@ -1,0 +1,43 @@
+"""Keep a full-profile run's answers with the code: ``python scripts/keep_results.py [FIGURES_DATA]``.
+
+Reads ``greenllm_measured.nc`` (written by ``make reproduce PROFILE=full``) from FIGURES_DATA (default
+``figures/data``) and writes ``results/greenllm_measured_full.csv.gz`` (per day and comparison) and
+``results/greenllm_measured_full_sensitivity.csv`` (demand splits, movable shares), from which the README's
+numbers are recomputed by ``tests/test_kept_results.py``. Refuses a dataset of another profile.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from greenaolo.greenllm.measured_year import kept_sensitivity, kept_table  # noqa: E402
+from greenaolo.io import read_dataset  # noqa: E402
+
+
+def main(data: str = "figures/data") -> None:
+    ds = read_dataset(Path(data) / "greenllm_measured.nc")
+    if ds.attrs.get("profile") != "full":
+        raise SystemExit(f"{data}/greenllm_measured.nc is of profile {ds.attrs.get('profile')!r}: keep only full runs")
+    out = ROOT / "results"
+    out.mkdir(exist_ok=True)
+    table = kept_table(ds)
+    table.attrs = {}
+    text = table.to_csv(index=False, lineterminator="\n", float_format="%.17g")
+    with open(out / "greenllm_measured_full.csv.gz", "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                                                 mtime=0, compresslevel=9) as gz:
+        gz.write(text.encode())
+    kept_sensitivity(ds).to_csv(out / "greenllm_measured_full_sensitivity.csv", index=False, lineterminator="\n",
+                                float_format="%.17g")
+    (out / "greenllm_measured_full.json").write_text(
+        '{"commit": "%s", "created": "%s", "llm": "%s", "gpu": "%s"}\n'
+        % (ds.attrs.get("git_commit", ""), ds.attrs.get("created", ""), ds.attrs.get("llm"), ds.attrs.get("gpu")))
+    print(f"kept {len(table):,} rows in {out}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
