@@ -133,7 +133,7 @@ def standard_utc_offset(zone: str) -> float:
 # ------------------------------------------------------------------------------------------------------
 # Hourly series: carbon, prices, weather.
 
-def _wide(name: str, year: int) -> pd.DataFrame:
+def _wide(name: str) -> pd.DataFrame:
     with _open(name) as fh:
         table = pd.read_csv(fh, compression="gzip")
     table.index = pd.DatetimeIndex(pd.to_datetime(table.pop("datetime_utc")))
@@ -146,7 +146,7 @@ def carbon_intensity(year: int) -> pd.DataFrame:
 
     Complete in both years (no gap).
     """
-    table = _wide(f"carbon_lca_{_check_year(year)}.csv.gz", year)
+    table = _wide(f"carbon_lca_{_check_year(year)}.csv.gz")
     if not table.index.equals(year_hours(year)) or table.isna().any().any():
         raise RuntimeError(f"carbon_lca_{year}.csv.gz is not every hour of {year} with a value for every zone")
     return table
@@ -156,9 +156,7 @@ def carbon_intensity(year: int) -> pd.DataFrame:
 def price_markets() -> pd.DataFrame:
     """What each price series is (product, node, currency, source time basis, confidence, caveats), by zone."""
     with _open("price_markets.csv") as fh:
-        table = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    table["repo_fx_to_usd"] = pd.to_numeric(table["repo_fx_to_usd"], errors="coerce")
-    return table.set_index("region")
+        return pd.read_csv(fh, dtype=str, keep_default_na=False).set_index("region")
 
 
 #: docs/measured.md#prices: US dollars per unit of each currency, the 2023 annual averages of the US Federal
@@ -192,7 +190,7 @@ def _hourly(table: pd.DataFrame, year: int) -> tuple[pd.DataFrame, pd.DataFrame]
 
 @functools.lru_cache(maxsize=len(YEARS))
 def _prices(year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return _hourly(_wide(f"prices_{_check_year(year)}.csv.gz", year), year)
+    return _hourly(_wide(f"prices_{_check_year(year)}.csv.gz"), year)
 
 
 def prices_usd(year: int, fx: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -224,10 +222,11 @@ def weather(year: int) -> dict[str, pd.DataFrame]:
     with _open(f"weather_{_check_year(year)}.csv.gz") as fh:
         long = pd.read_csv(fh, compression="gzip")
     long["datetime_utc"] = pd.to_datetime(long["datetime_utc"])
-    out = {}
+    out, filled = {}, []
     for name, column in (("temperature", "temperature_2m_c"), ("humidity", "relative_humidity_2m_pct")):
-        wide = long.pivot(index="datetime_utc", columns="zone", values=column)
-        out[name], out["filled"] = _hourly(wide, year)
+        out[name], mask = _hourly(long.pivot(index="datetime_utc", columns="zone", values=column), year)
+        filled.append(mask)
+    out["filled"] = filled[0] | filled[1]
     return out
 
 
@@ -277,29 +276,21 @@ def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _latency_matrix() -> pd.DataFrame:
-    """The measured matrix (ms) indexed by position-qualified labels (``US-MIDA-PJM`` appears twice: us-east4
-    first, us-east5 second; ``regions.csv`` names the first)."""
-    with _open("gcp_latency_matrix.csv") as fh:
-        table = pd.read_csv(fh)
-    labels = list(table.pop("origin"))
-    return pd.DataFrame(table.to_numpy(float), index=labels, columns=labels)
-
-
 def latency_matrix() -> pd.DataFrame:
     """The measured round-trip times (ms) between the matrix's 34 Google Cloud regions, indexed by region
-    name (``us-east4``, ...): row = from, column = to."""
+    name (``us-east4``, ...): row = from, column = to. (The source labels rows by grid zone, one label twice:
+    ``US-MIDA-PJM`` is both us-east4 and us-east5; region names are unique.)"""
     with _open("gcp_regions.csv") as fh:
         names = pd.read_csv(fh).sort_values("matrix_position")["gcp_region"].tolist()
-    table = _latency_matrix()
-    return pd.DataFrame(table.to_numpy(), index=names, columns=names)
+    with _open("gcp_latency_matrix.csv") as fh:
+        table = pd.read_csv(fh).drop(columns="origin")
+    return pd.DataFrame(table.to_numpy(float), index=names, columns=names)
 
 
-def _label_position(label: str) -> int:
-    """Row of a ``regions.csv`` latency label in the matrix (``"US-MIDA-PJM, first of the two rows (...)"``
-    is the first ``US-MIDA-PJM``)."""
-    code = label.split(" ")[0].rstrip(",")
-    return list(_latency_matrix().index).index(code)
+def _gcp_region(label: str) -> str:
+    """The Google Cloud region a ``regions.csv`` latency label names in its parenthesis
+    (``"US-MIDA-PJM, first of the two rows (us-east4, Ashburn VA)"`` -> ``us-east4``)."""
+    return label.split("(", 1)[1].split(",", 1)[0].strip()
 
 
 def latency_ms(zones: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, tuple[float, float]]:
@@ -314,16 +305,15 @@ def latency_ms(zones: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, pd.Dat
     unknown = sorted(set(zones) - set(table.index))
     if unknown:
         raise ValueError(f"zones {unknown} have no data: expected zones among {sorted(table.index)}")
-    matrix = _latency_matrix().to_numpy()
-    known = [z for z in table.index if table.loc[z, "latency_label"]]
-    pos = {z: _label_position(table.loc[z, "latency_label"]) for z in known}
-    distances, measured = [], []
-    for a in known:
-        for b in known:
-            if a != b:
-                distances.append(_haversine_km(table.loc[a, "lat"], table.loc[a, "lon"], table.loc[b, "lat"], table.loc[b, "lon"]))
-                measured.append(matrix[pos[a], pos[b]])
-    slope, intercept = np.polyfit(np.array(distances, float), np.array(measured, float), 1)
+    matrix = latency_matrix()
+    region = {z: _gcp_region(table.loc[z, "latency_label"]) for z in table.index if table.loc[z, "latency_label"]}
+    def km(a: str, b: str) -> float:
+        return float(_haversine_km(table.loc[a, "lat"], table.loc[a, "lon"], table.loc[b, "lat"], table.loc[b, "lon"]))
+
+    pairs = [(a, b) for a in region for b in region if a != b]
+    distances = np.array([km(a, b) for a, b in pairs])
+    measured = np.array([matrix.loc[region[a], region[b]] for a, b in pairs])
+    slope, intercept = np.polyfit(distances, measured, 1)
     n = len(zones)
     out, estimated = np.empty((n, n)), np.zeros((n, n), bool)
     diagonal = float(np.diag(matrix)[0])  # the source sets every region's latency to itself to 5 ms
@@ -331,11 +321,10 @@ def latency_ms(zones: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, pd.Dat
         for j, b in enumerate(zones):
             if a == b:
                 out[i, j] = diagonal
-            elif a in pos and b in pos:
-                out[i, j] = matrix[pos[a], pos[b]]
+            elif a in region and b in region:
+                out[i, j] = matrix.loc[region[a], region[b]]
             else:
-                km = _haversine_km(table.loc[a, "lat"], table.loc[a, "lon"], table.loc[b, "lat"], table.loc[b, "lon"])
-                out[i, j], estimated[i, j] = intercept + slope * km, True
+                out[i, j], estimated[i, j] = intercept + slope * km(a, b), True
     return (pd.DataFrame(out, index=list(zones), columns=list(zones)),
             pd.DataFrame(estimated, index=list(zones), columns=list(zones)), (float(intercept), float(slope)))
 

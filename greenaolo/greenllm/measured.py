@@ -219,7 +219,7 @@ def day_series(day: dt.date, zones: Sequence[str], fx: Mapping[str, float] | Non
     floored at 0), on-site WUE (L/kWh) and the wet-bulb temperature it comes from, with the masks of filled
     and floored hours."""
     day = measured.parse_day(day)
-    window = slice(day.isoformat(), (day + dt.timedelta(hours=23)).isoformat() + " 23:00")
+    window = slice(f"{day.isoformat()} 00:00", f"{day.isoformat()} 23:00")
     zones = list(zones)
     carbon = measured.carbon_intensity(day.year)[zones].loc[window]
     prices, price_filled = measured.prices_usd(day.year, fx=dict(fx) if fx else None)

@@ -127,18 +127,19 @@ class ReusedLP:
         self._highs: dict[str, tuple[highspy.Highs, highspy.Highs | None, int | None]] = {}
         self._row_coefficients: dict[str, np.ndarray] = {}
 
+    def _on_grid(self, per_kwh: np.ndarray) -> np.ndarray:
+        """A vector over the columns that is ``per_kwh`` (dc, time) on the grid-power columns P_g, 0 elsewhere."""
+        vector = np.zeros(self.n_cols)
+        vector[self.grid_columns.ravel()] = np.asarray(per_kwh, float).ravel()
+        return vector
+
     def theta_vectors(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """The carbon-tax and emissions vectors over the columns at ``theta`` (dc, time), kgCO2/kWh."""
-        carbon_cost, emissions = np.zeros(self.n_cols), np.zeros(self.n_cols)
-        carbon_cost[self.grid_columns.ravel()] = (self.tax[:, None] * theta).ravel()
-        emissions[self.grid_columns.ravel()] = np.asarray(theta, float).ravel()
-        return {"carbon": carbon_cost, "emissions": emissions}
+        return {"carbon": self._on_grid(self.tax[:, None] * theta), "emissions": self._on_grid(theta)}
 
     def price_vector(self, price: np.ndarray) -> np.ndarray:
         """The energy-cost vector over the columns at electricity price ``price`` (dc, time), USD/kWh."""
-        vector = np.zeros(self.n_cols)
-        vector[self.grid_columns.ravel()] = np.asarray(price, float).ravel()
-        return vector
+        return self._on_grid(price)
 
     def water_vector(self, wue: np.ndarray) -> np.ndarray:
         """The water-use vector over the columns at on-site WUE ``wue`` (dc, time), L/kWh (EWIF as built)."""
