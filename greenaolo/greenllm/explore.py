@@ -32,16 +32,15 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 
-import highspy
 import numpy as np
 import pandas as pd
 import scipy.sparse
 import xarray as xr
 
 from greenaolo.greenllm.diagnosis import infeasibility_reasons
-from greenaolo.greenllm.model import MODELS, OBJECTIVES, GreenLLMModel, build_model, total_cost
-from greenaolo.greenllm.optimise import check_weights, model_weights, needs_tie_break, relaxed_bound, solve
-from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
+from greenaolo.greenllm.model import METRICS, MODELS, OBJECTIVES, GreenLLMModel, build_model, total_cost
+from greenaolo.greenllm.optimise import check_weights, model_weights, solve
+from greenaolo.greenllm.lp_arrays import ArrayLP, coefficients, lp_arrays
 from greenaolo.greenllm.scenario import Scaling, apply_scaling, paper_scenario
 from greenaolo.greenllm.points import SUMMARY
 from greenaolo.solvers import SolveError, SolverFallbackWarning
@@ -204,23 +203,7 @@ def _solve_fast(lp: ParametricLP, scaling: Scaling, weights: Mapping[str, float]
     """Solve as :func:`~greenaolo.greenllm.optimise.solve` does (with its tie-break); ``(x, "")`` or
     ``(None, HiGHS's status)``."""
     data = lp.data(scaling)
-    vectors = {name: data[name] for name in (*OBJECTIVES, "emissions", "water")}
-    objective = sum(w * vectors[name] for name, w in weights.items() if w != 0)
-    h = quiet_highs(highs_lp(data, lp.sense, objective))
-    ok, status = run_highs(h)
-    if not ok:
-        return None, status
-    if needs_tie_break(weights):
-        value = float(h.getInfo().objective_function_value)
-        nz = np.flatnonzero(objective)
-        h.addRow(-highspy.kHighsInf, relaxed_bound(value), len(nz),
-                 nz.astype(np.int32), objective[nz])
-        total = total_cost(vectors)
-        h.changeColsCost(lp.n_cols, np.arange(lp.n_cols, dtype=np.int32), total)
-        ok, status = run_highs(h)
-        if not ok:
-            return None, status
-    return np.asarray(h.getSolution().col_value), ""
+    return ArrayLP(data, lp.sense).solve({name: data[name] for name in (*OBJECTIVES, *METRICS)}, weights)
 
 
 def _terms(data: Mapping[str, object], x: np.ndarray) -> dict[str, float]:

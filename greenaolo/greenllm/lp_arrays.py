@@ -1,11 +1,13 @@
-"""The Green-LLM LP as arrays for HiGHS: built once by linopy, re-solved with only its objective or bounds rewritten.
+"""The Green-LLM LP as arrays for HiGHS: built once by linopy, re-solved with only its objective rewritten.
 
-Both the explorer (:mod:`greenaolo.greenllm.explore`, new numbers for every slider move) and the year study
-(:mod:`greenaolo.greenllm.year`, a new carbon intensity every day) build the model once with
-:func:`~greenaolo.greenllm.model.build_model`, take its arrays (:func:`lp_arrays`) and the coefficient
-vectors of its cost and metric expressions (:func:`coefficients`), and hand HiGHS a plain LP
-(:func:`highs_lp`, :func:`quiet_highs`) whose costs or bounds they then rewrite, so the model itself stays
-defined in one place (``model.py``).
+Both the explorer (:mod:`greenaolo.greenllm.explore`, new numbers for every slider move) and the year studies
+(:mod:`greenaolo.greenllm.year`, :mod:`greenaolo.greenllm.measured_year`, a new carbon intensity and price
+every day) build the model with :func:`~greenaolo.greenllm.model.build_model`, take its arrays
+(:func:`lp_arrays`) and the coefficient vectors of its cost and metric expressions (:func:`coefficients`), and
+solve them with one :class:`ArrayLP`: the compared models' weights, the tie-break (the primary objective
+bounded at its optimum, then the least total cost, ``docs/greenllm.md#a8``) and the total are those of
+:mod:`~greenaolo.greenllm.optimise` and :func:`~greenaolo.greenllm.model.total_cost`, so the model and its
+solution rule stay defined in one place each.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ import highspy
 import linopy
 import numpy as np
 
+from greenaolo.greenllm.model import total_cost
+from greenaolo.greenllm.optimise import needs_tie_break, relaxed_bound
 from greenaolo.solvers import highs_version
 
-__all__ = ["coefficients", "highs_lp", "lp_arrays", "quiet_highs", "run_highs"]
+__all__ = ["PRIMAL_SIMPLEX", "ArrayLP", "coefficients", "highs_lp", "lp_arrays", "quiet_highs", "run_highs"]
+
+#: HiGHS's ``simplex_strategy`` for the primal simplex.
+PRIMAL_SIMPLEX = 4
 
 
 def lp_arrays(model: linopy.Model) -> dict[str, object]:
@@ -80,3 +87,89 @@ def run_highs(h: highspy.Highs) -> tuple[bool, str]:
     h.run()
     status = h.getModelStatus()
     return status == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(status)
+
+
+class ArrayLP:
+    """An LP over arrays (:func:`lp_arrays`), solved for any weighted objective as
+    :func:`~greenaolo.greenllm.optimise.solve` solves the model: ``min sum_n w_n vectors[n] x``, then, when the
+    weights need it (:func:`~greenaolo.greenllm.optimise.needs_tie_break`), the least total cost
+    (:func:`~greenaolo.greenllm.model.total_cost` of ``vectors``) with the primary objective bounded at its
+    optimum (:func:`~greenaolo.greenllm.optimise.relaxed_bound`).
+
+    Used once (``warm=False``, the explorer: the matrix changes with every setting), the tie-break adds its row
+    to the HiGHS that found the primary optimum and goes on from there. Used many times (``warm=True``, the
+    year studies: only the objective changes), it keeps, per ``key``, one HiGHS for the primary objective and
+    one holding the tie-break row, each starting from its own previous optimal basis (with the primal simplex
+    when there is a tie-break: a new objective leaves the old basis primal feasible). Two, not one: the primary and the tie-break optima are about 2,000 simplex iterations apart, while each
+    lies close to its own previous optimum.
+
+    :param data: ``A`` (CSR), ``b``, ``lb`` and ``ub`` as :func:`lp_arrays` gives them.
+    :param sense: each row's sense, ``"<"``, ``">"`` or ``"="``.
+    :param warm: keep the solvers between solves (see above).
+    :param tie_columns: with ``warm``, the columns the tie-break row may cover (its coefficients are rewritten
+        in place per solve); ``None`` means every column.
+    """
+
+    def __init__(self, data: Mapping[str, object], sense: np.ndarray, *, warm: bool = False,
+                 tie_columns: np.ndarray | None = None) -> None:
+        self.data, self.sense, self.warm = data, np.asarray(sense), bool(warm)
+        self.n_cols = data["A"].shape[1]
+        self.tie_columns = (np.arange(self.n_cols) if tie_columns is None else np.asarray(tie_columns).ravel())
+        self._solvers: dict[object, tuple[highspy.Highs, highspy.Highs | None, int | None, np.ndarray]] = {}
+
+    def reset(self) -> None:
+        """Forget every kept solver (and its basis): the next solve per key starts cold."""
+        self._solvers.clear()
+
+    def _kept(self, key: object, tie_break: bool) -> tuple[highspy.Highs, highspy.Highs | None, int | None, np.ndarray]:
+        if key not in self._solvers:
+            primary = quiet_highs(highs_lp(self.data, self.sense, np.zeros(self.n_cols)))
+            tie, row = None, None
+            if tie_break:
+                tie = quiet_highs(highs_lp(self.data, self.sense, np.zeros(self.n_cols)))
+                cols = self.tie_columns.astype(np.int32)
+                tie.addRow(-highspy.kHighsInf, highspy.kHighsInf, len(cols), cols, np.zeros(len(cols)))
+                row = tie.getNumRow() - 1
+                # Measured on M2 (theta moves its primary a long way): about 250 iterations from the old basis
+                # with the primal simplex against 1,100 with HiGHS's default dual simplex; M0 and M3 (no
+                # tie-break) move little and the default is faster for them.
+                for h in (primary, tie):
+                    h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
+            self._solvers[key] = (primary, tie, row, np.zeros(len(self.tie_columns)))
+        return self._solvers[key]
+
+    def solve(self, vectors: Mapping[str, np.ndarray], weights: Mapping[str, float], *,
+              key: object = None) -> tuple[np.ndarray | None, str]:
+        """The optimal solution over the columns, ``(x, "")``, or ``(None, HiGHS's status in words)``.
+
+        :param vectors: each cost term's (``energy``, ``carbon``, ``delay``) and metric's vector over the columns.
+        :param weights: weight per name of ``vectors`` (:func:`~greenaolo.greenllm.optimise.model_weights`).
+        :param key: with ``warm``, which kept solvers to reuse (e.g. the model's name); ignored otherwise.
+        :raises ValueError: with ``warm``, the objective is not zero outside ``tie_columns``.
+        """
+        objective = sum(w * vectors[name] for name, w in weights.items() if w != 0)
+        tie_break = needs_tie_break(weights)
+        everything = np.arange(self.n_cols, dtype=np.int32)
+        if not self.warm:
+            primary = quiet_highs(highs_lp(self.data, self.sense, objective))
+        else:
+            primary, tie, row, previous = self._kept(key, tie_break)
+            primary.changeColsCost(self.n_cols, everything, objective)
+        ok, status = run_highs(primary)
+        if not ok or not tie_break:
+            return (np.asarray(primary.getSolution().col_value), "") if ok else (None, status)
+        bound = relaxed_bound(float(primary.getInfo().objective_function_value))
+        if not self.warm:
+            tie, nz = primary, np.flatnonzero(objective)
+            tie.addRow(-highspy.kHighsInf, bound, len(nz), nz.astype(np.int32), objective[nz])
+        else:
+            if np.any(np.delete(objective, self.tie_columns)):
+                raise ValueError("the objective is not zero outside tie_columns: the tie-break row cannot hold it")
+            coefficients_now = objective[self.tie_columns]
+            for i in np.flatnonzero(coefficients_now != previous).tolist():
+                tie.changeCoeff(row, int(self.tie_columns[i]), float(coefficients_now[i]))
+            previous[:] = coefficients_now
+            tie.changeRowBounds(row, -highspy.kHighsInf, bound)
+        tie.changeColsCost(self.n_cols, everything, total_cost(vectors))
+        ok, status = run_highs(tie)
+        return (np.asarray(tie.getSolution().col_value), "") if ok else (None, status)

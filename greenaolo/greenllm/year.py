@@ -11,8 +11,9 @@ Why the model is built once: theta enters only the carbon tax ``sum delta_j thet
 emissions ``sum theta P_g`` (``build_model``'s ``costs["carbon"]`` and ``metrics["emissions"]``); the
 constraints do not move. :class:`ReusedLP` builds the LP once with
 :func:`~greenaolo.greenllm.model.build_model`, checks that those two vectors are exactly ``delta theta`` and
-``theta`` on the grid-power columns (a change in ``model.py`` that breaks this fails at once), and keeps one
-HiGHS instance per model whose costs are rewritten per plan: HiGHS then starts from the previous optimal
+``theta`` on the grid-power columns (a change in ``model.py`` that breaks this fails at once), and solves it
+with a warm :class:`~greenaolo.greenllm.lp_arrays.ArrayLP`, one HiGHS instance per model whose costs are
+rewritten per plan: HiGHS then starts from the previous optimal
 basis, which stays primal feasible (20-60 simplex iterations for M0 and M3 instead of about 1,800). M1 and
 M2 keep the documented tie-break (``docs/greenllm.md#a8``) in a second instance holding one extra row, the primary objective
 bounded at its optimum (relative 1e-6), with the total cost as objective. :func:`fresh_day` does the same plans with
@@ -33,15 +34,14 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 
-import highspy
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from greenaolo.greenllm import carbon
-from greenaolo.greenllm.lp_arrays import coefficients, highs_lp, lp_arrays, quiet_highs, run_highs
+from greenaolo.greenllm.lp_arrays import ArrayLP, coefficients, lp_arrays
 from greenaolo.greenllm.model import MODELS, Extensions, build_model, total_cost
-from greenaolo.greenllm.optimise import model_weights, needs_tie_break, relaxed_bound, solve
+from greenaolo.greenllm.optimise import model_weights, solve
 from greenaolo.greenllm.scenario import paper_scenario
 from greenaolo.solvers import SolveError
 from greenaolo.tasks import Task, run_tasks
@@ -62,8 +62,6 @@ PLAN_TERMS: dict[str, tuple[str, str]] = {
     "planned_emissions": ("kg", "CO2 emissions the plan expected (theta it was planned on)"),
     "network_latency": ("ms", "mean round-trip time between a query's area and its DC"),
 }
-#: HiGHS's ``simplex_strategy`` for the primal simplex.
-PRIMAL_SIMPLEX = 4
 #: Consecutive days per sweep task: a task's first plan per model starts cold, the rest warm.
 CHUNK_DAYS = 8
 
@@ -124,8 +122,8 @@ class ReusedLP:
             for columns in (self.allocation_columns, self.deferred_columns):
                 if columns is not None:
                     self.lp["ub"][columns[~np.asarray(routes, bool)].ravel()] = 0.0
-        self._highs: dict[str, tuple[highspy.Highs, highspy.Highs | None, int | None]] = {}
-        self._row_coefficients: dict[str, np.ndarray] = {}
+        # C_E and C_C live on P_g only, so the tie-break row covers the grid-power columns (ArrayLP checks it).
+        self.solver = ArrayLP(self.lp, self.sense, warm=True, tie_columns=self.grid_columns)
 
     def _on_grid(self, per_kwh: np.ndarray) -> np.ndarray:
         """A vector over the columns that is ``per_kwh`` (dc, time) on the grid-power columns P_g, 0 elsewhere."""
@@ -152,29 +150,7 @@ class ReusedLP:
 
     def reset(self) -> None:
         """Forget every solver (and its basis): the next plan per model starts cold."""
-        self._highs.clear()
-        self._row_coefficients.clear()
-
-    def _solver(self, model: str) -> tuple[highspy.Highs, highspy.Highs | None, int | None]:
-        """HiGHS holding the LP for ``model``'s primary objective and, when the model needs a tie-break, a
-        second one with the tie-break row. Two, not one: the primary and the tie-break optima are far apart
-        (about 2,000 simplex iterations), while each lies close to its own previous optimum."""
-        if model not in self._highs:
-            primary = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
-            tie, row = None, None
-            if needs_tie_break(model_weights(model)):
-                tie = quiet_highs(highs_lp(self.lp, self.sense, np.zeros(self.n_cols)))
-                cols = self.grid_columns.ravel().astype(np.int32)  # C_E and C_C live on P_g only (checked in plan)
-                tie.addRow(-highspy.kHighsInf, highspy.kHighsInf, len(cols), cols, np.zeros(len(cols)))
-                row = tie.getNumRow() - 1
-                # A new objective leaves the old basis primal feasible: primal simplex goes on from it. Measured
-                # on M2 (theta moves its primary a long way): about 250 iterations against 1,100 with HiGHS's
-                # default dual simplex; M0 and M3 move little and the default is faster for them.
-                for h in (primary, tie):
-                    h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
-            self._highs[model] = (primary, tie, row)
-            self._row_coefficients[model] = np.zeros(self.grid_columns.size)
-        return self._highs[model]
+        self.solver.reset()
 
     def plan(self, model: str, theta: np.ndarray, price: np.ndarray | None = None) -> np.ndarray:
         """Solve ``model`` (M0-M3) with carbon intensity ``theta`` (dc, time) and, if given, electricity price
@@ -183,35 +159,13 @@ class ReusedLP:
 
         :raises SolveError: HiGHS did not end optimal.
         """
-        weights = model_weights(model)
         vectors = {**self.fixed, **self.theta_vectors(theta)}
         if price is not None:
             vectors["energy"] = self.price_vector(price)
-        objective = sum(w * vectors[name] for name, w in weights.items() if w != 0)
-        primary, tie, row = self._solver(model)
-        everything = np.arange(self.n_cols, dtype=np.int32)
-        primary.changeColsCost(self.n_cols, everything, objective)
-        self._run(primary, model)
-        if tie is None:
-            return np.asarray(primary.getSolution().col_value)
-        cols = self.grid_columns.ravel()
-        if np.any(np.delete(objective, cols)):
-            raise RuntimeError(f"{model}'s objective is not on the grid-power columns only: cannot tie-break")
-        previous = self._row_coefficients[model]
-        for i in np.flatnonzero(objective[cols] != previous).tolist():
-            tie.changeCoeff(row, int(cols[i]), float(objective[cols[i]]))
-        self._row_coefficients[model] = objective[cols].copy()
-        value = float(primary.getInfo().objective_function_value)
-        tie.changeRowBounds(row, -highspy.kHighsInf, relaxed_bound(value))
-        tie.changeColsCost(self.n_cols, everything, total_cost(vectors))
-        self._run(tie, model)
-        return np.asarray(tie.getSolution().col_value)
-
-    @staticmethod
-    def _run(h: highspy.Highs, model: str) -> None:
-        ok, status = run_highs(h)
-        if not ok:
+        x, status = self.solver.solve(vectors, model_weights(model), key=model)
+        if x is None:
             raise SolveError(f"{model}: HiGHS ended {status}")
+        return x
 
     def score(self, x: np.ndarray, actual: np.ndarray, planned: np.ndarray, price: np.ndarray | None = None,
               wue: np.ndarray | None = None) -> dict[str, object]:
