@@ -20,7 +20,7 @@ back and computes only the others, so a sweep killed halfway resumes. A point's 
 function, its parameters and the package's source code, so a point computed by other code is never reused.
 JSON keeps floats exactly (shortest round-trip repr), so stored and fresh results are the same bits.
 
-Other code that needs a Dask client (a benchmark timing the cluster's start-up, Optuna's ``DaskStorage``)
+Other code that needs a Dask client (a benchmark timing the cluster's start-up, the tuner)
 gets the same one the runner uses from :func:`dask_client`.
 """
 
@@ -265,7 +265,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> dis
     ``LocalCluster`` of ``workers`` single-threaded processes, an address connects to that scheduler. The
     client is the process's shared one: later sweeps run on it, so callers do not close it;
     :func:`close_local_cluster` (also run at exit) does. For a benchmark timing the cluster's start-up
-    apart, or code that needs a client of its own kind of work (Optuna's ``DaskStorage``).
+    apart, or code that needs a client of its own kind of work (the tuner's workers).
 
     :param scheduler: ``None`` or ``""`` (the default), ``"local"`` or a Dask scheduler address ``tcp://host:port``.
     :param workers: local worker processes (``0`` or ``None``: one per core); ignored with an address.

@@ -9,12 +9,13 @@ at its ``agents.yaml`` value, and scores it on *validation* requests (:data:`~gr
 apart from the evaluation set): the objective is the mean cost ``-reward``, the carbon over its reference
 plus the environment's violation penalties (:func:`greenaolo.aolo.env.reward`), to minimise.
 
-Trials run in parallel on Dask (:func:`tune`): the study lives in memory on the Dask scheduler (optuna-
-integration's ``DaskStorage``), each worker process runs Optuna's own loop on it, and the client copies every
-finished trial, as it finishes, into an Optuna journal file on its own disk (``STORAGE/<algorithm>.journal``,
-readable by ``optuna.load_study`` and optuna-dashboard). That file is the study: a run interrupted at any
-point resumes from its finished trials (a trial cut short is run again), on this machine or on a cluster
-(whose workers need no shared disk). ``scheduler="serial"`` runs the same loop in this process.
+Trials run in parallel the way rl-baselines3-zoo runs them: every worker runs Optuna's own loop on the one
+shared study, an Optuna journal file (``STORAGE/<algorithm>.journal``, readable by ``optuna.load_study`` and
+optuna-dashboard; its file lock orders the writes of several processes). Workers are Dask worker processes
+(:func:`tune`: local ones, or a cluster's whose machines share the storage folder, as dask-jobqueue clusters
+share a home directory) or this process (``scheduler="serial"``); the missing trials are split among them, so
+the budget is never overshot. The file is the study: a run interrupted at any point resumes from its
+finished trials (a trial cut short is marked failed and run again).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -54,8 +55,6 @@ __all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", 
 STUDIES_DIR = str(resources.files("greenaolo.aolo").joinpath("hyperparams", "studies"))
 #: The states of a finished trial: what counts towards the budget and what is copied to the journal.
 _FINISHED = ("COMPLETE", "PRUNED")
-#: The user attribute marking, in a working study, the trials it was started with (already in the journal).
-_RESUMED = "_resumed_from_journal"
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     pruner and raises ``optuna.TrialPruned`` when it says stop. One torch thread.
 
     The training seed is ``seed_base + trial.number - resumed`` (``seed_base`` defaults to the budget's
-    ``first_seed``): a working study started with ``resumed`` finished trials numbers its new ones from
+    ``first_seed``): a study that held ``resumed`` trials when this run started numbers its new ones from
     ``resumed``, and :func:`tune` passes the seed after the journal's highest, so no two trials share a seed,
     however many run at once.
 
@@ -290,12 +289,15 @@ def study_lock(path: Path) -> Iterator[None]:
         handle.close()
 
 
-def _journal(path: Path, algorithm: str) -> Any:
+def _journal(path: Path, algorithm: str, *, check: bool = True) -> Any:
+    """The journal as Optuna storage; checked first (:func:`check_journal`) unless ``check`` is false (a
+    worker's, opened while other workers append to it: the tuner checked it before starting them)."""
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    check_journal(path, algorithm)
+    if check:
+        check_journal(path, algorithm)
     return JournalStorage(JournalFileBackend(str(path)))
 
 
@@ -326,26 +328,18 @@ def load_study(storage_dir: str | Path, algorithm: str) -> Any:
     return optuna.load_study(study_name=algorithm, storage=_journal(path, algorithm))
 
 
-def _quiet() -> None:
-    """Silence, on a Dask worker, Optuna's notice that ``DaskStorage`` is experimental (said on every unpickling)."""
-    import optuna
-
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
-def _worker_trials(storage: Any, algorithm: str, budget: Budget, config: AoloConfig, hyperparams: dict,
-          sampler_offset: int, quota: int, seed_base: int, resumed: int) -> int:
-    """One worker's Optuna loop on the shared study: ``quota`` trials (the workers' quotas add up to the
-    trials missing, so the budget is never overshot); ``sampler_offset`` seeds its sampler."""
+def _worker_trials(path: str, algorithm: str, budget: Budget, config: AoloConfig, hyperparams: dict,
+                   sampler_offset: int, quota: int, seed_base: int, resumed: int, callbacks: tuple = ()) -> int:
+    """One worker's Optuna loop on the study's journal: ``quota`` trials (the workers' quotas add up to the
+    trials missing); ``sampler_offset`` seeds its sampler (:func:`_sampler`); ``callbacks`` as Optuna's."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    study = optuna.load_study(study_name=algorithm, storage=storage, sampler=_sampler(budget, sampler_offset),
-                              pruner=_pruner(budget))
+    study = optuna.load_study(study_name=algorithm, storage=_journal(Path(path), algorithm, check=False),
+                              sampler=_sampler(budget, sampler_offset), pruner=_pruner(budget))
     study.optimize(lambda t: objective(t, algorithm, budget, config=config, hyperparams=hyperparams,
                                        seed_base=seed_base, resumed=resumed),
-                   n_trials=quota, catch=(), gc_after_trial=False)
+                   n_trials=quota, catch=(), callbacks=list(callbacks), gc_after_trial=False)
     return quota
 
 
@@ -397,8 +391,8 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     from optuna.trial import TrialState
     from tqdm.auto import tqdm
 
-    local = optuna.create_study(study_name=algorithm, storage=_journal(journal_path(storage_dir, algorithm), algorithm),
-                                direction="minimize", load_if_exists=True)
+    storage = _journal(journal_path(storage_dir, algorithm), algorithm)
+    local = optuna.create_study(study_name=algorithm, storage=storage, direction="minimize", load_if_exists=True)
     fixed_budget = {k: v for k, v in asdict(budget).items() if k != "trials"}
     record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space_of(algorithm), sort_keys=True),
               "hyperparams": json.dumps(settings(hp, algorithm), sort_keys=True), "validation_seed": VALIDATION_SEED}
@@ -423,7 +417,8 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     local.set_user_attr("trials", budget.trials)
     try:
         if len(finished) < budget.trials:
-            _run_missing_trials(algorithm, budget, cfg, hp, local, finished, scheduler, workers, bar, poll_seconds)
+            _run_missing_trials(algorithm, budget, cfg, hp, local, storage, storage_dir, scheduler, workers, bar,
+                                poll_seconds)
     finally:
         bar.close()
     local.set_user_attr("trials", budget.trials)
@@ -431,71 +426,58 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     return local
 
 
-def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, hp: dict, local: Any, finished: list,
-         scheduler: str, workers: int, bar: Any, poll_seconds: float) -> None:
-    """Run the missing trials on a working study seeded with ``finished``, copying each trial that
-    finishes into ``local`` (the journal)."""
-    import optuna
+def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, hp: dict, local: Any, storage: Any,
+                        storage_dir: str | Path, scheduler: str, workers: int | None, bar: Any,
+                        poll_seconds: float) -> None:
+    """Run the trials ``local`` (the journal's study) is missing: on this process, or split among Dask workers
+    that each run Optuna's loop on the journal, while the bar follows the journal's finished trials."""
     from optuna.trial import TrialState
 
     from greenaolo.tasks import dask_client
 
-    # The working study starts with the journal's finished trials, marked, so that only new ones are copied back.
-    resumed = []
-    for t in finished:
-        t = copy.deepcopy(t)
-        t.user_attrs = {**t.user_attrs, _RESUMED: True}
-        resumed.append(t)
-    copied: set[int] = set()  # the working study's numbers of the new trials the journal now holds
+    # A trial that was running when an earlier run was killed will never finish: marked failed (this tuner
+    # holds the study's lock, so nobody runs it), it is left out of the finished trials and run again.
+    study_id = storage.get_study_id_from_name(algorithm)
+    for t in local.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        storage.set_trial_state_values(storage.get_trial_id_from_study_id_trial_number(study_id, t.number),
+                                       TrialState.FAIL)
+    trials = local.get_trials(deepcopy=False)
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     remaining = budget.trials - len(finished)
-    seeds = [int(t.user_attrs["seed"]) for t in finished if "seed" in t.user_attrs]
+    # Seeds follow the journal's highest, numbered from its trials' count: no two trials share a seed. Each
+    # worker's sampler, and each resumption's, draws its own stream (seeded as the first run, a resumed
+    # study would repeat the first run's random start-up trials).
+    seeds = [int(t.user_attrs["seed"]) for t in trials if "seed" in t.user_attrs]
     seed_base = max(seeds) + 1 if seeds else budget.first_seed
+    common = (str(journal_path(storage_dir, algorithm).resolve()), algorithm, budget, cfg, hp)
+    offset, start = 1000 * len(finished), dict(seed_base=seed_base, resumed=len(trials))
 
-    def mirror(study: Any) -> None:
-        new = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-               if t.number not in copied and not t.user_attrs.get(_RESUMED)]
-        for t in sorted(new, key=lambda t: t.number):
-            local.add_trial(t)
-            copied.add(t.number)
-            if len(finished) + len(copied) <= budget.trials:
-                bar.update(1)
+    def follow() -> None:
+        done = len(local.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+        bar.update(min(done, budget.trials) - bar.n)
 
     if scheduler == "serial":
-        work = optuna.create_study(study_name=algorithm, direction="minimize")
-        work.add_trials(resumed)
-        _trial_loop(work, algorithm, budget, cfg, hp, mirror, offset=1000 * len(finished), quota=remaining,
-                 seed_base=seed_base, resumed=len(finished))
+        try:
+            _worker_trials(*common, sampler_offset=offset, quota=remaining, **start,
+                           callbacks=(lambda study, trial: follow(),))
+        finally:
+            follow()
         return
-    from optuna_integration import DaskStorage
-
     client = dask_client(scheduler, workers)
-    storage = DaskStorage(client=client)
-    work = optuna.create_study(study_name=algorithm, storage=storage, direction="minimize")
-    work.add_trials(resumed)
     n = min(remaining, max(1, len(client.scheduler_info()["workers"]) if scheduler != "local" else workers))
-    client.run(_quiet)
-    futures = [client.submit(_worker_trials, storage, algorithm, budget, cfg, hp, 1000 * len(finished) + i,
-                             remaining // n + (i < remaining % n), seed_base, len(finished), pure=False)
+    futures = [client.submit(_worker_trials, *common, sampler_offset=offset + i,
+                             quota=remaining // n + (i < remaining % n), **start, pure=False)
                for i in range(n)]
     try:
         while not all(f.done() for f in futures) and not any(f.status == "error" for f in futures):
             time.sleep(poll_seconds)
-            mirror(work)
+            follow()
         for f in futures:
             f.result()
     finally:
-        mirror(work)  # whatever finished, also on an error or an interrupt
+        follow()
         for f in futures:
             f.cancel()
-
-
-def _trial_loop(study: Any, algorithm: str, budget: Budget, cfg: AoloConfig, hp: dict,
-             mirror: Callable[[Any], None], offset: int, quota: int, seed_base: int, resumed: int) -> None:
-    study.sampler = _sampler(budget, offset)
-    study.pruner = _pruner(budget)
-    study.optimize(lambda t: objective(t, algorithm, budget, config=cfg, hyperparams=hp,
-                                       seed_base=seed_base, resumed=resumed),
-                   n_trials=quota, callbacks=[lambda s, t: mirror(s)], gc_after_trial=False)
 
 
 @dataclass(frozen=True)
