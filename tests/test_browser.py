@@ -3,7 +3,9 @@
 Papermill never moves a widget, so this is the only test of the interactive path: it opens each explorer,
 runs every cell, drags sliders, and checks after every move that the figure is a complete image (opaque,
 the expected size, the same pixels as the same setting drawn alone in this process) and that no error output
-appeared; and that a figure notebook opens unmodified and writes its figure where ``make reproduce`` would.
+appeared; then it moves sliders from two threads of the kernel while the browser drags others, so that draws
+overlap for certain (browser drags alone overlapped too rarely here to fail the old pyplot drawing code, which
+this phase does: transparent images), and checks every image the page was sent; and that a figure notebook opens unmodified and writes its figure where ``make reproduce`` would.
 JupyterLab runs with its defaults (comms on subshells: widget callbacks on other threads than the main one).
 
 Skipped, with one line, where Chromium, its driver or Selenium is missing (``.ci/run`` installs them).
@@ -71,6 +73,7 @@ def lab(tmp_path_factory, home):
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
     port = _free_port()
     env = {**os.environ, "GREENAOLO_OUTPUT_DIR": str(home), "JUPYTER_CONFIG_DIR": str(root / "config"),
+           "JUPYTER_RUNTIME_DIR": str(root / "runtime"),  # the kernels' connection files: _stress joins them
            "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces")}
     log = open(root / "lab.log", "w")
     server = subprocess.Popen(
@@ -230,6 +233,94 @@ def _check_moves(driver, expected_png, bursts: list[list[tuple[int, float]]]) ->
     return seen
 
 
+#: Run in the explorer's kernel by :func:`_stress`: two threads of the kernel move sliders at random (their
+#: callbacks run on those threads) while the browser drags others (callbacks on the main or a subshell thread),
+#: so draws overlap for certain rather than by luck of timing; every (status, image) pair the page is sent is
+#: recorded as the status changes.
+STRESS = """
+import pickle, random, threading, time
+import ipywidgets
+from ipywidgets.widgets.widget import _instances
+_ws = list(_instances.values())
+_sliders = [w for w in _ws if isinstance(w, ipywidgets.FloatSlider)]
+_image = next(w for w in _ws if isinstance(w, ipywidgets.Image))
+_status = next(w for w in _ws if isinstance(w, ipywidgets.HTML) and "greenaolo-status" in w.value)
+_shown = []
+_status.observe(lambda change: _shown.append((change["new"], bytes(_image.value))), names="value")
+
+def _move(seed):
+    rng = random.Random(seed)
+    for _ in range({moves}):
+        w = rng.choice(_sliders)
+        w.value = w.min + w.step * rng.randint(0, round((w.max - w.min) / w.step))
+        time.sleep(rng.uniform(0.0, 0.05))
+
+_movers = [threading.Thread(target=_move, args=(seed,), name=f"mover-{{seed}}") for seed in (1, 2)]
+for _t in _movers:
+    _t.start()
+"""
+#: Run after the moves: wait for the movers, stop recording, hand the records to the test.
+STRESS_END = """
+for _t in _movers:
+    _t.join()
+time.sleep({settle})
+with open({path!r}, "wb") as _f:
+    pickle.dump(_shown, _f)
+"""
+
+
+def _stress(driver, lab, notebook: str, expected_png, tmp_path: Path, moves: int = 6) -> int:
+    """Move sliders from two kernel threads and the browser at once; then check every image the page was
+    sent (opaque, the expected size, the same pixels as its setting drawn alone, no error in its status) and
+    the image shown at the end. Returns how many images were checked."""
+    import pickle
+
+    import requests
+    from jupyter_client import BlockingKernelClient
+
+    url, root = lab
+    sessions = requests.get(f"{url}/api/sessions", params={"token": TOKEN}, timeout=10).json()
+    kernel = next(s["kernel"]["id"] for s in sessions if s["path"].endswith(f"{notebook}.ipynb"))
+    client = BlockingKernelClient(connection_file=str(root / "runtime" / f"kernel-{kernel}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        started = client.execute(STRESS.format(moves=moves))
+        sliders = driver.find_elements(By.CSS_SELECTOR, ".widget-slider.widget-hslider")
+        for index, fraction in [(0, 0.1), (1, -0.1), (2, 0.15), (0, -0.05), (1, 0.1), (2, -0.1)]:
+            _drag(driver, sliders[index], fraction)
+        reply = client.get_shell_msg(timeout=MOVE_TIMEOUT)
+        assert reply["parent_header"]["msg_id"] == started and reply["content"]["status"] == "ok", reply["content"]
+        records = tmp_path / "shown.pickle"
+        ended = client.execute(STRESS_END.format(settle=3.0, path=str(records)))
+        reply = client.get_shell_msg(timeout=MOVE_TIMEOUT * 3)
+        assert reply["parent_header"]["msg_id"] == ended and reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        client.stop_channels()
+    _wait(lambda: _kernel_idle(driver), MOVE_TIMEOUT, "the kernel to finish the moves")
+    shown = pickle.loads(records.read_bytes())
+    assert len(shown) >= 3, f"only {len(shown)} figures were drawn during the moves"
+    final = _setting(driver)
+    assert final is not None, driver.execute_script("return document.querySelector('.greenaolo-explorer').textContent;")
+    for n, (status_html, png) in enumerate([*shown, (None, _image(driver))]):
+        if status_html is None:  # the page's image at the end, against the page's setting at the end
+            setting, status = final, driver.execute_script(
+                "return document.querySelector('.greenaolo-status').textContent;")
+        else:
+            found = re.search(r'data-setting="([^"]*)"', status_html)
+            assert found, f"figure {n}: the status is an error: {re.sub('<[^>]+>', '', status_html)}"
+            setting, status = found[1].replace("&quot;", '"'), re.sub("<[^>]+>", "", status_html)
+        got, want = _pixels(png), _pixels(expected_png(json.loads(setting), status))
+        assert got.shape == want.shape, f"figure {n}: image {got.shape}, expected {want.shape}"
+        assert (got[..., 3] == 255).all(), f"figure {n}: the image is (partly) transparent"
+        assert np.array_equal(got, want), (f"figure {n}: the image differs from the same setting drawn alone "
+                                           f"in {int((got != want).any(axis=-1).sum())} pixels")
+    assert not _errors(driver), _errors(driver)
+    print(f"{notebook}: {2 * moves} moves from two kernel threads and 6 drags at once: {len(shown) + 1} figures "
+          "checked, all complete")
+    return len(shown) + 1
+
+
 def _greenllm_png(setting: dict, status: str) -> bytes:
     from greenaolo.explorer import render_png
     from greenaolo.greenllm.explore import explore_view
@@ -256,8 +347,9 @@ def test_explore_greenllm_redraws_on_every_move(lab, browser, tmp_path):
     bursts = [[(3, 0.15)], [(4, -0.1), (6, 0.12)], [(3, -0.08), (7, 0.1), (4, 0.2)], [(6, -0.2)],
               [(7, -0.05), (3, 0.1)], [(4, -0.1), (6, 0.1), (7, 0.05), (3, -0.1)]]
     seen = _check_moves(browser, _greenllm_png, bursts)
-    browser.save_screenshot(str(Path(os.environ.get("GREENAOLO_SCREENSHOTS", tmp_path)) / "explore_greenllm.png"))
     assert len(seen) == len(bursts) and all(s["complete"] for s in seen)
+    _stress(browser, lab, "explore_greenllm", _greenllm_png, tmp_path)
+    browser.save_screenshot(str(Path(os.environ.get("GREENAOLO_SCREENSHOTS", tmp_path)) / "explore_greenllm.png"))
 
 
 def test_explore_aolo_redraws_on_every_move(lab, browser, home, tmp_path):
@@ -281,8 +373,9 @@ def test_explore_aolo_redraws_on_every_move(lab, browser, home, tmp_path):
     bursts = [[(0, 0.2)], [(2, 0.15), (3, -0.2)], [(0, -0.3), (4, 0.25), (2, -0.1)], [(3, 0.3)],
               [(4, -0.15), (1, 0.1)], [(0, 0.1), (1, -0.05), (2, 0.05), (4, 0.1)]]
     seen = _check_moves(browser, expected, bursts)
-    browser.save_screenshot(str(Path(os.environ.get("GREENAOLO_SCREENSHOTS", tmp_path)) / "explore_aolo.png"))
     assert len(seen) == len(bursts) and all(s["complete"] for s in seen)
+    _stress(browser, lab, "explore_aolo", expected, tmp_path)
+    browser.save_screenshot(str(Path(os.environ.get("GREENAOLO_SCREENSHOTS", tmp_path)) / "explore_aolo.png"))
 
 
 def test_figure_notebook_opens_clean_and_writes_into_the_home(lab, browser, home):
