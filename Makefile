@@ -45,7 +45,7 @@ AOLO_SEEDS := $(shell sed -n 's/^ *$(PROFILE): {.*seeds: \[\([0-9, ]*\)\].*/\1/p
 aolo_runs_of = $(foreach a,$(AOLO_ALGORITHMS),$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_$(1)_seed$(s).nc))
 AOLO_RUN_FILES := $(call aolo_runs_of,default) $(call aolo_runs_of,tuned)
 
-.PHONY: help setup reproduce report keep figures runs seeds tune test test-fast lint lock bench lab clean FORCE
+.PHONY: help setup reproduce report report-kept keep figures runs seeds tune test test-fast lint lock bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
@@ -53,7 +53,8 @@ help:
 	@echo "make setup       create .venv (torch==2.13.0 first, then greenaolo[dev]); a no-op when up to date"
 	@echo "make reproduce   rebuild every figure and table into figures/ (PROFILE=quick|full, default full; JOBS=2)"
 	@echo "make report      the browsable HTML report of the notebooks make reproduce executed (build/report/html/index.html)"
-	@echo "make keep        keep a full run's answers in results/ (the README's numbers are tested against them)"
+	@echo "make keep        keep the last run's datasets in results/PROFILE/ (the README's numbers are tested against them)"
+	@echo "make report-kept the full profile's site from results/full, in seconds (nothing trained or solved)"
 	@echo "make test        run the whole test suite and the linter (sets up first)"
 	@echo "make test-fast   the inner loop: every test but the slow ones (notebooks, wheel, training, browser)"
 	@echo "make lint        ruff on the code (a small rule set: pyproject.toml [tool.ruff])"
@@ -102,7 +103,11 @@ seeds:
 # It shows the profile last reproduced (never starts one) and refuses notebooks that did not finish.
 # Keep a full run's answers with the code (results/): the README's numbers are tested against them.
 keep: $(INSTALLED)
-	$(PY) scripts/keep_results.py $(FIGURES)/data
+	$(PY) scripts/keep_results.py $(FIGURES) build/notebooks
+
+# The full profile's site from the kept results (results/full): no training, no solving.
+report-kept: $(INSTALLED)
+	$(PY) -m greenaolo report --kept results/full --out-dir build/report-kept
 
 report: $(INSTALLED)
 	$(PY) -m greenaolo report --executed-dir build/notebooks --data-dir $(FIGURES)/data --out-dir build/report

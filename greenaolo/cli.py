@@ -327,15 +327,25 @@ def report(
     data_dir: Annotated[Path, typer.Option(help="their datasets")] = Path("figures/data"),
     out_dir: Annotated[Path, typer.Option(help="the site goes to OUT_DIR/html")] = Path("build/report"),
     readme: Annotated[Path, typer.Option(help="the README whose figure table heads the pages")] = Path("README.md"),
+    kept: Annotated[Optional[Path], typer.Option(
+        help="build from results kept with the code (e.g. results/full, 'make report-kept'): its notebooks and "
+             "datasets, each figure drawn again from its dataset; nothing is trained or solved")] = None,
 ) -> None:
     """Build the browsable HTML report of the executed notebooks (offline; 'make report')."""
     import time
 
+    from greenaolo.kept import KeptError, check_kept
     from greenaolo.report import ReportError, build_report, site_size
 
     started = time.perf_counter()
+    if kept is not None:
+        try:
+            check_kept(kept)
+        except KeptError as exc:
+            _fail(str(exc))
+        executed_dir, data_dir = kept / "notebooks", kept / "data"
     try:
-        index = build_report(executed_dir, data_dir, out_dir, readme=readme)
+        index = build_report(executed_dir, data_dir, out_dir, readme=readme, redraw=kept is not None)
     except (ReportError, OSError, ValueError) as exc:
         _fail(str(exc))
     typer.echo(f"wrote {index} ({site_size(index.parent) / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s)")

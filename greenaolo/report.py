@@ -147,6 +147,7 @@ def build_report(
     out_dir: str | os.PathLike = "build/report",
     *,
     readme: str | os.PathLike = "README.md",
+    redraw: bool = False,
 ) -> Path:
     """Build the HTML site from the executed notebooks and their datasets; return its ``index.html``.
 
@@ -154,6 +155,8 @@ def build_report(
     :param data_dir: the datasets the notebooks wrote (their provenance heads each page).
     :param out_dir: ``out_dir/source`` gets the pages' sources, ``out_dir/html`` the site.
     :param readme: the README whose figure table gives each page's claim and finding, and the index.
+    :param redraw: the notebooks are kept ones (:mod:`greenaolo.kept`), their images taken out: draw each
+        page's figure again from its dataset.
     :raises ReportError: if a notebook of the table has not been executed, or Sphinx fails.
     """
     from greenaolo.io import read_dataset
@@ -175,7 +178,12 @@ def build_report(
     (source / "notebooks").mkdir(parents=True)
     profiles = set()
     for row in rows:
-        attrs = dict(read_dataset(data_dir / f"{row.output}.nc").attrs)
+        ds = read_dataset(data_dir / f"{row.output}.nc")
+        attrs = dict(ds.attrs)
+        if redraw:
+            from greenaolo.kept import figure_png, redraw_figures
+
+            executed[row.output] = redraw_figures(executed[row.output], figure_png(ds))
         stamp = executed[row.output].metadata.get("greenaolo", {}).get("dataset_created")
         if stamp is not None and stamp != str(attrs.get("created", "")):
             raise ReportError(f"{data_dir / (row.output + '.nc')} was written by another run than "

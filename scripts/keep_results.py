@@ -1,9 +1,10 @@
-"""Keep a full-profile run's answers with the code: ``python scripts/keep_results.py [FIGURES_DATA]``.
+"""Keep a run's results with the code: ``python scripts/keep_results.py [FIGURES [EXECUTED]]`` (``make keep``).
 
-Reads ``greenllm_measured.nc`` (written by ``make reproduce PROFILE=full``) from FIGURES_DATA (default
-``figures/data``) and writes ``results/greenllm_measured_full.csv.gz`` (per day and comparison) and
-``results/greenllm_measured_full_sensitivity.csv`` (demand splits, movable shares), from which the README's
-numbers are recomputed by ``tests/test_kept_results.py``. Refuses a dataset of another profile.
+Keeps ``make reproduce``'s datasets, trained runs' table and executed notebooks (FIGURES, default ``figures``;
+EXECUTED, default ``build/notebooks``) in ``results/<profile>/`` (:func:`greenaolo.kept.keep`; the quick
+profile without notebooks). After a full run it also writes ``results/greenllm_measured_full.csv.gz`` (per day
+and comparison) and ``results/greenllm_measured_full_sensitivity.csv`` (demand splits, movable shares) from
+``greenllm_measured.nc``. The README's numbers are recomputed from them by ``tests/test_kept_results.py``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ sys.path.insert(0, str(ROOT))
 
 from greenaolo.greenllm.measured_year import kept_sensitivity, kept_table  # noqa: E402
 from greenaolo.io import read_dataset  # noqa: E402
+from greenaolo.kept import KeptError, keep  # noqa: E402
 
 
-def main(data: str = "figures/data") -> None:
-    ds = read_dataset(Path(data) / "greenllm_measured.nc")
+def main(figures: str = "figures", executed: str = "build/notebooks") -> None:
+    ds = read_dataset(Path(figures) / "data" / "greenllm_measured.nc")
+    try:
+        folder = keep(figures, executed, ROOT / "results", notebooks=ds.attrs.get("profile") == "full")
+    except KeptError as exc:
+        raise SystemExit(str(exc)) from None
+    print(f"kept {folder}")
     if ds.attrs.get("profile") != "full":
-        raise SystemExit(f"{data}/greenllm_measured.nc is of profile {ds.attrs.get('profile')!r}: keep only full runs")
+        return
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
     table = kept_table(ds)
