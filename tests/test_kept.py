@@ -56,6 +56,10 @@ def test_keep_stores_the_datasets_the_runs_table_and_the_notebooks_without_image
     manifest = kept.check_kept(folder)
     assert set(manifest["files"]) == {"data/test_square.nc", "aolo_runs.csv.gz", "notebooks/test_square.ipynb"}
     assert manifest["profile"] == "quick" and manifest["total_bytes"] <= kept.BUDGET_BYTES["quick"]
+    from greenaolo.io import read_dataset
+
+    original, copy = read_dataset(figures / "data" / "test_square.nc"), read_dataset(folder / "data" / "test_square.nc")
+    assert copy.identical(original) and copy.x.encoding["zlib"]  # compressed, without loss
     # the runs' table: the scalars and every curve point, by run
     import pandas as pd
 
@@ -70,8 +74,6 @@ def test_keep_stores_the_datasets_the_runs_table_and_the_notebooks_without_image
     assert "image/png" not in image["data"] and image["metadata"][kept.FIGURE_OUTPUT] is True
     assert text["text"] == "M0 = 392.08 $/day\n" and "widgets" not in nb.metadata
     # the report's redraw puts the figure drawn from the kept dataset back
-    from greenaolo.io import read_dataset
-
     png = kept.figure_png(read_dataset(folder / "data" / "test_square.nc"))
     assert png.startswith(b"\x89PNG")
     back = kept.redraw_figures(nb, png)

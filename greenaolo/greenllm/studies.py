@@ -98,6 +98,8 @@ def scenario_table(seed: int = 42) -> xr.Dataset:
             "price": s.price,
             "renewable": s.renewable,
             "carbon_intensity": s.carbon_intensity,
+            "demand_daily": ((), float(s.demand.sum()), {"units": "1", "long_name": "queries per day, all areas and types"}),
+            "water_budget": ((), float(s.water_budget), {"units": "L", "long_name": "daily water budget Z"}),
         },
         coords={"dc_location": s.dc_location, "carbon_zone": s.carbon_zone, "carbon_zone_code": s.carbon_zone_code},
     )
