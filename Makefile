@@ -45,7 +45,7 @@ AOLO_SEEDS := $(shell sed -n 's/^ *$(PROFILE): {.*seeds: \[\([0-9, ]*\)\].*/\1/p
 aolo_runs_of = $(foreach a,$(AOLO_ALGORITHMS),$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_$(1)_seed$(s).nc))
 AOLO_RUN_FILES := $(call aolo_runs_of,default) $(call aolo_runs_of,tuned)
 
-.PHONY: help setup reproduce report report-kept keep figures runs seeds tune test test-fast lint lock bench lab clean FORCE
+.PHONY: help setup reproduce report report-kept keep readme verify figures runs seeds tune test test-fast lint lock bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
@@ -55,6 +55,8 @@ help:
 	@echo "make report      the browsable HTML report of the notebooks make reproduce executed (build/report/html/index.html)"
 	@echo "make keep        keep the last run's datasets in results/PROFILE/ (the README's numbers are tested against them)"
 	@echo "make report-kept the full profile's site from results/full, in seconds (nothing trained or solved)"
+	@echo "make readme      the README's figure table rendered from results/full (after make keep)"
+	@echo "make verify      the last run's datasets against the kept ones of its profile (results/PROFILE/data)"
 	@echo "make test        run the whole test suite and the linter (sets up first)"
 	@echo "make test-fast   the inner loop: every test but the slow ones (notebooks, wheel, training, browser)"
 	@echo "make lint        ruff on the code (a small rule set: pyproject.toml [tool.ruff])"
@@ -104,6 +106,14 @@ seeds:
 # Keep a full run's answers with the code (results/): the README's numbers are tested against them.
 keep: $(INSTALLED)
 	$(PY) scripts/keep_results.py $(FIGURES) build/notebooks
+
+# The last run's datasets against the kept ones of its profile, value for value.
+verify: $(INSTALLED)
+	$(PY) -m greenaolo compare $(FIGURES)/data
+
+# The README's figure table rendered from the kept full-profile datasets (every number computed).
+readme: $(INSTALLED)
+	$(PY) -m greenaolo findings results/full/data --write README.md
 
 # The full profile's site from the kept results (results/full): no training, no solving.
 report-kept: $(INSTALLED)

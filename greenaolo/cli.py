@@ -224,6 +224,72 @@ def plot(
         typer.echo(f"wrote {path}")
 
 
+@app.command()
+def findings(
+    data_dir: Annotated[Path, typer.Argument(help="the figures' datasets (default: the full profile's kept ones)")] = Path(
+        "results/full/data"),
+    write: Annotated[Optional[Path], typer.Option(help="put the rendered table into this README")] = None,
+) -> None:
+    """The README's figure table, "What our run shows", rendered from a run's datasets (every number computed).
+
+    Prints each row; with --write README.md the README's table is updated in place ('make readme').
+    """
+    from greenaolo.findings import FINDINGS, Data, render, write_readme
+
+    if not data_dir.is_dir():
+        _fail(f"{data_dir} is not a folder of datasets: run `make reproduce PROFILE=full` and `make keep` first")
+    try:
+        if write is not None:
+            changed = write_readme(write, data_dir)
+            typer.echo(f"{write}: {'updated from' if changed else 'already says what'} {data_dir}"
+                       + ("" if changed else " says"))
+            return
+        data = Data(data_dir)
+        for name in FINDINGS:
+            typer.echo(f"{name}: {render(name, data)}\n")
+    except (FileNotFoundError, KeyError, ValueError, AttributeError) as exc:
+        _fail(f"{data_dir}: {exc} (a dataset written by older code? run its notebook again)")
+
+
+@app.command()
+def compare(
+    data_dir: Annotated[Path, typer.Argument(help="a run's datasets")] = Path("figures/data"),
+    kept: Annotated[Optional[Path], typer.Option(
+        help="the kept datasets (default: results/PROFILE/data for the run's profile)")] = None,
+) -> None:
+    """Compare a run's datasets with the kept ones, value for value ('make verify' after 'make reproduce').
+
+    Exits 1 when a dataset expected to repeat bit for bit differs (the README's "Reproducibility" says which).
+    """
+    from greenaolo import paths
+    from greenaolo.io import read_dataset
+    from greenaolo.kept import NOT_REPEATABLE
+    from greenaolo.kept import compare as compare_datasets
+
+    if kept is None:
+        first = next(iter(sorted(data_dir.glob("*.nc"))), None)
+        if first is None:
+            _fail(f"no datasets in {data_dir}: run `make reproduce` first")
+        root = paths.checkout_root() or Path(".")
+        kept = root / "results" / str(read_dataset(first).attrs["profile"]) / "data"
+    if not kept.is_dir():
+        _fail(f"no kept datasets in {kept}")
+    result = compare_datasets(data_dir, kept)
+    failed = []
+    for name, differ in result.items():
+        if not differ:
+            typer.echo(f"{name}: identical to the bit")
+        elif name in NOT_REPEATABLE:
+            typer.echo(f"{name}: differs in {', '.join(differ)} (expected: {NOT_REPEATABLE[name]})")
+        else:
+            typer.echo(f"{name}: differs in {', '.join(differ)}")
+            failed.append(name)
+    same = sum(not d for d in result.values())
+    typer.echo(f"{same} of {len(result)} datasets identical to {kept}" + (f"; unexpected: {', '.join(failed)}" if failed else ""))
+    if failed:
+        raise typer.Exit(1)
+
+
 #: Seconds between the lines a long command prints when it has no progress bar to show (make's log).
 HEARTBEAT_SECONDS = 10.0
 

@@ -19,14 +19,16 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 
-__all__ = ["BUDGET_BYTES", "FIGURE_OUTPUT", "KeptError", "check_kept", "keep", "redraw_figures", "run_table",
-           "strip_figures"]
+__all__ = ["BUDGET_BYTES", "FIGURE_OUTPUT", "NOT_REPEATABLE", "KeptError", "check_kept", "compare", "keep",
+           "redraw_figures", "run_table", "strip_figures"]
 
 #: The most a profile's kept results may weigh (bytes): git keeps every version, so they must stay small.
 BUDGET_BYTES = {"full": 6_000_000, "quick": 3_000_000}
@@ -217,3 +219,45 @@ def check_kept(folder: str | os.PathLike) -> dict:
     if total > manifest["budget_bytes"]:
         raise KeptError(f"{folder} weighs {total:,} bytes, above its budget of {manifest['budget_bytes']:,}")
     return manifest
+
+
+#: Datasets whose values are not expected to repeat bit for bit, and why (the README's "Reproducibility").
+NOT_REPEATABLE = {
+    "greenllm_milp": "its MILP variants stop at a wall-clock limit, so the incumbent depends on the machine's speed",
+}
+#: Variables that record where or how long something ran, not a result: never compared.
+_RUN_RECORDS = re.compile(r"(worker|seconds|steps_per_second)$")
+
+
+def compare(produced_dir: str | os.PathLike, kept_dir: str | os.PathLike) -> dict[str, list[str]]:
+    """Compare a run's datasets with kept ones, value for value (every variable and coordinate but the run
+    records of :data:`_RUN_RECORDS`; attributes such as the creation time are provenance, not results).
+
+    :returns: for each kept dataset, the names of the variables whose values differ (``["missing"]`` if the
+        run has no such dataset); an empty list means identical to the bit.
+    """
+    import xarray as xr
+
+    from greenaolo.io import ENGINE
+
+    out: dict[str, list[str]] = {}
+    for kept_path in sorted(Path(kept_dir).glob("*.nc")):
+        produced_path = Path(produced_dir) / kept_path.name
+        if not produced_path.is_file():
+            out[kept_path.stem] = ["missing"]
+            continue
+        with xr.open_dataset(kept_path, engine=ENGINE) as a, xr.open_dataset(produced_path, engine=ENGINE) as b:
+            differ = []
+            for name in sorted(set(a.variables) | set(b.variables)):
+                if _RUN_RECORDS.search(name):
+                    continue
+                if name not in a.variables or name not in b.variables:
+                    differ.append(name)
+                    continue
+                x, y = a[name].values, b[name].values
+                same = x.shape == y.shape and (np.array_equal(x, y, equal_nan=True) if x.dtype.kind in "fc"
+                                               else np.array_equal(x, y))
+                if not same:
+                    differ.append(name)
+            out[kept_path.stem] = differ
+    return out

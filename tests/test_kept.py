@@ -109,3 +109,20 @@ def test_keep_refuses_over_budget_or_unfinished_and_leaves_the_kept_results_alon
     with pytest.raises(kept.KeptError, match="did not finish"):
         kept.keep(figures, executed, tmp_path / "results")
     assert json.loads((folder / "MANIFEST.json").read_text()) == json.loads(before)
+
+
+def test_compare_names_the_variables_that_differ_and_ignores_run_records(a_run, tmp_path):
+    figures, executed = a_run
+    folder = kept.keep(figures, executed, tmp_path / "results")
+    assert kept.compare(figures / "data", folder / "data") == {"test_square": []}
+    from greenaolo.io import read_dataset
+
+    ds = read_dataset(figures / "data" / "test_square.nc")
+    ds["point_seconds"] = ("i", np.arange(5.0), {"units": "s"})  # where and how long: not a result
+    write_dataset(ds, tmp_path / "again" / "test_square.nc", profile="quick", figure="test_square")
+    assert kept.compare(tmp_path / "again", folder / "data") == {"test_square": []}
+    ds["x"] = ds.x.copy(data=ds.x.values + np.r_[0, 0, 0, 0, 1e-12])
+    write_dataset(ds, tmp_path / "again" / "test_square.nc", profile="quick", figure="test_square")
+    assert kept.compare(tmp_path / "again", folder / "data") == {"test_square": ["x"]}
+    (tmp_path / "again" / "test_square.nc").unlink()
+    assert kept.compare(tmp_path / "again", folder / "data") == {"test_square": ["missing"]}

@@ -1,55 +1,62 @@
-"""The README's numbers come from results kept with the code, and the kept results from today's code."""
+"""The README's numbers come from results kept with the code, and the kept results from today's code.
+
+``results/full`` holds the full profile's datasets (``make keep``); the README's figure table is rendered from
+them (:mod:`greenaolo.findings`, ``make readme``) and must say exactly that: a changed result that leaves the
+README stale fails here, and so does a changed README number.
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from greenaolo.greenllm.measured_year import kept_table, measured_year_study, readme_numbers
+from greenaolo.findings import FINDINGS, ROW, Data, render
+from greenaolo.greenllm.measured_year import kept_table, measured_year_study
+from greenaolo.io import read_dataset, write_dataset
+from greenaolo.kept import check_kept
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "results"
+KEPT = ROOT / "results" / "full"
 
 
 @pytest.fixture(scope="module")
-def kept() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return (pd.read_csv(RESULTS / "greenllm_measured_full.csv.gz"),
-            pd.read_csv(RESULTS / "greenllm_measured_full_sensitivity.csv"))
+def data() -> Data:
+    check_kept(KEPT)  # every kept file as `make keep` wrote it
+    return Data(KEPT / "data")
 
 
-def readme_row(name: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    match = re.search(rf"^\| `{name}` \|.*$", text, flags=re.M)
-    assert match, f"the README has no row for {name}"
-    return match.group(0)
+def readme_rows() -> dict[str, str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Figures and tables\n(.*?)(?=^## )", text, re.S | re.M)[1]
+    return {m["name"]: m["shows"] for m in ROW.finditer(section)}
 
 
-def test_the_readme_measured_row_states_what_the_kept_results_say(kept):
-    n = readme_numbers(*kept)
-    row = readme_row("greenllm_measured")
-    for phrase in (
-        f"Every day of 2023 and 2024 ({n['days']})",
-        f"median **{n['m0_vs_local']} less than latency-only routing** (each area at its own DC; IQR {n['m0_vs_local_iqr']})",
-        f"costs {n['m0_vs_local_cost']} less",
-        f"travel {n['global_latency']} round trip",
-        f"within 50 ms (regional) the cut is **{n['regional_m0']}** (M0) to {n['regional_m2']} (carbon only, M2)",
-        f"M0 emits {n['m0_vs_m1_2023']} (2023) and {n['m0_vs_m1_2024']} (2024) less, on {n['m0_below_m1_days']} of {n['days']} days",
-        f"cuts {n['temporal_quarter']} ({n['temporal_all']} if all of it may move)",
-        f"{n['n_splits']} random splits give {n['split_range']} (equal split {n['split_equal']}",
-    ):
-        assert phrase in row, f"the README's greenllm_measured row should say {phrase!r} (from results/)"
+def test_every_row_of_the_readme_table_is_rendered_from_the_kept_datasets(data):
+    rows = readme_rows()
+    assert set(rows) == set(FINDINGS), "every row of the README's table has its template, and only those"
+    stale = [name for name, shows in rows.items() if shows != render(name, data)]
+    assert not stale, (f"the README's rows {stale} do not say what results/full says: run `make readme` (after "
+                       f"`make keep`), or fix the template in greenaolo/findings.py")
 
 
-def test_the_kept_results_are_what_the_code_computes_today(kept):
-    table, _ = kept
+def test_a_changed_number_in_a_kept_dataset_fails_the_readme(data, tmp_path):
+    shutil.copytree(KEPT / "data", tmp_path / "data")
+    ds = read_dataset(tmp_path / "data" / "greenllm_table2.nc")
+    ds["energy_cost"].loc[{"model": "M0"}] += 0.01
+    attrs = dict(ds.attrs)
+    write_dataset(ds, tmp_path / "data" / "greenllm_table2.nc", profile=attrs["profile"], figure=attrs["figure"])
+    assert render("greenllm_table2", Data(tmp_path / "data")) != readme_rows()["greenllm_table2"]
+
+
+def test_the_kept_measured_study_is_what_the_code_computes_today(data):
+    kept = kept_table(data["greenllm_measured"]).set_index(["day", "comparison"])
     days = ["2023-07-14", "2024-02-02"]
-    ds = measured_year_study(days, processes=1)
-    now = kept_table(ds).set_index(["day", "comparison"])
-    then = table.set_index(["day", "comparison"]).loc[now.index]
+    now = kept_table(measured_year_study(days, processes=1)).set_index(["day", "comparison"])
+    then = kept.loc[now.index]
     # A plan's own objective is optimal to the tie-break's relative 1e-6 (a chunk's warm start may end at another
     # vertex), so its change in percent agrees to 1e-4 points; the tie-break's total cost, bought within that
     # slack, moves more (measured: 0.004 points for M2 with temporal shifting on 2024-02-02).
