@@ -671,6 +671,9 @@ def aolo_tune(
     repair: Annotated[bool, typer.Option(
         help="a journal that does not parse: move it aside (NAME.journal.damaged-N) and keep its records up to "
              "the first bad line, then tune")] = False,
+    random_learning_rate: Annotated[Optional[str], typer.Option(
+        help="LOW,HIGH: draw configurations at random instead (no TPE, no pruning), the learning rate "
+             "log-uniform over [LOW, HIGH]: independent draws scored like trials (docs/aolo.md#random-draws)")] = None,
 ) -> None:
     """Tune one agent's hyperparameters with Optuna (TPE, median pruner) on validation requests.
 
@@ -703,6 +706,15 @@ def aolo_tune(
             typer.secho(f"note: moved the damaged journal to {aside}; kept its first {kept} records in {path}",
                         fg=typer.colors.YELLOW, err=True)
 
+    lr_range = None
+    if random_learning_rate is not None:
+        try:
+            lr_range = tuple(float(v) for v in random_learning_rate.split(","))
+            if len(lr_range) != 2 or not 0 < lr_range[0] < lr_range[1] <= 1:
+                raise ValueError
+        except ValueError:
+            _fail(f"--random-learning-rate {random_learning_rate!r} is invalid: expected LOW,HIGH with "
+                  "0 < LOW < HIGH <= 1 (e.g. 1e-6,1e-2)")
     try:
         check_scheduler(scheduler)
         budget = load_budget(profile.value)
@@ -714,7 +726,7 @@ def aolo_tune(
     _wait_for_cluster(scheduler)
     try:
         study = tune(algorithm.value, profile=profile.value, trials=trials, storage_dir=storage, scheduler=scheduler,
-                     workers=processes or None, progress=progress, budget=budget)
+                     workers=processes or None, progress=progress, budget=budget, random_learning_rate=lr_range)
     except (HyperparameterError, SchedulerError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

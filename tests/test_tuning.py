@@ -324,3 +324,20 @@ def test_a_journal_cut_at_a_line_boundary_is_noticed_by_its_budget(tmp_path, bud
     assert len(study_trials(load_study(tmp_path, "sac"))) == 1  # it parses: nothing else would notice
     with pytest.raises(ValueError, match=r"sac.journal: 1 finished trials, but the study asked for 3"):
         tuning_study(tmp_path, ["sac"])
+
+
+def test_random_draws_are_never_pruned_and_draw_the_learning_rate_over_their_range(tmp_path, budget):
+    """The draws behind the 18.77% question's share: Optuna's random sampler, no pruning (a pruned draw would be
+    a draw not scored), the learning rate log-uniform over the range asked, every other setting from the space."""
+    # A pruner that would stop every trial at its first evaluation, had the draws one.
+    budget = replace(budget, trials=4, startup_trials=0, warmup_evaluations=0)
+    study = tune("sac", budget=budget, storage_dir=tmp_path, scheduler="serial", progress=False,
+                 random_learning_rate=(1e-6, 1e-2))
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
+    lr = study.trials[0].distributions["learning_rate"]
+    assert (lr.low, lr.high, lr.log) == (1e-6, 1e-2, True)
+    assert study.trials[0].distributions["batch_size"].choices == (64, 128, 256)  # the rest: the sampler's space
+    assert len({t.params["learning_rate"] for t in study.trials}) == 4
+    assert study.user_attrs["random_learning_rate"] == [1e-6, 1e-2]
+    with pytest.raises(HyperparameterError, match="is one of random draws"):
+        tune("sac", budget=replace(budget, trials=5), storage_dir=tmp_path, scheduler="serial", progress=False)

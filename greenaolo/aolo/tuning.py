@@ -328,16 +328,39 @@ def load_study(storage_dir: str | Path, algorithm: str) -> Any:
     return optuna.load_study(study_name=algorithm, storage=_journal(path, algorithm))
 
 
+class _LearningRateRange:
+    """An Optuna trial whose ``learning_rate`` is asked over another range (log-uniform): the random draws'
+    wider space (:func:`random_draws`); every other call goes to the trial."""
+
+    def __init__(self, trial: Any, low: float, high: float) -> None:
+        self._trial, self._low, self._high = trial, low, high
+
+    def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
+        if name == "learning_rate":
+            low, high = self._low, self._high
+        return self._trial.suggest_float(name, low, high, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
+
+
 def _worker_trials(path: str, algorithm: str, budget: Budget, config: AoloConfig, hyperparams: dict,
-                   sampler_offset: int, quota: int, seed_base: int, resumed: int, callbacks: tuple = ()) -> int:
+                   sampler_offset: int, quota: int, seed_base: int, resumed: int, callbacks: tuple = (),
+                   learning_rate: tuple[float, float] | None = None) -> int:
     """One worker's Optuna loop on the study's journal: ``quota`` trials (the workers' quotas add up to the
-    trials missing); ``sampler_offset`` seeds its sampler (:func:`_sampler`); ``callbacks`` as Optuna's."""
+    trials missing); ``sampler_offset`` seeds its sampler (:func:`_sampler`); ``callbacks`` as Optuna's. With
+    ``learning_rate`` (low, high): random draws, never pruned, the learning rate over that range."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if learning_rate is None:
+        sampler, pruner, wrap = _sampler(budget, sampler_offset), _pruner(budget), (lambda t: t)
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=budget.sampler_seed + sampler_offset)
+        pruner, wrap = optuna.pruners.NopPruner(), (lambda t: _LearningRateRange(t, *learning_rate))
     study = optuna.load_study(study_name=algorithm, storage=_journal(Path(path), algorithm, check=False),
-                              sampler=_sampler(budget, sampler_offset), pruner=_pruner(budget))
-    study.optimize(lambda t: objective(t, algorithm, budget, config=config, hyperparams=hyperparams,
+                              sampler=sampler, pruner=pruner)
+    study.optimize(lambda t: objective(wrap(t), algorithm, budget, config=config, hyperparams=hyperparams,
                                        seed_base=seed_base, resumed=resumed),
                    n_trials=quota, catch=(), callbacks=list(callbacks), gc_after_trial=False)
     return quota
@@ -356,6 +379,7 @@ def tune(
     budget: Budget | None = None,
     hyperparams: dict | None = None,
     poll_seconds: float = 1.0,
+    random_learning_rate: tuple[float, float] | None = None,
 ) -> Any:
     """Run (or resume) ``algorithm``'s study until it has ``trials`` finished trials; return the study.
 
@@ -364,6 +388,10 @@ def tune(
     :param storage_dir: where the journal file lives (created).
     :param scheduler: ``"serial"`` (this process), ``"local"`` (``workers`` local processes: default) or a
         Dask scheduler address; as :func:`greenaolo.tasks.run_tasks`.
+    :param random_learning_rate: (low, high): a study of random draws instead (Optuna's random sampler, no
+        pruning, the learning rate log-uniform over this range, every other setting from the sampler's space):
+        independent configurations scored like trials, for the share of configurations that would show a
+        result (``docs/aolo.md#random-draws``). Recorded in the study, so a study is one kind or the other.
     """
     import optuna
 
@@ -381,11 +409,12 @@ def tune(
 
     with study_lock(journal_path(storage_dir, algorithm)):
         return _tune(algorithm, profile, storage_dir, scheduler, workers, cfg, progress, budget, hp,
-                     poll_seconds)
+                     poll_seconds, random_learning_rate)
 
 
 def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str, workers: int | None,
-          cfg: AoloConfig, progress: bool, budget: Budget, hp: dict, poll_seconds: float) -> Any:
+          cfg: AoloConfig, progress: bool, budget: Budget, hp: dict, poll_seconds: float,
+          random_learning_rate: tuple[float, float] | None = None) -> Any:
     """:func:`tune`'s work, with the study's lock held."""
     import optuna
     from optuna.trial import TrialState
@@ -396,12 +425,17 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     fixed_budget = {k: v for k, v in asdict(budget).items() if k != "trials"}
     record = {"profile": profile, "budget": fixed_budget, "config": cfg.to_json(), "space": json.dumps(space_of(algorithm), sort_keys=True),
               "hyperparams": json.dumps(settings(hp, algorithm), sort_keys=True), "validation_seed": VALIDATION_SEED}
+    if random_learning_rate is not None:  # (a TPE study records nothing here: the committed journals stay as they are)
+        record["random_learning_rate"] = [float(v) for v in random_learning_rate]
     stored = local.user_attrs.get("space")
     if stored is not None and stored != record["space"] and same_space(stored, algorithm):
         local.set_user_attr("space", record["space"])  # a study recorded in the legacy YAML form: the same space
     stored = local.user_attrs.get("config")
     if stored is not None and stored != record["config"] and cfg.same_as(stored):
         local.set_user_attr("config", record["config"])  # recorded before a field was added: the same configuration
+    if "random_learning_rate" in local.user_attrs and random_learning_rate is None:
+        raise HyperparameterError(f"the study in {journal_path(storage_dir, algorithm)} is one of random draws "
+                                  "(--random-learning-rate); choose another storage folder for a TPE study")
     for key, value in record.items():
         if key in local.user_attrs and local.user_attrs[key] != value:
             raise HyperparameterError(
@@ -418,7 +452,7 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
     try:
         if len(finished) < budget.trials:
             _run_missing_trials(algorithm, budget, cfg, hp, local, storage, storage_dir, scheduler, workers, bar,
-                                poll_seconds)
+                                poll_seconds, random_learning_rate)
     finally:
         bar.close()
     local.set_user_attr("trials", budget.trials)
@@ -428,7 +462,7 @@ def _tune(algorithm: str, profile: str, storage_dir: str | Path, scheduler: str,
 
 def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, hp: dict, local: Any, storage: Any,
                         storage_dir: str | Path, scheduler: str, workers: int | None, bar: Any,
-                        poll_seconds: float) -> None:
+                        poll_seconds: float, random_learning_rate: tuple[float, float] | None = None) -> None:
     """Run the trials ``local`` (the journal's study) is missing: on this process, or split among Dask workers
     that each run Optuna's loop on the journal, while the bar follows the journal's finished trials."""
     from optuna.trial import TrialState
@@ -450,7 +484,8 @@ def _run_missing_trials(algorithm: str, budget: Budget, cfg: AoloConfig, hp: dic
     seeds = [int(t.user_attrs["seed"]) for t in trials if "seed" in t.user_attrs]
     seed_base = max(seeds) + 1 if seeds else budget.first_seed
     common = (str(journal_path(storage_dir, algorithm).resolve()), algorithm, budget, cfg, hp)
-    offset, start = 1000 * len(finished), dict(seed_base=seed_base, resumed=len(trials))
+    offset = 1000 * len(finished)
+    start = dict(seed_base=seed_base, resumed=len(trials), learning_rate=random_learning_rate)
 
     def follow() -> None:
         done = len(local.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
