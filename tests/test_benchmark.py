@@ -227,3 +227,39 @@ def test_tuning_figure_keeps_far_off_configurations_on_the_axis(studies_dir):
     assert sum(len(o) for o in hollow) == 1 and hollow[0][0, 1] == pytest.approx(TUNING_GAP_FLOOR * 100 + 2)
     assert [t.get_text() for t in ax.texts if t.get_text().endswith("%") and t.get_text().startswith("-")] == ["-88%"]
     plt.close(fig)
+
+
+def test_random_draw_shares_count_by_hand_per_learning_rate_range():
+    """Six draws, counted by hand: a draw qualifies when its gap reaches (1 + g_SDRL) / (1 - 0.1877) - 1 and its
+    violation rates are within the bound; each learning-rate range counts the draws inside it."""
+    import optuna
+
+    from greenaolo.aolo.benchmark import random_draw_shares
+
+    reference = 0.07
+    threshold = (1 + reference) / (1 - 0.1877) - 1  # 0.3172...
+    draws = [  # learning rate, gap, QoE violation rate
+        (2e-6, 0.50, 0.0),    # qualifies; only in the wider range
+        (2e-5, 0.40, 0.0),    # qualifies; study's and wider
+        (3e-5, 0.40, 0.10),   # above the gap but violates: not counted
+        (5e-4, 0.10, 0.0),    # below the gap
+        (2e-3, threshold, 0.0),  # exactly at the gap: qualifies
+        (5e-3, 0.90, 0.0),    # qualifies; only in the wider range
+    ]
+    study = optuna.create_study()
+    dist = {"learning_rate": optuna.distributions.FloatDistribution(1e-6, 1e-2, log=True)}
+    for i, (lr, gap, qoe) in enumerate(draws):
+        study.add_trial(optuna.trial.create_trial(
+            params={"learning_rate": lr}, distributions=dist, value=1.0,
+            user_attrs={"gap_to_oracle": gap, "qoe_violation_rate": qoe, "latency_violation_rate": 0.0, "seed": i}))
+    ds = random_draw_shares(study, reference)
+    got = {str(r): (int(ds.random_sac_count.sel(lr_range=r)), int(ds.random_sac_draws.sel(lr_range=r)))
+           for r in ds.lr_range.values}
+    assert got == {"the study's, 1e-5 to 3e-3": (2, 4), "narrower, 1e-4 to 3e-3": (1, 2), "wider, 1e-6 to 1e-2": (4, 6)}
+    assert int(ds.random_sac_violating.sel(lr_range="the study's, 1e-5 to 3e-3")) == 1
+    assert float(ds.random_sac_share.sel(lr_range="wider, 1e-6 to 1e-2")) == pytest.approx(4 / 6)
+    from scipy.stats import binomtest
+
+    ci = binomtest(4, 6).proportion_ci(method="exact")
+    assert float(ds.random_sac_low.sel(lr_range="wider, 1e-6 to 1e-2")) == pytest.approx(ci.low)
+    assert float(ds.random_sac_high.sel(lr_range="wider, 1e-6 to 1e-2")) == pytest.approx(ci.high)

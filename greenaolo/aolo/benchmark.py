@@ -322,6 +322,9 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
                                          {"units": "1", "long_name": "fraction over every finished trial, every pruned one qualifying"})
             out[f"{name}_threshold_gap"] = ((), (1.0 + reference[tuned]) / (1.0 - PAPER_REDUCTION) - 1.0,
                                             {"units": "1", "long_name": "gap to the oracle at or above which a configuration would"})
+        draws = Path(storage_dir) / RANDOM_DRAWS
+        if journal_path(draws, "sac").is_file():
+            out = out.merge(random_draw_shares(load_study(draws, "sac"), reference["sdrl"]))
     first = studies[algorithms[0]].user_attrs
     out.attrs.update(paper_reduction=PAPER_REDUCTION, reference_source=reference_source,
                      budget=json.dumps(first.get("budget", {}), sort_keys=True), tuning_profile=str(first.get("profile", "")),
@@ -330,6 +333,53 @@ def tuning_study(storage_dir: str | Path, algorithms: Sequence[str] | None = Non
                      wall_seconds=json.dumps({a: round(float(studies[a].user_attrs.get("wall_seconds", np.nan)), 1)
                                               for a in algorithms}))
     return out
+
+
+#: Where, beside the tuning studies, the random draws of SAC configurations live (a study of its own).
+RANDOM_DRAWS = "random"
+#: The violation bound of a qualifying draw: QoE and latency violation rates at most this (the tuned agents').
+VIOLATION_BOUND = 0.01
+#: Learning-rate ranges the share of qualifying draws is given over: the draws that fall in each are a random
+#: sample of it (a log-uniform draw restricted to a sub-range is log-uniform on it).
+LEARNING_RATE_RANGES = {"the study's, 1e-5 to 3e-3": (1e-5, 3e-3), "narrower, 1e-4 to 3e-3": (1e-4, 3e-3),
+                        "wider, 1e-6 to 1e-2": (1e-6, 1e-2)}
+
+
+def random_draw_shares(study, reference_gap: float) -> xr.Dataset:
+    """The 18.77% question over independent random draws of SAC configurations (``greenaolo aolo tune sac
+    --random-learning-rate``): the share whose validation gap to the oracle would make tuned SDRL (gap
+    ``reference_gap``) look 18.77% better, counting only draws within :data:`VIOLATION_BOUND`, with its
+    Clopper-Pearson interval, per learning-rate range (:data:`LEARNING_RATE_RANGES`)."""
+    from greenaolo.aolo.tuning import study_trials
+
+    records = [r for r in study_trials(study) if r.state == "complete"]
+    lr = np.array([r.params["learning_rate"] for r in records])
+    gap = np.array([r.gap_to_oracle for r in records])
+    calm = np.array([max(r.qoe_violation_rate, r.latency_violation_rate) <= VIOLATION_BOUND for r in records])
+    threshold = (1.0 + reference_gap) / (1.0 - PAPER_REDUCTION) - 1.0
+    shows = (gap >= threshold) & calm
+    names = list(LEARNING_RATE_RANGES)
+    values = {key: [] for key in ("share", "low", "high", "count", "draws", "violating")}
+    for name in names:
+        low, high = LEARNING_RATE_RANGES[name]
+        inside = (lr >= low) & (lr <= high)
+        k, m = int(shows[inside].sum()), int(inside.sum())
+        lo, hi = proportion_interval(k, m)
+        values["share"].append(k / m if m else np.nan)
+        values["low"].append(lo)
+        values["high"].append(hi)
+        values["count"].append(k)
+        values["draws"].append(m)
+        values["violating"].append(int((inside & ~calm & (gap >= threshold)).sum()))
+    labels = {"share": "share of random SAC draws that would make tuned SDRL look 18.77% better (within the violation bound)",
+              "low": "95% Clopper-Pearson interval, low", "high": "95% Clopper-Pearson interval, high",
+              "count": "draws that would", "draws": "draws in the learning-rate range",
+              "violating": "draws above the gap but outside the violation bound (not counted)"}
+    ds = xr.Dataset({f"random_sac_{key}": ("lr_range", np.array(v, float), {"units": "1", "long_name": labels[key]})
+                     for key, v in values.items()}, coords={"lr_range": names})
+    ds["random_sac_threshold_gap"] = ((), threshold, {"units": "1", "long_name": "gap to the oracle a draw must reach"})
+    ds["random_sac_violation_bound"] = ((), VIOLATION_BOUND, {"units": "1", "long_name": "violation bound of a qualifying draw"})
+    return ds
 
 
 def tuned_reference_gaps(paths: Sequence[str | Path]) -> dict[str, float]:
