@@ -103,7 +103,7 @@ seeds:
 
 # The static site of the executed notebooks (Sphinx + myst-nb, offline); open build/report/html/index.html.
 # It shows the profile last reproduced (never starts one) and refuses notebooks that did not finish.
-# Keep a full run's answers with the code (results/): the README's numbers are tested against them.
+# Keep the last run with the code (results/PROFILE): the README's numbers are rendered from results/full.
 keep: $(INSTALLED)
 	$(PY) scripts/keep_results.py $(FIGURES) build/notebooks
 

@@ -332,7 +332,7 @@ def shift_sensitivity(days: Sequence[str], shares: Sequence[float] = (0.1, 0.25,
 
 def kept_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per day and comparison (:data:`COMPARISONS`): the change in emissions and total cost (%) and
-    the mean round-trip times of the two plans (ms): what ``results/greenllm_measured_full.csv.gz`` keeps."""
+    the mean round-trip times of the two plans (ms): what the README's row is computed from."""
     rows = []
     for label, (plan, against) in COMPARISONS.items():
         emissions, cost = (savings(ds, name, against, plan).values for name in ("emissions", "total_cost"))
