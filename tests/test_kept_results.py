@@ -64,3 +64,29 @@ def test_the_kept_measured_study_is_what_the_code_computes_today(data):
     # unique among equal-cost plans (docs/measured.md#year), so it moves with the warm start (10 ms measured).
     for column, atol in (("emissions_pct", 1e-4), ("total_cost_pct", 1e-2)):
         assert np.allclose(now[column], then[column], rtol=0, atol=atol), column
+
+
+def test_the_kept_runs_table_is_what_the_agent_figures_were_computed_from(data):
+    """results/full/aolo_runs.csv.gz keeps every full-profile run's scores and learning curves: the benchmark's
+    per-seed gaps and interquartile means, and the convergence curves, are recomputed from it."""
+    import pandas as pd
+
+    from greenaolo.aolo.statistics import iqm
+
+    runs = pd.read_csv(KEPT / "aolo_runs.csv.gz")
+    scalars = runs[runs.step == -1].set_index(["variant", "algorithm", "seed"]).sort_index()
+    assert set(runs.profile) == {"full"}
+    bench = data["aolo_benchmark"]
+    for variant in bench.variant.values:
+        for agent in bench.agent.values:
+            gaps = scalars.loc[(str(variant), str(agent))].gap_to_oracle.reindex(bench.seed.values).values
+            assert np.array_equal(gaps, bench.gap_to_oracle.sel(variant=variant, agent=agent).values)
+            assert iqm(gaps) == pytest.approx(float(bench.iqm_gap_to_oracle.sel(variant=variant, agent=agent)), rel=1e-12)
+    convergence = data["aolo_convergence"]
+    curves = runs[runs.step >= 0].set_index(["variant", "algorithm", "seed", "step"]).sort_index()
+    for variant in convergence.variant.values:
+        for algorithm in convergence.algorithm.values:
+            for seed in convergence.seed.values:
+                kept = curves.loc[(str(variant), str(algorithm), int(seed))].curve_carbon_g.values
+                drawn = convergence.curve_carbon_g.sel(variant=variant, algorithm=algorithm, seed=seed).values
+                assert np.array_equal(kept, drawn)
