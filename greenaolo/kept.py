@@ -133,7 +133,7 @@ def keep(figures_dir: str | os.PathLike, executed_dir: str | os.PathLike, out_ro
         than the profile's :data:`BUDGET_BYTES` (nothing is replaced then).
     """
     from greenaolo.io import package_versions, read_dataset
-    from greenaolo.report import _finished
+    from greenaolo.notebooks import completed
 
     data = Path(figures_dir) / "data"
     datasets = sorted(p for p in data.glob("*.nc"))
@@ -163,7 +163,7 @@ def keep(figures_dir: str | os.PathLike, executed_dir: str | os.PathLike, out_ro
             if not executed.is_file():
                 continue  # a dataset no notebook of this run wrote under its name (e.g. a sub-study's)
             nb = nbformat.read(executed, as_version=4)
-            if not _finished(nb):
+            if not completed(nb):
                 shutil.rmtree(staging)
                 raise KeptError(f"{executed} did not finish: run `make reproduce` again before keeping it")
             nbformat.write(strip_figures(nb), staging / "notebooks" / executed.name)

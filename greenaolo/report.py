@@ -252,7 +252,9 @@ def finished(executed: str | os.PathLike) -> bool:
 
 
 def _finished(nb: nbformat.NotebookNode) -> bool:
-    return nb.metadata.get("greenaolo", {}).get("status") == "completed"
+    from greenaolo.notebooks import completed
+
+    return completed(nb)
 
 
 def site_size(html_dir: str | os.PathLike) -> int:

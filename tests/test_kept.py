@@ -54,7 +54,8 @@ def test_keep_stores_the_datasets_the_runs_table_and_the_notebooks_without_image
     folder = kept.keep(figures, executed, tmp_path / "results")
     assert folder == tmp_path / "results" / "quick"
     manifest = kept.check_kept(folder)
-    assert set(manifest["files"]) == {"data/test_square.nc", "aolo_runs.csv.gz", "notebooks/test_square.ipynb"}
+    name = "test_square"
+    assert set(manifest["files"]) == {f"data/{name}.nc", "aolo_runs.csv.gz", f"notebooks/{name}.ipynb"}
     assert manifest["profile"] == "quick" and manifest["total_bytes"] <= kept.BUDGET_BYTES["quick"]
     from greenaolo.io import read_dataset
 
