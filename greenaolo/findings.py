@@ -539,7 +539,11 @@ def _tuning(d: Data) -> dict[str, str]:
         keys = [str(k) for k in ds.lr_range.values]
         study, narrow, wide = (next(k for k in keys if k.startswith(p)) for p in ("the study", "narrower", "wider"))
         violating = int(ds.random_sac_violating.sel(lr_range=wide).item())
-        out["draws"] = (
+        in_study = ds.sel(lr_range=study)
+        verdict = ("**Not from this space.** " if int(in_study.random_sac_count) == 0 else
+                   "**Possible, but rare.** " if float(in_study.random_sac_share) < 0.25 else
+                   "**A badly tuned SAC baseline could well produce it.** ")
+        out["draws"] = verdict + (
             f"Over SAC configurations drawn at random (the study's space with the learning rate log-uniform from 1e-6 "
             f"to 1e-2, each trained and scored like a trial, never pruned), the share that emits "
             f"{100 * float(ds.random_sac_threshold_gap):.0f}% or more above the oracle within a "
