@@ -242,7 +242,7 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
             "Not in the paper: what integer servers with idle power and model downloads add, proven to a gap, what "
             "they cost to solve as instances grow, and where the models sit over the day.",
             (SEED, SOLVER, PROCESSES, SCHEDULER,
-             Param("time_limit", float, 60.0, "seconds per MILP solve", low=1.0, high=3600.0, quick=8.0),
+             Param("time_limit", float, 60.0, "seconds per MILP solve", low=1.0, high=3600.0, quick=4.0),
              Param("n_sizes", int, 6, "instance sizes of the solve-time study (the first of MILP_SIZES)", low=1, high=6,
                    quick=2)),
         ),
@@ -273,8 +273,8 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
              Param("llm", str, "Llama 3.1 8B Instruct", "ML.ENERGY model (nickname)"),
              Param("gpu", str, "H100", "GPU of the measurement (H100 or B200)"),
              Param("n_splits", int, 8, "random splits of the demand between areas (sensitivity)", low=0, high=100,
-                   quick=2),
-             Param("split_days", int, 12, "days per year the demand splits are run on", low=1, high=366, quick=2)),
+                   quick=1),
+             Param("split_days", int, 12, "days per year the demand splits are run on", low=1, high=366, quick=1)),
         ),
         NotebookSpec(
             "aolo_carbon_model",
