@@ -4,8 +4,8 @@ redraw a figure or browse the report without re-running anything.
 ``make keep`` (after ``make reproduce``) calls :func:`keep`: every figure's netCDF (``data/``, compressed
 without loss), one table of
 every trained AOLO run's scores and learning curves (``aolo_runs.csv.gz``; the runs' weights are not kept),
-the executed notebooks with their images taken out (``notebooks/``: the report draws each figure again from
-its kept dataset, so a picture is not stored twice), and ``MANIFEST.json`` (profile, commit, package versions,
+the executed notebooks with their images taken out (``notebooks/NAME.ipynb.gz``: the report draws each figure
+again from its kept dataset, so a picture is not stored twice), and ``MANIFEST.json`` (profile, commit, package versions,
 every file's size and SHA-256). The whole stays under :data:`BUDGET_BYTES`; :func:`check_kept` verifies a
 folder against its manifest. ``greenaolo plot results/full/data/NAME.nc`` redraws a figure and
 ``make report-kept`` builds the full profile's site from the kept results, in seconds.
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["BUDGET_BYTES", "FIGURE_OUTPUT", "NOT_REPEATABLE", "KeptError", "check_kept", "compare", "keep",
-           "redraw_figures", "run_table", "strip_figures"]
+           "read_notebook", "redraw_figures", "run_table", "strip_figures", "write_notebook"]
 
 #: The most a profile's kept results may weigh (bytes): git keeps every version, so they must stay small.
 BUDGET_BYTES = {"full": 6_000_000, "quick": 3_000_000}
@@ -105,6 +105,22 @@ def figure_png(ds) -> bytes:
     return buffer.getvalue()
 
 
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    """A kept notebook, gzipped (``NAME.ipynb.gz``): smaller, and out of reach of git filters on ``*.ipynb``
+    (nbstripout would strip its outputs on commit, and it would no longer match its manifest)."""
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        gz.write(nbformat.writes(nb).encode("utf-8"))
+
+
+def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
+    """A notebook from ``NAME.ipynb`` or, kept, ``NAME.ipynb.gz``."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return nbformat.read(handle, as_version=4)
+    return nbformat.read(path, as_version=4)
+
+
 def _compressed_copy(source: Path, target: Path) -> None:
     """Copy a dataset with every numeric variable compressed (zlib level 9 with byte shuffling): lossless, the
     same values, attributes and encoding otherwise; the year studies' datasets shrink about 4x."""
@@ -166,7 +182,7 @@ def keep(figures_dir: str | os.PathLike, executed_dir: str | os.PathLike, out_ro
             if not completed(nb):
                 shutil.rmtree(staging)
                 raise KeptError(f"{executed} did not finish: run `make reproduce` again before keeping it")
-            nbformat.write(strip_figures(nb), staging / "notebooks" / executed.name)
+            write_notebook(strip_figures(nb), staging / "notebooks" / f"{executed.name}.gz")
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     total = sum(p.stat().st_size for p in files)
     if total > BUDGET_BYTES[profile]:

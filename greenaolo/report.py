@@ -164,11 +164,17 @@ def build_report(
 
     executed_dir, data_dir, out_dir = Path(executed_dir), Path(data_dir), Path(out_dir)
     rows = figure_table(readme)
-    missing = [r.output for r in rows if not (executed_dir / f"{r.output}.ipynb").is_file()]
+    def found(name: str) -> Path:  # an executed notebook, or a kept one (gzipped: greenaolo.kept)
+        plain = executed_dir / f"{name}.ipynb"
+        return plain if plain.is_file() or not plain.with_name(plain.name + ".gz").is_file() else plain.with_name(plain.name + ".gz")
+
+    missing = [r.output for r in rows if not found(r.output).is_file()]
     if missing:
         raise ReportError(
             f"not executed yet: {', '.join(missing)} (run `make reproduce` first; looked in {executed_dir})")
-    executed = {r.output: nbformat.read(executed_dir / f"{r.output}.ipynb", as_version=4) for r in rows}  # read once
+    from greenaolo.kept import read_notebook
+
+    executed = {r.output: read_notebook(found(r.output)) for r in rows}  # read once
     unfinished = [r.output for r in rows if not _finished(executed[r.output])]
     if unfinished:
         raise ReportError(f"did not finish (interrupted or failed): {', '.join(unfinished)} in {executed_dir}; "

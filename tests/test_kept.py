@@ -55,7 +55,7 @@ def test_keep_stores_the_datasets_the_runs_table_and_the_notebooks_without_image
     assert folder == tmp_path / "results" / "quick"
     manifest = kept.check_kept(folder)
     name = "test_square"
-    assert set(manifest["files"]) == {f"data/{name}.nc", "aolo_runs.csv.gz", f"notebooks/{name}.ipynb"}
+    assert set(manifest["files"]) == {f"data/{name}.nc", "aolo_runs.csv.gz", f"notebooks/{name}.ipynb.gz"}
     assert manifest["profile"] == "quick" and manifest["total_bytes"] <= kept.BUDGET_BYTES["quick"]
     from greenaolo.io import read_dataset
 
@@ -70,7 +70,7 @@ def test_keep_stores_the_datasets_the_runs_table_and_the_notebooks_without_image
     curve = table[(table.seed == 1) & (table.step >= 0)].sort_values("step")
     assert curve.curve_carbon_g.tolist() == [7.0, 5.0, 3.0] and curve.step.tolist() == [0, 600, 1200]
     # the notebook: text kept, the image taken out and marked, widget state dropped
-    nb = nbformat.read(folder / "notebooks" / "test_square.ipynb", as_version=4)
+    nb = kept.read_notebook(folder / "notebooks" / "test_square.ipynb.gz")
     image, text = nb.cells[0].outputs
     assert "image/png" not in image["data"] and image["metadata"][kept.FIGURE_OUTPUT] is True
     assert text["text"] == "M0 = 392.08 $/day\n" and "widgets" not in nb.metadata
