@@ -4,7 +4,7 @@ redraw a figure or browse the report without re-running anything.
 ``make keep`` (after ``make reproduce``) calls :func:`keep`: every figure's netCDF (``data/``, compressed
 without loss), one table of
 every trained AOLO run's scores and learning curves (``aolo_runs.csv.gz``; the runs' weights are not kept),
-the executed notebooks with their images taken out (``notebooks/NAME.ipynb.gz``: the report draws each figure
+the executed notebooks with their images taken out (``notebooks/``, each gzipped: the report draws each figure
 again from its kept dataset, so a picture is not stored twice), and ``MANIFEST.json`` (profile, commit, package versions,
 every file's size and SHA-256). The whole stays under :data:`BUDGET_BYTES`; :func:`check_kept` verifies a
 folder against its manifest. ``greenaolo plot results/full/data/NAME.nc`` redraws a figure and
