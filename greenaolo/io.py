@@ -24,6 +24,7 @@ import errno
 import functools
 import datetime as _dt
 import glob
+import gzip
 import json
 import os
 import shutil
@@ -56,6 +57,7 @@ __all__ = [
     "read_dataset",
     "units_problem",
     "write_dataset",
+    "write_gzip_text",
     "write_table",
 ]
 
@@ -428,6 +430,15 @@ def read_dataset(path: str | os.PathLike, *, check: bool = True) -> xr.Dataset:
 def _write_text_atomic(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_gzip_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) gzipped so that the same text always gives the same bytes (no file name, time 0,
+    level 9): for files that are committed or hashed (the shipped data, the kept results)."""
+    path = Path(path)
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        gz.write(text.encode("utf-8"))
+    return path
 
 
 def write_table(frame, stem: str, output_dir: str | os.PathLike = "figures") -> list[Path]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import gzip
 import hashlib
-import io
 import json
 import os
 import re
@@ -95,21 +94,21 @@ def figure_png(ds) -> bytes:
     """The figure a dataset names, drawn as PNG bytes (as ``greenaolo plot`` draws it)."""
     import matplotlib.pyplot as plt
 
+    from greenaolo.explorer import render_png
     from greenaolo.figures import draw
-    from greenaolo.plotting import SCREEN_DPI
 
     fig = draw(ds)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=SCREEN_DPI, facecolor="white", metadata={"Software": None})
+    png = render_png(fig)
     plt.close(fig)
-    return buffer.getvalue()
+    return png
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     """A kept notebook, gzipped (``NAME.ipynb.gz``): smaller, and out of reach of git filters on ``*.ipynb``
     (nbstripout would strip its outputs on commit, and it would no longer match its manifest)."""
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-        gz.write(nbformat.writes(nb).encode("utf-8"))
+    from greenaolo.io import write_gzip_text
+
+    write_gzip_text(path, nbformat.writes(nb))
 
 
 def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
@@ -148,7 +147,7 @@ def keep(figures_dir: str | os.PathLike, executed_dir: str | os.PathLike, out_ro
     :raises KeptError: no datasets, datasets of several profiles, a notebook that did not finish, or more
         than the profile's :data:`BUDGET_BYTES` (nothing is replaced then).
     """
-    from greenaolo.io import package_versions, read_dataset
+    from greenaolo.io import package_versions, read_dataset, write_gzip_text
     from greenaolo.notebooks import completed
 
     data = Path(figures_dir) / "data"
@@ -168,10 +167,8 @@ def keep(figures_dir: str | os.PathLike, executed_dir: str | os.PathLike, out_ro
     for p in datasets:
         _compressed_copy(p, staging / "data" / p.name)
     if (data / "aolo_runs").is_dir():
-        text = run_table(data / "aolo_runs").to_csv(index=False, lineterminator="\n", float_format="%.17g")
-        with open(staging / "aolo_runs.csv.gz", "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                                           mtime=0, compresslevel=9) as gz:
-            gz.write(text.encode())
+        write_gzip_text(staging / "aolo_runs.csv.gz",
+                        run_table(data / "aolo_runs").to_csv(index=False, lineterminator="\n", float_format="%.17g"))
     if notebooks:
         (staging / "notebooks").mkdir()
         for p in datasets:

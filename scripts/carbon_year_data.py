@@ -12,7 +12,6 @@ carries no file name or time, so the same source gives the same bytes.
 
 from __future__ import annotations
 
-import gzip
 import io
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from greenaolo.greenllm.carbon import YEAR_DATA  # noqa: E402
 from greenaolo.greenllm.scenario import ZONE_CODES  # noqa: E402
+from greenaolo.io import write_gzip_text  # noqa: E402
 
 
 def main(source: str) -> None:
@@ -34,9 +34,7 @@ def main(source: str) -> None:
         raise SystemExit(f"expected the 8,784 hours of 2024, found {len(wide)}")
     text = io.StringIO()
     wide.to_csv(text, lineterminator="\n")
-    out = ROOT / "greenaolo" / "greenllm" / "data" / YEAR_DATA
-    with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-        gz.write(text.getvalue().encode("utf-8"))
+    out = write_gzip_text(ROOT / "greenaolo" / "greenllm" / "data" / YEAR_DATA, text.getvalue())
     print(f"wrote {out} ({out.stat().st_size:,} bytes)")
 
 

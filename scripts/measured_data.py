@@ -21,7 +21,6 @@ Gzip streams carry no file name or time, so the same source gives the same bytes
 
 from __future__ import annotations
 
-import gzip
 import io
 import shutil
 import sys
@@ -30,6 +29,10 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from greenaolo.io import write_gzip_text  # noqa: E402
+
 OUT = ROOT / "greenaolo" / "data"
 YEARS = (2023, 2024)
 #: Every zone with hourly carbon intensity (16): the measured scenario's candidate sites.
@@ -51,9 +54,7 @@ COPIES = {"latency": ("gcp_latency_matrix.csv", "gcp_regions.csv"),
 def write_gzip(frame: pd.DataFrame, name: str, index: bool = True) -> None:
     text = io.StringIO()
     frame.to_csv(text, lineterminator="\n", index=index)
-    path = OUT / name
-    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-        gz.write(text.getvalue().encode("utf-8"))
+    path = write_gzip_text(OUT / name, text.getvalue())
     print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size:,} bytes)")
 
 
