@@ -659,14 +659,14 @@ def write_source(notebook: str | os.PathLike, target: str | os.PathLike) -> bool
     return True
 
 
-if __name__ == "__main__":  # python -m greenaolo.notebooks source NOTEBOOK TARGET (the Makefile's stamp)
-    if len(sys.argv) != 4 or sys.argv[1] != "source":
-        sys.exit("usage: python -m greenaolo.notebooks source NOTEBOOK TARGET")
-    write_source(sys.argv[2], sys.argv[3])
-
-
 def completed(nb) -> bool:
     """Whether an executed notebook (an ``nbformat`` node) ran to its end: :func:`run_notebook` records
     ``metadata.greenaolo.status = "completed"`` only then (papermill alone records an interrupted run as
     completed)."""
     return nb.metadata.get("greenaolo", {}).get("status") == "completed"
+
+
+if __name__ == "__main__":  # python -m greenaolo.notebooks source NOTEBOOK TARGET (the Makefile's stamp)
+    if len(sys.argv) != 4 or sys.argv[1] != "source":
+        sys.exit("usage: python -m greenaolo.notebooks source NOTEBOOK TARGET")
+    write_source(sys.argv[2], sys.argv[3])

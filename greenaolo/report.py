@@ -24,6 +24,8 @@ from pathlib import Path
 
 import nbformat
 
+from greenaolo.notebooks import NOTEBOOKS, completed
+
 __all__ = ["FigureRow", "ReportError", "build_report", "figure_table", "page_header", "site_size"]
 
 #: The site's Sphinx configuration (written beside the pages' sources, so an installed package builds it too).
@@ -160,22 +162,20 @@ def build_report(
     :raises ReportError: if a notebook of the table has not been executed, or Sphinx fails.
     """
     from greenaolo.io import read_dataset
-    from greenaolo.notebooks import NOTEBOOKS
+    from greenaolo.kept import figure_png, read_notebook, redraw_figures
 
     executed_dir, data_dir, out_dir = Path(executed_dir), Path(data_dir), Path(out_dir)
     rows = figure_table(readme)
     def found(name: str) -> Path:  # an executed notebook, or a kept one (gzipped: greenaolo.kept)
-        plain = executed_dir / f"{name}.ipynb"
-        return plain if plain.is_file() or not plain.with_name(plain.name + ".gz").is_file() else plain.with_name(plain.name + ".gz")
+        plain, kept = executed_dir / f"{name}.ipynb", executed_dir / f"{name}.ipynb.gz"
+        return kept if kept.is_file() and not plain.is_file() else plain
 
     missing = [r.output for r in rows if not found(r.output).is_file()]
     if missing:
         raise ReportError(
             f"not executed yet: {', '.join(missing)} (run `make reproduce` first; looked in {executed_dir})")
-    from greenaolo.kept import read_notebook
-
     executed = {r.output: read_notebook(found(r.output)) for r in rows}  # read once
-    unfinished = [r.output for r in rows if not _finished(executed[r.output])]
+    unfinished = [r.output for r in rows if not completed(executed[r.output])]
     if unfinished:
         raise ReportError(f"did not finish (interrupted or failed): {', '.join(unfinished)} in {executed_dir}; "
                           "run `make reproduce` again")
@@ -187,8 +187,6 @@ def build_report(
         ds = read_dataset(data_dir / f"{row.output}.nc")
         attrs = dict(ds.attrs)
         if redraw:
-            from greenaolo.kept import figure_png, redraw_figures
-
             executed[row.output] = redraw_figures(executed[row.output], figure_png(ds))
         stamp = executed[row.output].metadata.get("greenaolo", {}).get("dataset_created")
         if stamp is not None and stamp != str(attrs.get("created", "")):
@@ -254,13 +252,7 @@ def finished(executed: str | os.PathLike) -> bool:
     """Whether an executed notebook ran to its end: :func:`greenaolo.notebooks.run_notebook` records
     ``metadata.greenaolo.status = "completed"`` only then (papermill alone records an interrupted run as
     completed)."""
-    return _finished(nbformat.read(executed, as_version=4))
-
-
-def _finished(nb: nbformat.NotebookNode) -> bool:
-    from greenaolo.notebooks import completed
-
-    return completed(nb)
+    return completed(nbformat.read(executed, as_version=4))
 
 
 def site_size(html_dir: str | os.PathLike) -> int:

@@ -53,7 +53,7 @@ __all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", 
 
 #: The package's studies (``make tune`` writes them; the ``aolo_tuning`` notebook reads them).
 STUDIES_DIR = str(resources.files("greenaolo.aolo").joinpath("hyperparams", "studies"))
-#: The states of a finished trial: what counts towards the budget and what is copied to the journal.
+#: The states of a finished trial: what counts towards the budget.
 _FINISHED = ("COMPLETE", "PRUNED")
 
 
@@ -330,7 +330,7 @@ def load_study(storage_dir: str | Path, algorithm: str) -> Any:
 
 class _LearningRateRange:
     """An Optuna trial whose ``learning_rate`` is asked over another range (log-uniform): the random draws'
-    wider space (:func:`random_draws`); every other call goes to the trial."""
+    wider space (:func:`tune`'s ``random_learning_rate``); every other call goes to the trial."""
 
     def __init__(self, trial: Any, low: float, high: float) -> None:
         self._trial, self._low, self._high = trial, low, high
