@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from greenaolo.aolo.carbon import TERMS
+from greenaolo.aolo.figures import AGENT_LABELS
+
 __all__ = ["FINDINGS", "Finding", "render", "render_table", "write_readme"]
 
 
@@ -236,20 +239,45 @@ def _year(d: Data) -> dict[str, str]:
 
 
 def _measured(d: Data) -> dict[str, str]:
-    from greenaolo.greenllm.measured_year import kept_sensitivity, kept_table, readme_numbers
+    from greenaolo.greenllm.measured_year import comparison_table
 
     ds = d["greenllm_measured"]
-    table, sensitivity = kept_table(ds), kept_sensitivity(ds)
-    out = readme_numbers(table, sensitivity)
-    local = table[table.comparison == "carbon-aware (M0) vs latency-only (local)"]
-    out["local_latency"] = f"{local.against_latency_ms.mean():.0f} ms"
-    m1 = table[table.comparison == "carbon-aware (M0) vs cost-only (M1)"]
-    out["m0_vs_m1_cost"] = f"{-np.nanmedian(m1.total_cost_pct):.0f}%"
+    table = comparison_table(ds)
+    m0_local, m0_m1 = "carbon-aware (M0) vs latency-only (local)", "carbon-aware (M0) vs cost-only (M1)"
+
+    def pct(label: str, column: str = "emissions_pct", q: float = 50, year: int | None = None) -> float:
+        rows = table[table.comparison == label]
+        if year is not None:
+            rows = rows[rows.day.str.startswith(str(year))]
+        return float(np.nanpercentile(rows[column], q))
+
+    splits = ds.split_emissions.sel(comparison=m0_local).values  # split 0: the equal split
+    shift = ds.shift_emissions
+    local_shift = shift.sel(shift_routing="local+shift", shift_model="M2")
+    local = table[table.comparison == m0_local]
     monthly = local.assign(month=local.day.str[5:7]).groupby("month").emissions_pct.median()
-    out["seasons"] = f"{-monthly.max():.0f}% and {-monthly.min():.0f}%"
-    out["split_days"] = f"{2 * int(json.loads(ds.attrs['parameters'])['split_days'])}"
-    shift = sensitivity[(sensitivity.kind == "shift") & (sensitivity.what == "global+shift M0")].set_index("point")
-    out["global_shift"] = f"{-float(shift.emissions_pct.loc[float(ds.attrs['deferrable'])]):.0f}%"
+    out = {
+        "days": f"{table.day.nunique()}",
+        "m0_vs_local": f"{-pct(m0_local):.0f}%",
+        "m0_vs_local_iqr": f"{-pct(m0_local, q=75):.0f}-{-pct(m0_local, q=25):.0f}%",
+        "m0_vs_local_cost": f"{-pct(m0_local, 'total_cost_pct'):.0f}%",
+        "global_latency": f"{local.plan_latency_ms.mean():.0f} ms",
+        "local_latency": f"{local.against_latency_ms.mean():.0f} ms",
+        "regional_m0": f"{-pct('regional M0 vs latency-only (local)'):.0f}%",
+        "regional_m2": f"{-pct('regional M2 vs latency-only (local)'):.0f}%",
+        "m0_vs_m1_2023": f"{-pct(m0_m1, year=2023):.0f}%",
+        "m0_vs_m1_2024": f"{-pct(m0_m1, year=2024):.0f}%",
+        "m0_below_m1_days": f"{int((table[table.comparison == m0_m1].emissions_pct < 0).sum())}",
+        "m0_vs_m1_cost": f"{-pct(m0_m1, 'total_cost_pct'):.0f}%",
+        "temporal_quarter": f"{-float(local_shift.sel(share=0.25)):.0f}%",
+        "temporal_all": f"{-float(local_shift.sel(share=1.0)):.0f}%",
+        "global_shift": f"{-float(shift.sel(shift_routing='global+shift', shift_model='M0', share=float(ds.attrs['deferrable']))):.0f}%",
+        "seasons": f"{-monthly.max():.0f}% and {-monthly.min():.0f}%",
+        "split_range": f"{-splits[1:].max():.0f}-{-splits[1:].min():.0f}%",
+        "split_equal": f"{-splits[0]:.0f}%",
+        "n_splits": f"{len(splits) - 1}",
+        "split_days": f"{2 * int(json.loads(ds.attrs['parameters'])['split_days'])}",
+    }
     emissions = ds.emissions.sel(routing="global", model="M0")
     for setting in ("persistence", "mean7"):
         change = float(np.nanmedian(100 * (emissions.sel(setting=setting) / emissions.sel(setting="perfect") - 1)))
@@ -260,105 +288,14 @@ def _measured(d: Data) -> dict[str, str]:
     return out
 
 
-FINDINGS: dict[str, Finding] = {
-    "greenllm_table1": Finding(
-        "The authors' seed-42 instance rebuilt draw for draw ({queries} queries/day, {renewables} kWh/day of "
-        "renewables, Z = {z} L).", _table1),
-    "greenllm_table2": Finding(
-        "M0 = **{m0} $/day** ({m0_energy} + {m0_carbon} + {m0_delay}), {authors}; M1 {m1}, M2 {m2}, M3 {m3}. "
-        "Lexicographic orders that put delay first buy grid power freely ({lex} $/day): the "
-        "[A8](docs/greenllm.md#a8) artefact, kept visible.", _table2),
-    "greenllm_fig1": Finding(
-        "Holds in part. {cheapest} at every Ψ_θ and Ψ_Pw (by construction: the reported total is its objective) and "
-        "emits {m0_vs_m1} less than M1 at baseline ({e0} vs {e1} kg), but M2 emits {m2_vs_m0} less than M0 for "
-        "{m2_cost} more cost; as Ψ_θ goes {lo}→{hi}, M0's cost rises {m0_lo}→{m0_hi} $ and M1's {m1_lo}→{m1_hi} $.",
-        _fig1),
-    "greenllm_fig2": Finding(
-        "M0 is {never} more expensive than M1 or M2 anywhere on the τ × ρ grid, but only because the reported total "
-        "*is* M0's objective; its saving over the better of M1 and M2 is 0% up to Ψ_τ = {zero_tau} (renewables "
-        "cover the load) and at most **{max}** (Ψ_τ = {max_tau}, Ψ_ρ = {max_rho}). \"Robust\" is true but says "
-        "little: the three models differ by a few percent.", _fig2),
-    "greenllm_pareto": Finding(
-        "Emissions can fall from M0's {m0_e} kg to {min_e} kg ({cut}) for {cost} cost; water cannot go below "
-        "{min_w} L; M3 {m3} the front, M1 {m1}.", _pareto),
-    "greenllm_water": Finding(
-        "Water binds below M0's {w0} L; its shadow price rises from {sp_lo} to {sp_hi} $/L at {w_hi} L, and at "
-        "{w_mid} L ({w_mid_pct}) the day costs {cost} more and emits {emissions} more (water-light DCs are "
-        "carbon-heavy).", _water),
-    "greenllm_milp": Finding(
-        "In the tight formulation of [docs/greenllm_milp.md](docs/greenllm_milp.md) (same optima as the literal "
-        "model, proven by enumeration on small instances): integer servers with 0.3 kW idle power cost {servers} $ "
-        "({servers_up}, gap {servers_gap}); model placement {placement} $ ({placement_up}, gap {placement_gap}): "
-        "{downloads} downloads, {all_day} {held} of the 9 DCs; both together {both} $ with a proven bound of "
-        "{both_bound} $ (gap {both_gap} at the {limit} s limit). Solve times: below the table.", _milp),
-    "greenllm_latency": Finding(
-        "A query's own latency averages {mean} ms (p99 {p99} ms) under M0, while the paper's \"delay\" per "
-        "(area, type, hour) averages {aggregate} s: the aggregate is not a latency.", _latency),
-    "greenllm_year": Finding(
-        "**Holds on {below} of {days} days**: M0 emits a median **{e0} less than M1** (IQR {e0_iqr}, range "
-        "{e0_min} to {e0_max}; the paper's day -{paper}) for {c0} less total cost (IQR {c0_iqr}); "
-        "{exceptions}. M2 cuts {e2} (IQR {e2_iqr}) for {c2} more cost. Planning on "
-        "a day-ahead forecast costs M0 almost nothing: persistence {p_cost} $/day (IQR {p_cost_iqr}; {p_cost_pct}) "
-        "and {p_e} kg (IQR {p_e_iqr}; {p_e_pct}), the 7-day mean {m_cost} $ and {m_e} kg; M0 still emits less "
-        "than M1 on {p_below} (persistence) and {m_below} (7-day mean) days.", _year),
-    "greenllm_measured": Finding(
-        "**Both hold, depending on latency.** Every day of 2023 and 2024 ({days}), twelve zones on four "
-        "continents, measured carbon, prices, weather, latencies, GPU energy (Llama 3.1 8B, H100) and demand shape, "
-        "equal demand per area: routing anywhere on the carbon tax (M0) emits a median **{m0_vs_local} less than "
-        "latency-only routing** (each area at its own DC; IQR {m0_vs_local_iqr}) and costs {m0_vs_local_cost} less, "
-        "but its queries travel {global_latency} round trip instead of {local_latency} (the solver's choice among "
-        "equal-cost plans: no model prices the round trip); within 50 ms (regional) the cut is **{regional_m0}** "
-        "(M0) to {regional_m2} (carbon only, M2). Against cost-only routing (M1, also global) M0 emits "
-        "{m0_vs_m1_2023} (2023) and {m0_vs_m1_2024} (2024) less, on {m0_below_m1_days} of {days} days, for "
-        "{m0_vs_m1_cost} less total cost (the paper's synthetic day: {paper_day}; the nine-US-zone year: {us_year}). "
-        "Moving a quarter of each day's demand in time at home cuts {temporal_quarter} ({temporal_all} if all of it "
-        "may move); routing anywhere as well, M0 cuts {global_shift} on the same days: the saving is spatial. Seasons move M0's cut "
-        "against local routing between {seasons} (monthly medians). The demand split between areas is an "
-        "assumption and moves the answer most: {n_splits} random splits give {split_range} (equal split "
-        "{split_equal}, on {split_days} days). Planning on persistence forecasts costs M0 {persistence} (median), "
-        "on the 7-day mean {mean7}.", _measured),
-}
-
-
-def render(name: str, data: Data) -> str:
-    """The "What our run shows" cell of output ``name``, filled from ``data``."""
-    finding = FINDINGS[name]
-    return finding.template.format(**finding.numbers(data))
-
-
-ROW = re.compile(r"^\| `(?P<name>[a-z0-9_]+)` \| (?P<notebook>[^|]*) \| (?P<claim>.*) \| (?P<shows>.*) \|$", re.M)
-
-
-def render_table(readme_text: str, data: Data) -> str:
-    """The README's text with every row of :data:`FINDINGS` given its rendered "What our run shows" cell."""
-    def row(match: re.Match) -> str:
-        name = match["name"]
-        if name not in FINDINGS:
-            return match[0]
-        return f"| `{name}` | {match['notebook']} | {match['claim']} | {render(name, data)} |"
-
-    return ROW.sub(row, readme_text)
-
-
-def write_readme(readme: str | os.PathLike, data_dir: str | os.PathLike) -> bool:
-    """Rewrite the README's figure table from the datasets in ``data_dir``; return whether it changed."""
-    path = Path(readme)
-    text = path.read_text(encoding="utf-8")
-    new = render_table(text, Data(data_dir))
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
 
 
 # ------------------------------------------------------------------------------------------------------
 # AOLO
 
-AGENT_NAMES = {"sac": "SAC", "sdrl": "SDRL", "td3": "TD3", "ddpg": "DDPG", "ppo": "PPO"}
-
-
 def _carbon_total(ds: xr.Dataset, prefix: str) -> xr.DataArray:
-    return sum(ds[f"{prefix}_{term}"] for term in ("inference_operational", "inference_embodied",
-                                                    "communication_operational", "communication_embodied"))
+    """The four carbon terms of eq. (16) summed, as a dataset stores them under ``prefix`` (``policy_...``)."""
+    return sum(ds[f"{prefix}_{term.removeprefix('carbon_')}"] for term in TERMS)
 
 
 def _carbon_model(d: Data) -> dict[str, str]:
@@ -429,7 +366,7 @@ def _convergence(d: Data) -> dict[str, str]:
     early = ds.step.values[1] if ds.sizes["step"] > 2 else steps[-1]
     tuned = ds.curve_carbon_g_mean.sel(variant="tuned", step=early)
     fastest = str(tuned.idxmin("algorithm").values)
-    out.update(early=f"{int(early):,}", fastest=AGENT_NAMES[fastest],
+    out.update(early=f"{int(early):,}", fastest=AGENT_LABELS[fastest],
                **{f"early_{a}": f"{float(tuned.sel(algorithm=a)):.3f}" for a in ("sac", "sdrl")})
     late = ds.curve_carbon_g_mean.sel(step=steps[-1]) / ds.curve_carbon_g_mean.isel(step=-3) - 1
     out["late_fall"] = _pct(-100 * float(late.sel(variant="default").mean()), 1)
@@ -476,7 +413,7 @@ def _benchmark(d: Data) -> dict[str, str]:
     order = [str(a) for a in tuned.sortby(tuned).agent.values]
     parts = []
     for agent in order:
-        part = f"{AGENT_NAMES[agent]} {_iqm(ds, 'tuned', agent)} ({100 * float(ds.iqm_gap_to_oracle.sel(variant='default', agent=agent)):+.1f}%"
+        part = f"{AGENT_LABELS[agent]} {_iqm(ds, 'tuned', agent)} ({100 * float(ds.iqm_gap_to_oracle.sel(variant='default', agent=agent)):+.1f}%"
         qoe = float(ds.mean_qoe_violation_rate.sel(variant="default", agent=agent))
         if qoe > 0.05:
             part += f", {100 * qoe:.0f}% QoE violations"
@@ -486,13 +423,13 @@ def _benchmark(d: Data) -> dict[str, str]:
     violations = np.maximum(ds.mean_qoe_violation_rate, ds.mean_latency_violation_rate).sel(variant="tuned")
     calm = [a for a in ds.agent.values if float(violations.sel(agent=a)) <= 0.01]
     out["violations"] = _pct(100 * float(violations.sel(agent=calm).max()), 1) if calm else "n/a"
-    loud = [AGENT_NAMES[str(a)] + f"'s ({100 * float(violations.sel(agent=a)):.1f}%)" for a in ds.agent.values if a not in calm]
+    loud = [AGENT_LABELS[str(a)] + f"'s ({100 * float(violations.sel(agent=a)):.1f}%)" for a in ds.agent.values if a not in calm]
     out["loud"] = (" but " + ", ".join(loud)) if loud else ""
     best_gap = float(tuned.sel(agent=best))
     out["within"] = ("No agent comes within 2% of the oracle" if best_gap > 0.02 else
-                     f"{AGENT_NAMES[best]} comes within 2% of the oracle")
+                     f"{AGENT_LABELS[best]} comes within 2% of the oracle")
     b = ds.sel(variant="tuned", agent=best)
-    out.update(best=AGENT_NAMES[best], best_length=f"{100 * float(b.mean_length_gap):.1f}",
+    out.update(best=AGENT_LABELS[best], best_length=f"{100 * float(b.mean_length_gap):.1f}",
                best_gap=f"{100 * float(b.mean_gap_to_oracle):.1f}", best_words=f"{float(b.mean_excess_words):.1f}",
                best_power=f"{100 * float(b.mean_power_gap):.1f}")
     runs = d.runs
@@ -503,7 +440,7 @@ def _benchmark(d: Data) -> dict[str, str]:
         pivot = curves.pivot(index="seed", columns="step", values="curve_carbon_g")
         oracle = float(runs[(runs.step == -1)].oracle_carbon_g.iloc[0])
         fall = (pivot[before] - pivot[last]) / oracle
-        out["falling"] = (f"the curves still fall at {int(last):,} steps ({AGENT_NAMES[best]}: {int((fall > 0).sum())} of "
+        out["falling"] = (f"the curves still fall at {int(last):,} steps ({AGENT_LABELS[best]}: {int((fall > 0).sum())} of "
                           f"{len(fall)} seeds, {100 * float(fall.median()):.1f} points from {int(before):,} to {int(last):,})")
     else:
         out["falling"] = "the learning curves are in the runs' table"
@@ -526,7 +463,7 @@ def _tuning(d: Data) -> dict[str, str]:
         top = imp.sortby(imp, ascending=False)
         out[f"{algorithm}_top"] = f"{str(top.parameter[0].values).replace('_', ' ')} ({float(top[0]):.2f})"
         out[f"{algorithm}_second"] = f"{str(top.parameter[1].values).replace('_', ' ')} ({float(top[1]):.2f})"
-    out["best"] = ", ".join(f"{100 * float(ds.best_gap_to_oracle.sel(algorithm=a)):+.1f}% ({AGENT_NAMES[a]})"
+    out["best"] = ", ".join(f"{100 * float(ds.best_gap_to_oracle.sel(algorithm=a)):+.1f}% ({AGENT_LABELS[a]})"
                             for a in ds.algorithm.values)
     bench = d["aolo_benchmark"].iqm_gap_to_oracle.sel(variant="tuned")  # the tuned agents on the evaluation seeds
     out["reference"] = ", ".join(f"{100 * float(bench.sel(agent=a)):+.1f}%" for a in ds.algorithm.values)
@@ -593,7 +530,63 @@ def _actor_energy(d: Data) -> dict[str, str]:
             "e_mac": f"{float(ds.attrs['e_mac_pj']):g}", "e_ac": f"{float(ds.attrs['e_ac_pj']):g}"}
 
 
-FINDINGS.update({
+FINDINGS: dict[str, Finding] = {
+    "greenllm_table1": Finding(
+        "The authors' seed-42 instance rebuilt draw for draw ({queries} queries/day, {renewables} kWh/day of "
+        "renewables, Z = {z} L).", _table1),
+    "greenllm_table2": Finding(
+        "M0 = **{m0} $/day** ({m0_energy} + {m0_carbon} + {m0_delay}), {authors}; M1 {m1}, M2 {m2}, M3 {m3}. "
+        "Lexicographic orders that put delay first buy grid power freely ({lex} $/day): the "
+        "[A8](docs/greenllm.md#a8) artefact, kept visible.", _table2),
+    "greenllm_fig1": Finding(
+        "Holds in part. {cheapest} at every Ψ_θ and Ψ_Pw (by construction: the reported total is its objective) and "
+        "emits {m0_vs_m1} less than M1 at baseline ({e0} vs {e1} kg), but M2 emits {m2_vs_m0} less than M0 for "
+        "{m2_cost} more cost; as Ψ_θ goes {lo}→{hi}, M0's cost rises {m0_lo}→{m0_hi} $ and M1's {m1_lo}→{m1_hi} $.",
+        _fig1),
+    "greenllm_fig2": Finding(
+        "M0 is {never} more expensive than M1 or M2 anywhere on the τ × ρ grid, but only because the reported total "
+        "*is* M0's objective; its saving over the better of M1 and M2 is 0% up to Ψ_τ = {zero_tau} (renewables "
+        "cover the load) and at most **{max}** (Ψ_τ = {max_tau}, Ψ_ρ = {max_rho}). \"Robust\" is true but says "
+        "little: the three models differ by a few percent.", _fig2),
+    "greenllm_pareto": Finding(
+        "Emissions can fall from M0's {m0_e} kg to {min_e} kg ({cut}) for {cost} cost; water cannot go below "
+        "{min_w} L; M3 {m3} the front, M1 {m1}.", _pareto),
+    "greenllm_water": Finding(
+        "Water binds below M0's {w0} L; its shadow price rises from {sp_lo} to {sp_hi} $/L at {w_hi} L, and at "
+        "{w_mid} L ({w_mid_pct}) the day costs {cost} more and emits {emissions} more (water-light DCs are "
+        "carbon-heavy).", _water),
+    "greenllm_milp": Finding(
+        "In the tight formulation of [docs/greenllm_milp.md](docs/greenllm_milp.md) (same optima as the literal "
+        "model, proven by enumeration on small instances): integer servers with 0.3 kW idle power cost {servers} $ "
+        "({servers_up}, gap {servers_gap}); model placement {placement} $ ({placement_up}, gap {placement_gap}): "
+        "{downloads} downloads, {all_day} {held} of the 9 DCs; both together {both} $ with a proven bound of "
+        "{both_bound} $ (gap {both_gap} at the {limit} s limit). Solve times: below the table.", _milp),
+    "greenllm_latency": Finding(
+        "A query's own latency averages {mean} ms (p99 {p99} ms) under M0, while the paper's \"delay\" per "
+        "(area, type, hour) averages {aggregate} s: the aggregate is not a latency.", _latency),
+    "greenllm_year": Finding(
+        "**Holds on {below} of {days} days**: M0 emits a median **{e0} less than M1** (IQR {e0_iqr}, range "
+        "{e0_min} to {e0_max}; the paper's day -{paper}) for {c0} less total cost (IQR {c0_iqr}); "
+        "{exceptions}. M2 cuts {e2} (IQR {e2_iqr}) for {c2} more cost. Planning on "
+        "a day-ahead forecast costs M0 almost nothing: persistence {p_cost} $/day (IQR {p_cost_iqr}; {p_cost_pct}) "
+        "and {p_e} kg (IQR {p_e_iqr}; {p_e_pct}), the 7-day mean {m_cost} $ and {m_e} kg; M0 still emits less "
+        "than M1 on {p_below} (persistence) and {m_below} (7-day mean) days.", _year),
+    "greenllm_measured": Finding(
+        "**Both hold, depending on latency.** Every day of 2023 and 2024 ({days}), twelve zones on four "
+        "continents, measured carbon, prices, weather, latencies, GPU energy (Llama 3.1 8B, H100) and demand shape, "
+        "equal demand per area: routing anywhere on the carbon tax (M0) emits a median **{m0_vs_local} less than "
+        "latency-only routing** (each area at its own DC; IQR {m0_vs_local_iqr}) and costs {m0_vs_local_cost} less, "
+        "but its queries travel {global_latency} round trip instead of {local_latency} (the solver's choice among "
+        "equal-cost plans: no model prices the round trip); within 50 ms (regional) the cut is **{regional_m0}** "
+        "(M0) to {regional_m2} (carbon only, M2). Against cost-only routing (M1, also global) M0 emits "
+        "{m0_vs_m1_2023} (2023) and {m0_vs_m1_2024} (2024) less, on {m0_below_m1_days} of {days} days, for "
+        "{m0_vs_m1_cost} less total cost (the paper's synthetic day: {paper_day}; the nine-US-zone year: {us_year}). "
+        "Moving a quarter of each day's demand in time at home cuts {temporal_quarter} ({temporal_all} if all of it "
+        "may move); routing anywhere as well, M0 cuts {global_shift} on the same days: the saving is spatial. Seasons move M0's cut "
+        "against local routing between {seasons} (monthly medians). The demand split between areas is an "
+        "assumption and moves the answer most: {n_splits} random splits give {split_range} (equal split "
+        "{split_equal}, on {split_days} days). Planning on persistence forecasts costs M0 {persistence} (median), "
+        "on the 7-day mean {mean7}.", _measured),
     "aolo_carbon_model": Finding(
         "With our reconstruction ([A5](docs/aolo.md#a5) settled in `AoloConfig`) the oracle emits {oracle} gCO2e "
         "per request, {share} of it communication; its power moves with the channel (about {p_near} W at "
@@ -649,4 +642,35 @@ FINDINGS.update({
         "per inference ({sac_macs} MACs), SDRL's {sdrl_nj} +/- {sdrl_ci} nJ ({sdrl_acs} spike-driven ACs plus "
         "{sdrl_macs} MACs; layers fire {rates} of steps). {ratio}x less, on hardware that skips silent inputs; "
         "a negligible share of the carbon per request either way.", _actor_energy),
-})
+}
+
+
+def render(name: str, data: Data) -> str:
+    """The "What our run shows" cell of output ``name``, filled from ``data``."""
+    finding = FINDINGS[name]
+    return finding.template.format(**finding.numbers(data))
+
+
+ROW = re.compile(r"^\| `(?P<name>[a-z0-9_]+)` \| (?P<notebook>[^|]*) \| (?P<claim>.*) \| (?P<shows>.*) \|$", re.M)
+
+
+def render_table(readme_text: str, data: Data) -> str:
+    """The README's text with every row of :data:`FINDINGS` given its rendered "What our run shows" cell."""
+    def row(match: re.Match) -> str:
+        name = match["name"]
+        if name not in FINDINGS:
+            return match[0]
+        return f"| `{name}` | {match['notebook']} | {match['claim']} | {render(name, data)} |"
+
+    return ROW.sub(row, readme_text)
+
+
+def write_readme(readme: str | os.PathLike, data_dir: str | os.PathLike) -> bool:
+    """Rewrite the README's figure table from the datasets in ``data_dir``; return whether it changed."""
+    path = Path(readme)
+    text = path.read_text(encoding="utf-8")
+    new = render_table(text, Data(data_dir))
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+

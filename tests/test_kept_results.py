@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from greenaolo.findings import FINDINGS, ROW, Data, render
-from greenaolo.greenllm.measured_year import kept_table, measured_year_study
+from greenaolo.greenllm.measured_year import comparison_table, measured_year_study
 from greenaolo.io import read_dataset, write_dataset
 from greenaolo.kept import check_kept
 
@@ -53,9 +53,9 @@ def test_a_changed_number_in_a_kept_dataset_fails_the_readme(data, tmp_path):
 
 
 def test_the_kept_measured_study_is_what_the_code_computes_today(data):
-    kept = kept_table(data["greenllm_measured"]).set_index(["day", "comparison"])
+    kept = comparison_table(data["greenllm_measured"]).set_index(["day", "comparison"])
     days = ["2023-07-14", "2024-02-02"]
-    now = kept_table(measured_year_study(days, processes=1)).set_index(["day", "comparison"])
+    now = comparison_table(measured_year_study(days, processes=1)).set_index(["day", "comparison"])
     then = kept.loc[now.index]
     # A plan's own objective is optimal to the tie-break's relative 1e-6 (a chunk's warm start may end at another
     # vertex), so its change in percent agrees to 1e-4 points; the tie-break's total cost, bought within that

@@ -328,9 +328,9 @@ def shift_sensitivity(days: Sequence[str], shares: Sequence[float] = (0.1, 0.25,
 
 
 # ------------------------------------------------------------------------------------------------------
-# Kept results: the full profile's answers, small enough to commit, and the README's numbers from them.
+# The study's answers per day, what the README's row (greenaolo.findings) and the kept-results test read.
 
-def kept_table(ds: xr.Dataset) -> pd.DataFrame:
+def comparison_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per day and comparison (:data:`COMPARISONS`): the change in emissions and total cost (%) and
     the mean round-trip times of the two plans (ms): what the README's row is computed from."""
     rows = []
@@ -343,54 +343,3 @@ def kept_table(ds: xr.Dataset) -> pd.DataFrame:
             rows.append({"day": day.date().isoformat(), "comparison": label, "emissions_pct": emissions[i],
                          "total_cost_pct": cost[i], "plan_latency_ms": mine[i], "against_latency_ms": theirs[i]})
     return pd.DataFrame(rows)
-
-
-def kept_sensitivity(ds: xr.Dataset) -> pd.DataFrame:
-    """The demand-split and movable-share sensitivities of a full run, one row per point (median change
-    against local routing or of each comparison, %)."""
-    rows = []
-    for split in ds.split.values:
-        for label in ds.comparison.values:
-            rows.append({"kind": "split", "point": int(split), "what": str(label),
-                         "emissions_pct": float(ds.split_emissions.sel(split=split, comparison=label))})
-    for share in ds.share.values:
-        for routing in ds.shift_routing.values:
-            for model in ds.shift_model.values:
-                rows.append({"kind": "shift", "point": float(share), "what": f"{routing} {model}",
-                             "emissions_pct": float(ds.shift_emissions.sel(share=share, shift_routing=routing,
-                                                                           shift_model=model))})
-    return pd.DataFrame(rows)
-
-
-def readme_numbers(table: pd.DataFrame, sensitivity: pd.DataFrame) -> dict[str, str]:
-    """The numbers the README's ``greenllm_measured`` row states, computed from the kept results (a test
-    checks the row against them)."""
-    def pct(label, column="emissions_pct", q=50, year=None):
-        rows = table[table.comparison == label]
-        if year is not None:
-            rows = rows[rows.day.str.startswith(str(year))]
-        return float(np.nanpercentile(rows[column], q))
-
-    m0_local = "carbon-aware (M0) vs latency-only (local)"
-    m0_m1 = "carbon-aware (M0) vs cost-only (M1)"
-    splits = sensitivity[(sensitivity.kind == "split") & (sensitivity.what == m0_local)].sort_values("point")
-    shift = sensitivity[sensitivity.kind == "shift"]
-    local_shift = shift[shift.what == "local+shift M2"].set_index("point").emissions_pct
-    m0_rows = table[table.comparison == m0_local]
-    return {
-        "days": f"{table.day.nunique()}",
-        "m0_vs_local": f"{-pct(m0_local):.0f}%",
-        "m0_vs_local_iqr": f"{-pct(m0_local, q=75):.0f}-{-pct(m0_local, q=25):.0f}%",
-        "m0_vs_local_cost": f"{-pct(m0_local, 'total_cost_pct'):.0f}%",
-        "global_latency": f"{m0_rows.plan_latency_ms.mean():.0f} ms",
-        "regional_m0": f"{-pct('regional M0 vs latency-only (local)'):.0f}%",
-        "regional_m2": f"{-pct('regional M2 vs latency-only (local)'):.0f}%",
-        "m0_vs_m1_2023": f"{-pct(m0_m1, year=2023):.0f}%",
-        "m0_vs_m1_2024": f"{-pct(m0_m1, year=2024):.0f}%",
-        "m0_below_m1_days": f"{int((table[table.comparison == m0_m1].emissions_pct < 0).sum())}",
-        "temporal_quarter": f"{-local_shift.loc[0.25]:.0f}%",
-        "temporal_all": f"{-local_shift.loc[1.0]:.0f}%",
-        "split_range": f"{-splits.emissions_pct.iloc[1:].max():.0f}-{-splits.emissions_pct.iloc[1:].min():.0f}%",
-        "split_equal": f"{-splits.emissions_pct.iloc[0]:.0f}%",
-        "n_splits": f"{len(splits) - 1}",
-    }
