@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -43,6 +42,7 @@ def run(algorithm: str, variant: str, seed: int, steps: int) -> str:
     torch.set_num_threads(1)
     from greenaolo.aolo.config import AoloConfig
     from greenaolo.aolo.training import load_hyperparams, train
+    from greenaolo.io import ENGINE, atomic_path
 
     path = OUT / f"{algorithm}_{variant.replace(' ', '-')}_seed{seed}_{steps}.nc"
     if path.exists():
@@ -53,9 +53,8 @@ def run(algorithm: str, variant: str, seed: int, steps: int) -> str:
     ds = train(algorithm, seed, config=AoloConfig(**config_changes), profile="full", hyperparams=hp, variant="tuned",
                total_timesteps=steps, progress=False)
     ds.attrs["ablation_variant"] = variant
-    tmp = path.with_suffix(".tmp.nc")
-    ds.to_netcdf(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # a killed run leaves no half-written file to be skipped next time
+        ds.to_netcdf(tmp, engine=ENGINE)
     return str(path)
 
 
