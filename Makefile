@@ -88,9 +88,12 @@ build/profile: FORCE
 	@echo "$(PROFILE)" | cmp -s - $@ || echo "$(PROFILE)" > $@
 
 # One make reproduce per checkout at a time (build/reproduce.lock): a second one says so and stops.
+# Each command prints whole lines as they come, named after what it runs ("NAME: running (20 s)" every 10 s
+# while it works), so the two jobs' lines interleave readably and the log never goes quiet (make's
+# --output-sync would hold each command's lines back until it ends).
 reproduce: $(INSTALLED)
 	@mkdir -p build
-	@flock -n -E 75 build/reproduce.lock $(MAKE) --no-print-directory --output-sync=line -j$(JOBS) figures; status=$$?; \
+	@flock -n -E 75 build/reproduce.lock $(MAKE) --no-print-directory -j$(JOBS) figures; status=$$?; \
 	if [ $$status -eq 75 ]; then echo "make reproduce is already running in this checkout (build/reproduce.lock): wait for it, or stop it first"; fi; \
 	exit $$status
 
@@ -128,10 +131,10 @@ $(NB_SOURCE)/%.json: notebooks/%.ipynb FORCE | $(INSTALLED)
 	@$(PY) -m greenaolo.notebooks source $< $@
 
 $(FIGURES)/greenllm_%.png: $(NB_SOURCE)/greenllm_%.json $(GREENLLM_LIB) build/profile | $(INSTALLED)
-	$(PY) -m greenaolo run greenllm_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
+	$(PY) -m greenaolo run greenllm_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks --no-progress
 
 $(FIGURES)/aolo_%.png: $(NB_SOURCE)/aolo_%.json $(AOLO_LIB) build/profile | $(INSTALLED)
-	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks
+	$(PY) -m greenaolo run aolo_$* --profile $(PROFILE) --output-dir $(FIGURES) --executed-dir build/notebooks --no-progress
 
 # The measured configurations and the measured scenario read the shipped data (greenaolo/data, outside the LIBs).
 $(FIGURES)/aolo_measured.png: greenaolo/data/mlenergy_v3_llm_configs.csv.gz
@@ -151,13 +154,6 @@ $(patsubst %,$(FIGURES)/%.png,$(AOLO_AGENT_NOTEBOOKS)): $(AOLO_RUN_FILES)
 # Optuna study, resumed from its journal in the package's studies folder (remove a journal to start it again),
 # then its best trial written into tuned.yaml. TUNE_PROFILE=quick runs the same code on a tiny budget.
 TUNE_PROFILE ?= full
-# A typo costs hours (every notebook re-runs when the profile changes): refuse it before anything is recorded.
-ifeq ($(filter $(PROFILE),quick full),)
-$(error PROFILE=$(PROFILE) is not a profile: use PROFILE=quick or PROFILE=full)
-endif
-# Where pip finds PyTorch: empty for the configured index; TORCH_INDEX=https://download.pytorch.org/whl/cpu
-# takes PyTorch's CPU-only wheel on Linux (about 200 MB instead of several GB of CUDA libraries).
-TORCH_INDEX ?=
 TUNE_STUDIES := greenaolo/aolo/hyperparams/studies
 TUNED := greenaolo/aolo/hyperparams/tuned.yaml
 tune: $(INSTALLED)

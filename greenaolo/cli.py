@@ -134,6 +134,9 @@ def run(
     executed_dir: Annotated[Path, typer.Option(help="where the executed notebook is written")] = Path("build/notebooks"),
     scheduler: Annotated[Optional[str], typer.Option(
         help="run the notebook's sweeps on this Dask scheduler (tcp://host:8786), or 'serial' / 'local'")] = None,
+    progress: Annotated[Optional[bool], typer.Option(
+        "--progress/--no-progress",
+        help="papermill's progress bar (default: on a terminal); without it, a line every 10 s")] = None,
 ) -> None:
     """Run one notebook with papermill: 'greenaolo run NOTEBOOK -p NAME VALUE ... --profile quick'.
 
@@ -163,10 +166,10 @@ def run(
             warnings.simplefilter("always", ParameterCapWarning)
             warnings.showwarning = lambda message, *args, **kwargs: typer.secho(
                 f"note: {message}", fg=typer.colors.YELLOW, err=True)
-            with _heartbeat(str(notebook), show=not sys.stderr.isatty()):  # a terminal has papermill's bar
-                executed = run_notebook(
-                    notebook, params, profile=profile.value, output_dir=output_dir, executed_dir=executed_dir
-                )
+            bar = sys.stderr.isatty() if progress is None else progress
+            with _heartbeat(str(notebook), show=not bar):
+                executed = run_notebook(notebook, params, profile=profile.value, output_dir=output_dir,
+                                        executed_dir=executed_dir, progress=bar)
     except ParameterError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

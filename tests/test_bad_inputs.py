@@ -559,8 +559,8 @@ def test_a_second_make_reproduce_in_one_checkout_says_so_and_stops(tmp_path):
 
 @pytest.mark.slow
 def test_a_long_run_without_a_progress_bar_says_it_is_running(tmp_path, monkeypatch):
-    """make reproduce keeps each command's output line by line: a notebook or a training run prints a line
-    every few seconds while it works, so the log never goes quiet."""
+    """Without a terminal (make's log) a notebook or a training run prints a line every few seconds while it
+    works, so the log never goes quiet."""
     import greenaolo.cli as cli
 
     monkeypatch.setattr(cli, "HEARTBEAT_SECONDS", 0.5)
@@ -570,6 +570,26 @@ def test_a_long_run_without_a_progress_bar_says_it_is_running(tmp_path, monkeypa
     beats = [line for line in result.output.splitlines() if line.startswith("greenllm_table2: running (")]
     assert len(beats) >= 2, result.output
     assert f"figure {tmp_path / 'out' / 'greenllm_table2.png'}" in result.output  # and where the figure went
+
+
+@pytest.mark.slow
+def test_make_reproduce_passes_each_line_on_while_the_notebook_runs(tmp_path):
+    """make reproduce in a checkout (here: its files linked into an empty folder, so this checkout's build/
+    is left alone) with one notebook of about 20 s, the quick MILP: its "running (10 s)" line arrives while
+    it still runs, not with its last line, and no progress bar is drawn into the log."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".venv" / ".installed").is_file() or not shutil.which("flock"):
+        pytest.skip("needs make setup's .venv and flock")
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "notebooks", "greenaolo", ".venv"):
+        (tmp_path / name).symlink_to(root / name)
+    proc = subprocess.Popen(["make", "--no-print-directory", "reproduce", "PROFILE=quick", "FIGURE_NOTEBOOKS=greenllm_milp"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    arrivals = [(time.monotonic(), line) for line in proc.stdout]
+    assert proc.wait(timeout=600) == 0, "".join(line for _, line in arrivals)[-3000:]
+    log = "".join(line for _, line in arrivals)
+    beats = [at for at, line in arrivals if line.startswith("greenllm_milp: running (")]
+    assert beats and arrivals[-1][0] - beats[0] > 3, log
+    assert "Executing:" not in log and (tmp_path / "figures" / "greenllm_milp.png").is_file(), log
 
 
 def test_a_model_save_killed_mid_write_leaves_nothing_the_next_write_keeps(tmp_path):

@@ -30,6 +30,25 @@ def test_sac_and_sdrl_share_everything_but_the_actor():
         agent("a2c", AoloEnv(), 0, hp)
 
 
+@pytest.mark.parametrize("algorithm", ["sdrl", "sdrl_td3"])
+def test_short_runs_leave_popsan_uncompiled(algorithm, monkeypatch):
+    from greenaolo.aolo.popsan import COMPILE_ENV
+    from greenaolo.aolo.training import COMPILE_MIN_STEPS
+
+    monkeypatch.setenv(COMPILE_ENV, "1")  # compiling is the default outside the tests
+    hp = load_hyperparams()
+
+    def compiles(steps, hyperparams=hp):
+        return agent(algorithm, AoloEnv(), 0, hyperparams, steps=steps).policy.actor.mu.compile
+
+    assert compiles(None) and compiles(COMPILE_MIN_STEPS)
+    assert not compiles(COMPILE_MIN_STEPS - 1) and not compiles(300)
+    asked = json.loads(json.dumps(hp))
+    asked[algorithm]["popsan_kwargs"]["compile"] = True
+    assert compiles(300, asked)  # what the settings say wins
+    assert "compile" not in hp[algorithm]["popsan_kwargs"]  # the caller's settings are left alone
+
+
 @pytest.mark.parametrize("algorithm", ["sac", "sdrl"])
 def test_train_returns_curve_evaluation_and_exact_settings(algorithm, tiny_hyperparams):
     hp = tiny_hyperparams

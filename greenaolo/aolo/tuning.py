@@ -178,7 +178,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     try:
         env = AoloEnv(cfg)
         env.reset(seed=seed)
-        model = agent(algorithm, env, seed, hp)
+        model = agent(algorithm, env, seed, hp, steps=budget.steps)
         started = time.perf_counter()
         callback = EvaluationCallback(cfg, requests, budget.eval_every, budget.steps, report,
                                       stop=ON_POLICY[algorithm], at_total=False)
