@@ -443,5 +443,6 @@ def test_deterministic_agents_train_from_the_command_line(algorithm, cls, twin, 
     assert np.isfinite(ds.curve_carbon_g).all() and float(ds.gap_to_oracle) > -1e-9
     model = load_model(tmp_path, algorithm, 3)
     assert type(model) is cls and isinstance(model.policy, PopSANTD3Policy) and model.num_timesteps == 300
+    assert not any(m.compile for m in model.policy.modules() if isinstance(m, PopSAN))  # evaluated eagerly
     tuned = CliRunner().invoke(app, [*command, "--variant", "tuned"])
     assert tuned.exit_code != 0 and f"{algorithm} is not tuned yet" in tuned.output

@@ -143,15 +143,10 @@ def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[
 @functools.lru_cache(maxsize=32)
 def _agent(runs_dir: str, algorithm: str, seed: int, mtime_ns: int) -> tuple[AoloSAC, AoloConfig]:
     """A trained model and the configuration it was trained with (cached while its file is unchanged)."""
-    from greenaolo.aolo.popsan import PopSAN
     from greenaolo.aolo.runs import load_model, run_paths
 
     path, _ = run_paths(runs_dir, algorithm, seed)
     model = load_model(runs_dir, algorithm, seed)
-    for module in model.policy.modules():
-        if isinstance(module, PopSAN):
-            # One request at a time: compiling the PopSAN costs seconds and gives the same bits as eager.
-            module.compile = False
     return model, AoloConfig.from_dict(json.loads(_run_attrs(str(path), mtime_ns)["config"]))
 
 

@@ -250,8 +250,16 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
 
 
 def load_model(runs_dir: str | Path, algorithm: str, seed: int, variant: str = "default") -> BaseAlgorithm:
-    """The trained SB3 model of one run (CPU)."""
+    """The trained SB3 model of one run (CPU), to evaluate: a PopSAN actor runs its eager fast path (the same
+    output bits as the compiled one, ``docs/aolo.md#fast-popsan``, without seconds of compilation per
+    process and batch size)."""
+    from greenaolo.aolo.popsan import PopSAN
+
     _, model_path = run_paths(runs_dir, algorithm, seed, variant)
     if not model_path.is_file():
         raise FileNotFoundError(f"no trained model at {model_path}: train it with `greenaolo aolo train`")
-    return MODEL_CLASSES[algorithm].load(model_path, device="cpu")
+    model = MODEL_CLASSES[algorithm].load(model_path, device="cpu")
+    for module in model.policy.modules():
+        if isinstance(module, PopSAN):
+            module.compile = False
+    return model
