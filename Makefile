@@ -88,7 +88,7 @@ build/profile: FORCE
 	@echo "$(PROFILE)" | cmp -s - $@ || echo "$(PROFILE)" > $@
 
 # One make reproduce per checkout at a time (build/reproduce.lock): a second one says so and stops.
-# Each command prints whole lines as they come, named after what it runs ("NAME: running (20 s)" every 10 s
+# Each command prints whole lines as they come, named after what it runs ("NAME: running (16 s)" every 8 s
 # while it works), so the two jobs' lines interleave readably and the log never goes quiet (make's
 # --output-sync would hold each command's lines back until it ends).
 reproduce: $(INSTALLED)

@@ -136,7 +136,7 @@ def run(
         help="run the notebook's sweeps on this Dask scheduler (tcp://host:8786), or 'serial' / 'local'")] = None,
     progress: Annotated[Optional[bool], typer.Option(
         "--progress/--no-progress",
-        help="papermill's progress bar (default: on a terminal); without it, a line every 10 s")] = None,
+        help="papermill's progress bar (default: on a terminal); without it, a line every 8 s")] = None,
 ) -> None:
     """Run one notebook with papermill: 'greenaolo run NOTEBOOK -p NAME VALUE ... --profile quick'.
 
@@ -144,6 +144,11 @@ def run(
     Parameters are checked against the notebook's specification before it starts. '--scheduler' is the
     notebook parameter 'scheduler' (sweep notebooks only).
     """
+    # Under papermill, nbformat imports jsonschema, which imports rfc3987_syntax for its "iri" formats when
+    # it is installed (JupyterLab's jupyter-events brings it) and builds a Lark grammar there: 0.9 s of every
+    # notebook run, a fifth of make reproduce's cost per quick notebook. No notebook schema has a format, and
+    # this process validates nothing else.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from greenaolo.notebooks import ParameterCapWarning, ParameterError, run_notebook
 
     params = _pairs(ctx.args)
@@ -293,8 +298,9 @@ def compare(
         raise typer.Exit(1)
 
 
-#: Seconds between the lines a long command prints when it has no progress bar to show (make's log).
-HEARTBEAT_SECONDS = 10.0
+#: Seconds between the lines a long command prints when it has no progress bar to show (make's log): with
+#: its start-up, the log never waits more than about 10 s for a line.
+HEARTBEAT_SECONDS = 8.0
 
 
 @contextlib.contextmanager

@@ -575,7 +575,7 @@ def test_a_long_run_without_a_progress_bar_says_it_is_running(tmp_path, monkeypa
 @pytest.mark.slow
 def test_make_reproduce_passes_each_line_on_while_the_notebook_runs(tmp_path):
     """make reproduce in a checkout (here: its files linked into an empty folder, so this checkout's build/
-    is left alone) with one notebook of about 20 s, the quick MILP: its "running (10 s)" line arrives while
+    is left alone) with one notebook of about 20 s, the quick MILP: its "running (8 s)" line arrives while
     it still runs, not with its last line, and no progress bar is drawn into the log."""
     root = Path(__file__).resolve().parent.parent
     if not (root / ".venv" / ".installed").is_file() or not shutil.which("flock"):
@@ -590,6 +590,21 @@ def test_make_reproduce_passes_each_line_on_while_the_notebook_runs(tmp_path):
     beats = [at for at, line in arrivals if line.startswith("greenllm_milp: running (")]
     assert beats and arrivals[-1][0] - beats[0] > 3, log
     assert "Executing:" not in log and (tmp_path / "figures" / "greenllm_milp.png").is_file(), log
+
+
+@pytest.mark.slow
+def test_greenaolo_run_starts_without_building_jsonschemas_iri_grammar(tmp_path):
+    """papermill's import would build rfc3987_syntax's Lark grammar (0.9 s a notebook); greenaolo run skips it
+    and the notebook still runs and validates."""
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom greenaolo.cli import app\n"
+            f"r = CliRunner().invoke(app, ['run', 'greenllm_table1', '--profile', 'quick', '--output-dir', {str(tmp_path)!r},"
+            f" '--executed-dir', {str(tmp_path / 'ex')!r}, '--no-progress'])\n"
+            "print(r.exit_code, 'jsonschema' in sys.modules, 'rfc3987_syntax.syntax_helpers' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["0", "True", "False"], done.stdout + done.stderr[-2000:]
+    import nbformat
+
+    nbformat.validate(nbformat.read(tmp_path / "ex" / "greenllm_table1.ipynb", as_version=4))
 
 
 def test_a_model_save_killed_mid_write_leaves_nothing_the_next_write_keeps(tmp_path):
