@@ -667,7 +667,7 @@ def aolo_train(
 
 @aolo_app.command("tune")
 def aolo_tune(
-    algorithm: Annotated[Algorithm, typer.Argument(help="the agent to tune: " + ", ".join(ALGORITHMS))],
+    algorithm: Annotated[TrainableAlgorithm, typer.Argument(help="the agent to tune: " + ", ".join(TRAINABLE_ALGORITHMS))],
     trials: Annotated[Optional[int], typer.Option(help="finished trials wanted in all (default: the profile's, "
                                                        "hyperparams/tuning.yaml); a resumed study runs the rest", min=1, max=100_000)] = None,
     profile: Annotated[Profile, typer.Option(help="tuning budget from hyperparams/tuning.yaml")] = Profile.full,

@@ -20,7 +20,7 @@ from greenaolo.aolo.training import (ACCEPTS, HyperparameterError, agent, load_h
 from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.samplers import space_of
 from greenaolo.aolo.tuning import best_trial, journal_path, load_budget, load_study, study_trials, suggest, tune, write_tuned
-from greenaolo.options import ALGORITHMS
+from greenaolo.options import ALGORITHMS, TRAINABLE_ALGORITHMS
 
 TINY = {"steps": 120, "eval_every": 40, "n_validation": 50, "startup_trials": 1, "warmup_evaluations": 1}
 
@@ -79,7 +79,7 @@ def test_ppo_entropy_coefficient_must_be_a_number():
         validate_hyperparams(hp, "x.yaml")
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", TRAINABLE_ALGORITHMS)
 def test_every_sampler_draws_valid_settings_within_the_compute_bound(algorithm):
     """Many random draws of each sampler: every one passes the hyperparameter checks and the compute bound
     (docs/aolo.md#compute-bound), gamma is never tuned, and every distribution asked for is drawn from."""
@@ -94,10 +94,21 @@ def test_every_sampler_draws_valid_settings_within_the_compute_bound(algorithm):
         assert chosen["batch_size"] <= 256 and max(chosen["net_arch"]) <= 256
         if algorithm != "ppo":
             assert 1 <= chosen["gradient_steps"] <= chosen["train_freq"]  # at most one per environment step
-        if algorithm == "sdrl":
+        if algorithm.startswith("sdrl"):
             assert chosen["popsan_kwargs"]["spike_ts"] <= 5 and max(chosen["popsan_kwargs"]["hidden_sizes"]) <= 256
         study.tell(trial, 0.0)
     assert names == set(space_of(algorithm))
+
+
+def test_a_spiking_agents_space_is_its_plain_twins_plus_sdrls_popsan_options():
+    popsan = set(space_of("sdrl")) - set(space_of("sac"))
+    assert popsan == {"snn_lr_scale", "popsan_kwargs.spike_ts", "popsan_kwargs.encoder_pop_dim",
+                      "popsan_kwargs.hidden_sizes"}
+    for twin in ("td3", "ddpg"):
+        spiking = space_of(f"sdrl_{twin}")
+        assert set(spiking) == set(space_of(twin)) | popsan
+        assert all(spiking[name] == space_of("sdrl")[name] for name in popsan)
+        assert all(spiking[name] == space_of(twin)[name] for name in space_of(twin))
 
 
 def test_gradient_steps_are_a_fraction_of_the_steps_between_updates():

@@ -59,14 +59,19 @@ def sample_sdrl(trial: Any) -> dict[str, Any]:
     spiking actor's learning-rate scale, its timesteps, its encoder population and its width. Kept fixed
     (``agents.yaml``): the encoder's mean range and std (set against the observations' range) and the decoder
     population (10, as in PopSAN)."""
-    s = sample_sac(trial)
-    s["snn_lr_scale"] = trial.suggest_float("snn_lr_scale", 0.03, 1.0, log=True)
-    s["popsan_kwargs"] = {
-        "spike_ts": trial.suggest_categorical("popsan_kwargs.spike_ts", [3, 5]),
-        "encoder_pop_dim": trial.suggest_categorical("popsan_kwargs.encoder_pop_dim", [5, 10, 20]),
-        "hidden_sizes": list(NETWORKS[trial.suggest_categorical("popsan_kwargs.hidden_sizes", list(NETWORKS))]),
+    return {**sample_sac(trial), **_popsan(trial)}
+
+
+def _popsan(trial: Any) -> dict[str, Any]:
+    """What a PopSAN actor adds to its plain twin's space (SDRL, spiking TD3 and DDPG alike)."""
+    return {
+        "snn_lr_scale": trial.suggest_float("snn_lr_scale", 0.03, 1.0, log=True),
+        "popsan_kwargs": {
+            "spike_ts": trial.suggest_categorical("popsan_kwargs.spike_ts", [3, 5]),
+            "encoder_pop_dim": trial.suggest_categorical("popsan_kwargs.encoder_pop_dim", [5, 10, 20]),
+            "hidden_sizes": list(NETWORKS[trial.suggest_categorical("popsan_kwargs.hidden_sizes", list(NETWORKS))]),
+        },
     }
-    return s
 
 
 def sample_td3(trial: Any) -> dict[str, Any]:
@@ -82,6 +87,16 @@ def sample_ddpg(trial: Any) -> dict[str, Any]:
     """DDPG: the off-policy settings, the network and its Gaussian exploration noise."""
     return {**_off_policy(trial), **_network(trial),
             "action_noise_std": trial.suggest_float("action_noise_std", 0.02, 0.5, log=True)}
+
+
+def sample_sdrl_td3(trial: Any) -> dict[str, Any]:
+    """TD3 with PopSAN's deterministic actor: TD3's space, the same ranges, plus the PopSAN options SDRL tunes."""
+    return {**sample_td3(trial), **_popsan(trial)}
+
+
+def sample_sdrl_ddpg(trial: Any) -> dict[str, Any]:
+    """DDPG with PopSAN's deterministic actor: DDPG's space plus the PopSAN options SDRL tunes."""
+    return {**sample_ddpg(trial), **_popsan(trial)}
 
 
 def sample_ppo(trial: Any) -> dict[str, Any]:
@@ -101,6 +116,7 @@ def sample_ppo(trial: Any) -> dict[str, Any]:
 #: Each algorithm's sampler.
 SAMPLERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "sac": sample_sac, "sdrl": sample_sdrl, "td3": sample_td3, "ddpg": sample_ddpg, "ppo": sample_ppo,
+    "sdrl_td3": sample_sdrl_td3, "sdrl_ddpg": sample_sdrl_ddpg,
 }
 
 
