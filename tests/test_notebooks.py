@@ -76,6 +76,8 @@ def test_notebook_shows_its_figure_inline_without_errors_or_warnings(executed, n
     found = outputs(executed / "executed" / f"{name}.ipynb")
     assert any("image/png" in o.get("data", {}) for o in found), f"{name}: no inline figure"
     assert not [o for o in found if o["output_type"] == "error"]
+    shown = ["".join(o["data"].get("text/plain", "")) for o in found if o["output_type"] == "execute_result"]
+    assert not [text for text in shown if "Path(" in text], f"{name} shows a return value nobody asked for: {shown}"
     stderr = [o["text"] for o in found if o["output_type"] == "stream" and o["name"] == "stderr"]
     assert not stderr, f"{name} wrote to stderr: {stderr}"
     assert not [o for o in found if "Warning" in json.dumps(o.get("data", {})) + o.get("text", "")]
