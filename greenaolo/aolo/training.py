@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from stable_baselines3 import DDPG, PPO, TD3
+from stable_baselines3 import PPO, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import NormalActionNoise
@@ -33,6 +33,7 @@ from greenaolo.aolo.evaluation import evaluate, evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.popsan import PopSANPolicy, PopSANTD3Policy
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
+from greenaolo.aolo.td3 import AoloDDPG, AoloTD3
 from greenaolo.checks import TooLargeError, boolean, memory_guard, number, parse_yaml, read_yaml
 from greenaolo.options import ALGORITHMS, MAX_REQUESTS, TRAINABLE_ALGORITHMS, UNTUNED_ALGORITHMS, VARIANTS
 
@@ -288,10 +289,10 @@ def load_hyperparams(path: str | None = None, *, variant: str = "default", tuned
     return hp
 
 
-#: The Stable-Baselines3 class of each algorithm (SAC and SDRL: SB3's SAC with the exact ``gamma = 0``
-#: shortcut of :mod:`greenaolo.aolo.sac`).
-MODEL_CLASSES: dict[str, type[BaseAlgorithm]] = {"sac": AoloSAC, "sdrl": AoloSAC, "td3": TD3, "ddpg": DDPG, "ppo": PPO,
-                                                 "sdrl_td3": TD3, "sdrl_ddpg": DDPG}
+#: The Stable-Baselines3 class of each algorithm: SB3's SAC, TD3 and DDPG with the exact ``gamma = 0``
+#: shortcut (:mod:`greenaolo.aolo.sac`, :mod:`greenaolo.aolo.td3`), SB3's PPO.
+MODEL_CLASSES: dict[str, type[BaseAlgorithm]] = {"sac": AoloSAC, "sdrl": AoloSAC, "td3": AoloTD3, "ddpg": AoloDDPG,
+                                                 "ppo": PPO, "sdrl_td3": AoloTD3, "sdrl_ddpg": AoloDDPG}
 #: The policy of each agent with a PopSAN actor (the others: SB3's ``MlpPolicy``).
 POPSAN_POLICIES: dict[str, type] = {"sdrl": PopSANPolicy, "sdrl_td3": PopSANTD3Policy, "sdrl_ddpg": PopSANTD3Policy}
 #: Whether the algorithm learns from whole rollouts (its training is stopped at the budget's last step).
