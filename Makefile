@@ -32,20 +32,21 @@ SHARED := $(wildcard greenaolo/*.py)
 GREENLLM_LIB := $(SHARED) $(shell find greenaolo/greenllm -name '*.py' -o -name '*.csv' -o -name '*.csv.gz' 2>/dev/null)
 AOLO_LIB := $(SHARED) $(shell find greenaolo/aolo -name '*.py' -o -name '*.yaml' -o -name '*.journal' 2>/dev/null)
 # What a trained run depends on (not the figure code: redrawing never retrains).
-AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py requests.py oracle.py heuristics.py evaluation.py neurons.py popsan.py sac.py training.py runs.py hyperparams/agents.yaml)
+AOLO_TRAIN_LIB := $(SHARED) $(addprefix greenaolo/aolo/,__init__.py config.py carbon.py env.py requests.py oracle.py heuristics.py evaluation.py neurons.py popsan.py sac.py td3.py training.py runs.py hyperparams/agents.yaml)
 AOLO_TUNED := greenaolo/aolo/hyperparams/tuned.yaml
 
 # AOLO training runs: one file per (algorithm, variant, seed), so `make -j2` trains two side by side, each on
-# one thread; the tuned runs also depend on tuned.yaml. The seeds are read from the profile's `seeds` in hyperparams/agents.yaml, their one home
-# (its `PROFILE: {..., seeds: [0, 1, ...]}` line; `make seeds` prints them).
+# one thread; the tuned runs also depend on tuned.yaml. The agents and seeds are read from the profile's `algorithms` and
+# `seeds` in hyperparams/agents.yaml, their one home
+# (its `PROFILE: {..., algorithms: [...], seeds: [0, 1, ...]}` line; `make agents` and `make seeds` print them).
 AOLO_RUNS := $(FIGURES)/data/aolo_runs
-AOLO_ALGORITHMS := sac sdrl td3 ddpg ppo
 AOLO_HYPERPARAMS := greenaolo/aolo/hyperparams/agents.yaml
+AOLO_ALGORITHMS := $(shell sed -n 's/^ *$(PROFILE): {.*algorithms: \[\([a-z0-9_, ]*\)\].*/\1/p' $(AOLO_HYPERPARAMS) | tr -d ,)
 AOLO_SEEDS := $(shell sed -n 's/^ *$(PROFILE): {.*seeds: \[\([0-9, ]*\)\].*/\1/p' $(AOLO_HYPERPARAMS) | tr -d ,)
 aolo_runs_of = $(foreach a,$(AOLO_ALGORITHMS),$(foreach s,$(AOLO_SEEDS),$(AOLO_RUNS)/$(a)_$(1)_seed$(s).nc))
 AOLO_RUN_FILES := $(call aolo_runs_of,default) $(call aolo_runs_of,tuned)
 
-.PHONY: help setup reproduce report report-kept keep readme verify figures runs seeds tune test test-fast lint lock bench lab clean FORCE
+.PHONY: help setup reproduce report report-kept keep readme verify figures runs seeds agents tune test test-fast lint lock bench lab clean FORCE
 # A notebook that fails after saving its figure must not leave that figure looking up to date.
 .DELETE_ON_ERROR:
 
@@ -104,6 +105,9 @@ runs: $(AOLO_RUN_FILES)
 seeds:
 	@echo $(AOLO_SEEDS)
 
+agents:
+	@echo $(AOLO_ALGORITHMS)
+
 # The static site of the executed notebooks (Sphinx + myst-nb, offline); open build/report/html/index.html.
 # It shows the profile last reproduced (never starts one) and refuses notebooks that did not finish.
 # Keep the last run with the code (results/PROFILE): the README's numbers are rendered from results/full.
@@ -157,7 +161,7 @@ TUNE_PROFILE ?= full
 TUNE_STUDIES := greenaolo/aolo/hyperparams/studies
 TUNED := greenaolo/aolo/hyperparams/tuned.yaml
 tune: $(INSTALLED)
-	@for a in $(AOLO_ALGORITHMS); do \
+	@for a in $$($(PY) -c "from greenaolo.options import ALGORITHMS; print(*ALGORITHMS)"); do \
 	  $(PY) -m greenaolo aolo tune $$a --profile $(TUNE_PROFILE) --storage $(TUNE_STUDIES) --write $(TUNED) || exit 1; \
 	done
 

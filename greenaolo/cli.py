@@ -624,8 +624,8 @@ Variant = Enum("Variant", {name: name for name in VARIANTS}, type=str)
 @aolo_app.command("train")
 def aolo_train(
     algorithm: Annotated[TrainableAlgorithm, typer.Argument(
-        help="sac (MLP actor), sdrl (PopSAN actor), td3, ddpg, ppo, or sdrl_td3 and sdrl_ddpg (PopSAN actor; "
-             "default hyperparameters only)")],
+        help="sac (MLP actor), sdrl (PopSAN actor), td3, ddpg, ppo, or sdrl_td3 and sdrl_ddpg (TD3 and DDPG with "
+             "a PopSAN actor)")],
     seed: Annotated[int, typer.Argument(help="seed of the agent and its environment", min=0)],
     variant: Annotated[Variant, typer.Option(help="default (hyperparams/agents.yaml) or tuned (hyperparams/tuned.yaml)")]
     = Variant.default,

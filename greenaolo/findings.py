@@ -24,6 +24,7 @@ import xarray as xr
 
 from greenaolo.aolo.carbon import TERMS
 from greenaolo.aolo.figures import AGENT_LABELS
+from greenaolo.options import SPIKING_TWINS
 
 __all__ = ["FINDINGS", "Finding", "render", "render_table", "write_readme"]
 
@@ -403,12 +404,19 @@ def _iqm(ds: xr.Dataset, variant: str, agent: str, digits: int = 1) -> str:
 def _benchmark(d: Data) -> dict[str, str]:
     ds = d["aolo_benchmark"]
     out = {"seeds": f"{ds.sizes['seed']}"}
+    def versus(variant: str, spiking: str) -> tuple[str, str]:
+        v = ds.sel(variant=variant, spiking=spiking)
+        return (f"{-100 * float(v.spiking_reduction):+.1f}% [{-100 * float(v.spiking_reduction_high):+.1f}%, "
+                f"{-100 * float(v.spiking_reduction_low):+.1f}%]",
+                f"{float(v.spiking_improvement_probability):.2f} [{float(v.spiking_improvement_probability_low):.2f}, "
+                f"{float(v.spiking_improvement_probability_high):.2f}]")
+
     for variant in ("tuned", "default"):
-        v = ds.sel(variant=variant)
-        out[f"red_{variant}"] = (f"{-100 * float(v.sdrl_reduction):+.1f}% [{-100 * float(v.sdrl_reduction_high):+.1f}%, "
-                                 f"{-100 * float(v.sdrl_reduction_low):+.1f}%]")
-        out[f"p_{variant}"] = (f"{float(v.sdrl_improvement_probability):.2f} [{float(v.sdrl_improvement_probability_low):.2f}, "
-                               f"{float(v.sdrl_improvement_probability_high):.2f}]")
+        out[f"red_{variant}"], out[f"p_{variant}"] = versus(variant, "sdrl")
+    others = [str(a) for a in ds.spiking.values if a != "sdrl"]
+    out["twins"] = "; ".join(
+        f"{AGENT_LABELS[a]} against {AGENT_LABELS[str(ds.twin.sel(spiking=a).values)]} {versus('tuned', a)[0]} "
+        f"(P = {versus('tuned', a)[1]}; default settings {versus('default', a)[0]})" for a in others)
     tuned = ds.iqm_gap_to_oracle.sel(variant="tuned")
     order = [str(a) for a in tuned.sortby(tuned).agent.values]
     parts = []
@@ -521,8 +529,13 @@ def _sweeps(d: Data) -> dict[str, str]:
 def _actor_energy(d: Data) -> dict[str, str]:
     ds = d["aolo_actor_energy"]
     sac, sdrl = ds.sel(algorithm="sac"), ds.sel(algorithm="sdrl")
-    rates = ds.spike_rate.sel(layer=[layer for layer in ds.layer.values if str(layer).startswith("hidden")])
-    return {"sac_nj": f"{float(sac.energy_pj_mean) / 1000:.0f}", "sac_macs": f"{float(sac.macs_mean):,.0f}",
+    rates = ds.spike_rate.sel(algorithm="sdrl", layer=[layer for layer in ds.layer.values if str(layer).startswith("hidden")])
+    twins = "; ".join(
+        f"{AGENT_LABELS[plain]}'s actor {float(ds.energy_pj_mean.sel(algorithm=plain)) / 1000:.0f} nJ, "
+        f"{AGENT_LABELS[spiking]}'s {float(ds.energy_pj_mean.sel(algorithm=spiking)) / 1000:.0f} nJ"
+        for spiking, plain in SPIKING_TWINS.items() if spiking != "sdrl" and spiking in ds.algorithm.values)
+    return {"twins": twins,
+            "sac_nj": f"{float(sac.energy_pj_mean) / 1000:.0f}", "sac_macs": f"{float(sac.macs_mean):,.0f}",
             "sdrl_nj": f"{float(sdrl.energy_pj_mean) / 1000:.0f}", "sdrl_ci": f"{float(sdrl.energy_pj_ci95) / 1000:.0f}",
             "sdrl_acs": f"{float(sdrl.acs_mean):,.0f}", "sdrl_macs": f"{float(sdrl.macs_mean):,.0f}",
             "rates": f"{100 * float(rates.min()):.0f}-{100 * float(rates.max()):.0f}%",
@@ -618,7 +631,8 @@ FINDINGS: dict[str, Finding] = {
     "aolo_benchmark": Finding(
         "**Does not reproduce.** Each agent tuned with the same budget, {seeds} evaluation seeds: SDRL's carbon "
         "against SAC's is **{red_tuned}** (IQM ratio - 1, 95% bootstrap interval) and P(an SDRL run emits less than "
-        "a SAC run) = **{p_tuned}**. With the shared default settings: {red_default}, P = {p_default}. IQM gap to "
+        "a SAC run) = **{p_tuned}**. With the shared default settings: {red_default}, P = {p_default}. The same "
+        "spiking actor on the deterministic agents, each against its plain twin, tuned: {twins}. IQM gap to "
         "the oracle, tuned (default): {agents}; violation rates of the tuned agents at most {violations}{loud}. "
         "{within}: the gap is the answer length ({best}: {best_length} of its {best_gap} points, {best_words} "
         "words above the QoE minimum; its power {best_power} point), and {falling}. Longer training: below the "
@@ -641,7 +655,7 @@ FINDINGS: dict[str, Finding] = {
         "Counting arithmetic only ({e_mac} pJ/MAC, {e_ac} pJ/AC, 45 nm), default settings: SAC's actor {sac_nj} nJ "
         "per inference ({sac_macs} MACs), SDRL's {sdrl_nj} +/- {sdrl_ci} nJ ({sdrl_acs} spike-driven ACs plus "
         "{sdrl_macs} MACs; layers fire {rates} of steps). {ratio}x less, on hardware that skips silent inputs; "
-        "a negligible share of the carbon per request either way.", _actor_energy),
+        "a negligible share of the carbon per request either way. The deterministic agents: {twins}.", _actor_energy),
 }
 
 

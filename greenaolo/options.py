@@ -6,23 +6,23 @@ The library's modules and the command line import them from here (a module cheap
 
 from __future__ import annotations
 
-__all__ = ["ALGORITHMS", "EVALUATION_SEED", "MAX_REQUESTS", "PAPER_ALGORITHMS", "PROFILES", "SOLVERS", "TRAINABLE_ALGORITHMS",
-           "UNTUNED_ALGORITHMS", "VALIDATION_SEED", "VARIANTS"]
+__all__ = ["ALGORITHMS", "EVALUATION_SEED", "MAX_REQUESTS", "PAPER_ALGORITHMS", "PROFILES", "SOLVERS", "SPIKING_TWINS",
+           "TRAINABLE_ALGORITHMS", "VALIDATION_SEED", "VARIANTS"]
 
 #: ``quick`` runs the same code as ``full`` on smaller inputs.
 PROFILES = ("quick", "full")
 #: ``auto``: Gurobi where its licence allows the model, else HiGHS (:mod:`greenaolo.solvers`).
 SOLVERS = ("auto", "highs", "gurobi")
 #: The AOLO agents that are tuned and reproduced: SAC with an MLP actor, SDRL (SAC with a PopSAN spiking actor),
-#: and the baselines TD3, DDPG and PPO (MLP actors).
-ALGORITHMS = ("sac", "sdrl", "td3", "ddpg", "ppo")
+#: the baselines TD3, DDPG and PPO (MLP actors), and TD3 and DDPG with PopSAN's deterministic spiking actor.
+ALGORITHMS = ("sac", "sdrl", "td3", "ddpg", "ppo", "sdrl_td3", "sdrl_ddpg")
 #: The two agents the AOLO paper compares.
 PAPER_ALGORITHMS = ("sac", "sdrl")
-#: Agents with default hyperparameters only (``hyperparams/agents.yaml``), not tuned yet: so not in ``tuned.yaml``,
-#: the reproduced runs, the studies or the notebooks. TD3 and DDPG with PopSAN's deterministic spiking actor.
-UNTUNED_ALGORITHMS = ("sdrl_td3", "sdrl_ddpg")
+#: Each agent with a spiking (PopSAN) actor and its twin with a plain MLP actor: the same algorithm and settings
+#: space, only the actor differs (the comparison behind the paper's claim, made for every algorithm with one).
+SPIKING_TWINS = {"sdrl": "sac", "sdrl_td3": "td3", "sdrl_ddpg": "ddpg"}
 #: Every agent ``greenaolo aolo train`` trains.
-TRAINABLE_ALGORITHMS = ALGORITHMS + UNTUNED_ALGORITHMS
+TRAINABLE_ALGORITHMS = ALGORITHMS
 #: Hyperparameters: the shared, untuned ``default`` (``hyperparams/agents.yaml``) or ``tuned`` by Optuna
 #: (``hyperparams/tuned.yaml``).
 VARIANTS = ("default", "tuned")

@@ -46,6 +46,9 @@ METHOD_COLORS: dict[str, tuple[float, float, float]] = {
     "TD3": _palette[6],
     "DDPG": (0.30, 0.30, 0.30),  # a dark grey of its own (the palette's grey is the lexicographic orders')
     "PPO": (0.0, 0.40, 0.40),  # a dark teal of its own (the palette's green is M2's)
+    # The spiking TD3 and DDPG: their twin's hue, deeper (TD3's pale pink) or bluer (DDPG's grey has no hue).
+    "PopSAN-TD3": (0.72, 0.25, 0.58),
+    "PopSAN-DDPG": (0.42, 0.45, 0.75),
     "oracle": (0.0, 0.0, 0.0),
     "random": _palette[5],
     "heuristic": _palette[8],

@@ -16,7 +16,8 @@ from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.heuristics import POLICIES, policy_rng
 from greenaolo.aolo.requests import evaluation_requests
-from greenaolo.aolo.runs import ensure_runs, load_model, load_runs, profile_seeds, run_paths
+from greenaolo.aolo.runs import ensure_runs, load_model, load_runs, profile_algorithms, profile_seeds, run_paths
+from greenaolo.options import ALGORITHMS
 from greenaolo.aolo.studies import (
     E_AC_PJ,
     E_MAC_PJ,
@@ -188,8 +189,21 @@ def test_actor_energy_counts(runs):
     assert float(ds.acs.sel(algorithm="sdrl", seed=0)) == pytest.approx(acs)
     assert float(ds.macs.sel(algorithm="sdrl", seed=0)) == macs
     assert float(ds.energy_pj.sel(algorithm="sdrl", seed=0)) == pytest.approx(macs * E_MAC_PJ + acs * E_AC_PJ)
-    rates = ds.spike_rate.sel(seed=0).values
-    assert ((rates >= 0) & (rates <= 1)).all()
+    rates = ds.spike_rate.sel(algorithm="sdrl", seed=0).values
+    assert ((rates >= 0) & (rates <= 1)).all() and np.isnan(ds.spike_rate.sel(algorithm="sac")).all()
+
+
+def test_actor_energy_counts_the_deterministic_twins(runs, tiny_hyperparams):
+    """TD3's MLP actor (no trunk nor log-std) against PopSAN-TD3's spikes, beside SAC and SDRL."""
+    runs_dir, paths = runs
+    more = ensure_runs(runs_dir, profile="quick", seeds=[0, 1], algorithms=["td3", "sdrl_td3"],
+                       hyperparams=tiny_hyperparams(), progress=False, scheduler="serial")
+    ds = actor_energy_study(runs_dir, [*paths, *more], n_requests=N_EVAL)
+    assert list(ds.algorithm.values) == ["sac", "sdrl", "td3", "sdrl_td3"]  # each spiking agent after its twin
+    assert float(ds.macs.sel(algorithm="td3", seed=1)) == 5 * 32 + 32 * 32 + 32 * 2
+    spiking = ds.sel(algorithm="sdrl_td3", seed=1)
+    assert float(spiking.macs) == 2 * (32 + 16 + 20) * 5 + 4 * 50 + 20 and float(spiking.acs) > 50 * 5
+    assert np.isfinite(ds.spike_rate.sel(algorithm="sdrl_td3")).all() and np.isnan(ds.spike_rate.sel(algorithm="td3")).all()
 
 
 def test_the_makefile_trains_the_seeds_the_hyperparameter_file_lists(tmp_path):
@@ -209,6 +223,10 @@ def test_the_makefile_trains_the_seeds_the_hyperparameter_file_lists(tmp_path):
 
     for profile in ("quick", "full"):
         assert make_seeds(profile) == profile_seeds(profile)
+        agents = subprocess.run(["make", "--no-print-directory", "-s", "agents", f"PROFILE={profile}"], cwd=root,
+                                capture_output=True, text=True, check=True).stdout.split()
+        assert agents == profile_algorithms(profile), profile
+    assert profile_algorithms("full") == list(ALGORITHMS) and "sdrl_td3" not in profile_algorithms("quick")
     other = tmp_path / "agents.yaml"
     other.write_text((root / "greenaolo/aolo/hyperparams/agents.yaml").read_text().replace("seeds: [0, 1]}", "seeds: [3, 7]}"))
     assert make_seeds("quick", other) == [3, 7]

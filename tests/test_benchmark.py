@@ -12,7 +12,7 @@ from scipy import stats
 
 from greenaolo.aolo import carbon as cm
 from greenaolo.aolo.benchmark import (GAP_THRESHOLDS, benchmark_study, benchmark_table, explains_table, gap_parts,
-                                      per_request_gap, sdrl_vs_sac_table, tuned_reference_gaps, tuning_study)
+                                      per_request_gap, spiking_table, tuned_reference_gaps, tuning_study)
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.evaluation import evaluate
 from greenaolo.aolo.oracle import best_power, oracle
@@ -23,7 +23,7 @@ from greenaolo.aolo.tuning import journal_path
 from greenaolo.io import read_dataset, write_dataset
 
 SEEDS = [0, 1, 2, 3]
-AGENTS = ["sac", "sdrl", "ppo"]
+AGENTS = ["sac", "sdrl", "ppo", "td3", "sdrl_td3"]  # two spiking agents with their twins
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def benchmark(variant_runs):
 
 def test_benchmark_summaries_are_the_statistics_of_the_runs(benchmark, variant_runs):
     ds = benchmark
-    assert list(ds.variant.values) == ["default", "tuned"] and list(ds.agent.values) == AGENTS
+    assert list(ds.variant.values) == ["default", "tuned"] and list(ds.agent.values) == ["sac", "sdrl", "td3", "ppo", "sdrl_td3"]
     for variant, paths in variant_runs.items():
         runs = load_runs(paths)
         for agent in AGENTS:
@@ -58,13 +58,15 @@ def test_benchmark_summaries_are_the_statistics_of_the_runs(benchmark, variant_r
             assert cell.iqm_gap_to_oracle_low <= cell.iqm_gap_to_oracle <= cell.iqm_gap_to_oracle_high
             assert float(cell.mean_qoe_violation_rate) == pytest.approx(runs.qoe_violation_rate.sel(algorithm=agent).mean())
     c = {v: load_runs(p).carbon_g for v, p in variant_runs.items()}
+    assert list(ds.spiking.values) == ["sdrl", "sdrl_td3"] and list(ds.twin.values) == ["sac", "td3"]
     for variant in ("default", "tuned"):
-        sac, sdrl = c[variant].sel(algorithm="sac").values, c[variant].sel(algorithm="sdrl").values
-        cell = ds.sel(variant=variant)
-        assert float(cell.sdrl_reduction) == pytest.approx(1 - np.sort(sdrl)[1:3].mean() / np.sort(sac)[1:3].mean())
-        pairs = [(x < y) + 0.5 * (x == y) for x in sdrl for y in sac]  # every SDRL run against every SAC run
-        assert float(cell.sdrl_improvement_probability) == pytest.approx(np.mean(pairs))
-        assert cell.sdrl_reduction_low <= cell.sdrl_reduction <= cell.sdrl_reduction_high
+        for spiking, plain in (("sdrl", "sac"), ("sdrl_td3", "td3")):
+            x, y = c[variant].sel(algorithm=spiking).values, c[variant].sel(algorithm=plain).values
+            cell = ds.sel(variant=variant, spiking=spiking)
+            assert float(cell.spiking_reduction) == pytest.approx(1 - np.sort(x)[1:3].mean() / np.sort(y)[1:3].mean())
+            pairs = [(a < b) + 0.5 * (a == b) for a in x for b in y]  # every spiking run against every twin's run
+            assert float(cell.spiking_improvement_probability) == pytest.approx(np.mean(pairs))
+            assert cell.spiking_reduction_low <= cell.spiking_reduction <= cell.spiking_reduction_high
     assert float(ds.ref_gap_to_oracle.sel(policy="oracle")) == 0.0
     assert float(ds.ref_gap_to_oracle.sel(policy="max-length-max-power")) > 0.5  # the longest answers cost most
 
@@ -134,8 +136,9 @@ def test_benchmark_tables_and_dataset_on_disk(benchmark, tmp_path):
     table = benchmark_table(ds)
     assert table.loc["sdrl (tuned)", "gap IQM %"] == pytest.approx(float(ds.iqm_gap_to_oracle.sel(variant="tuned", agent="sdrl")) * 100, abs=1e-3)
     assert "oracle" in table.index
-    versus = sdrl_vs_sac_table(ds)
-    assert list(versus.index) == ["default", "tuned"] and versus["paper %"].iloc[0] == pytest.approx(18.77)
+    versus = spiking_table(ds)
+    assert list(versus.index) == [(v, pair) for v in ("default", "tuned") for pair in ("SDRL vs SAC", "PopSAN-TD3 vs TD3")]
+    assert versus["paper %"].iloc[0] == pytest.approx(18.77) and np.isnan(versus["paper %"].iloc[1])
 
 
 def _trial(number, gap, state="COMPLETE", value=None):

@@ -14,7 +14,7 @@ import papermill
 import pytest
 from typer.testing import CliRunner
 
-from greenaolo.aolo.runs import ensure_runs
+from greenaolo.aolo.runs import ensure_runs, profile_algorithms
 from greenaolo.cli import app
 from greenaolo.io import dataset_units_problems, read_dataset
 from greenaolo.notebooks import (
@@ -25,7 +25,7 @@ from greenaolo.notebooks import (
     figure_notebooks,
     run_notebook,
 )
-from greenaolo.options import ALGORITHMS, VARIANTS
+from greenaolo.options import VARIANTS
 from greenaolo.tasks import SCHEDULER_ENV, close_local_cluster
 
 runner = CliRunner()
@@ -63,7 +63,7 @@ def executed(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
     seeds = range(min(p.low for p in NOTEBOOKS["aolo_benchmark"].params if p.name == "n_seeds"))
     for variant in VARIANTS:
-        ensure_runs(out / "data" / "aolo_runs", profile="quick", seeds=seeds, algorithms=ALGORITHMS,
+        ensure_runs(out / "data" / "aolo_runs", profile="quick", seeds=seeds, algorithms=profile_algorithms("quick"),
                     variant=variant, scheduler="local", workers=2, progress=False)
     close_local_cluster()
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_serial_tasks) as pool:

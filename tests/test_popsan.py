@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from stable_baselines3 import DDPG, SAC, TD3
+from stable_baselines3 import SAC, TD3
 
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.env import AoloEnv
@@ -25,7 +25,8 @@ from greenaolo.aolo.popsan import (
     SpikeMLP,
     compile_available,  # noqa: F401 - named in the skipif condition string below
 )
-from greenaolo.aolo.training import agent, load_hyperparams, settings, train
+from greenaolo.aolo.td3 import AoloDDPG, AoloTD3
+from greenaolo.aolo.training import agent, load_hyperparams, settings
 
 SMALL = {"hidden_sizes": (32, 16)}
 
@@ -288,7 +289,7 @@ def test_popsan_policy_honours_the_optimizer_class():
 # PopSAN's deterministic actor: TD3 and DDPG (docs/aolo.md#popsan-deterministic) ---------------------------------
 
 #: Each PopSAN agent with a deterministic actor, its SB3 class and its plain (MLP-actor) twin.
-DETERMINISTIC = [("sdrl_td3", TD3, "td3"), ("sdrl_ddpg", DDPG, "ddpg")]
+DETERMINISTIC = [("sdrl_td3", AoloTD3, "td3"), ("sdrl_ddpg", AoloDDPG, "ddpg")]  # SB3 updates with the gamma = 0 shortcut
 
 
 def test_deterministic_actor_is_tanh_of_a_hand_built_popsan():
@@ -316,8 +317,8 @@ def test_deterministic_agents_are_their_plain_twins_with_sdrls_popsan():
     for algorithm, _, twin in DETERMINISTIC:
         assert settings(hp, algorithm) == {**settings(hp, twin), "popsan_kwargs": sdrl["popsan_kwargs"],
                                            "snn_lr_scale": sdrl["snn_lr_scale"]}, algorithm
-    with pytest.raises(ValueError, match="sdrl_td3 is not tuned yet"):
-        train("sdrl_td3", 0, variant="tuned", progress=False)
+    tuned = load_hyperparams(variant="tuned")  # tuned like every agent (tuned.yaml), its own settings
+    assert settings(tuned, "sdrl_td3") != settings(tuned, "td3") and "popsan_kwargs" in settings(tuned, "sdrl_ddpg")
 
 
 def _plain_twin_with_the_popsans_of(model, twin: str, hp: dict):
@@ -351,7 +352,7 @@ def test_deterministic_training_is_sb3s_own_step_to_the_bit(algorithm, cls, twin
         model.learn(60)
     assert ours._n_updates == sb3._n_updates == 60 - 20  # gradient steps after the warm-up
     # DDPG: TD3 with no policy delay and its target noise clipped to 0 (SB3's DDPG).
-    assert (ours.policy_delay, ours.target_noise_clip) == ((2, 0.5) if cls is TD3 else (1, 0.0))
+    assert (ours.policy_delay, ours.target_noise_clip) == ((2, 0.5) if cls is AoloTD3 else (1, 0.0))
     for name in ("actor", "actor_target"):
         theirs = list(getattr(sb3.policy, name).mu[0].parameters())
         for (key, p), q in zip(getattr(ours.policy, name).mu.named_parameters(), theirs, strict=True):
@@ -421,8 +422,7 @@ def test_deterministic_popsan_saves_and_loads_through_gymnasium(tmp_path):
 
 @pytest.mark.parametrize("algorithm, cls, twin", DETERMINISTIC)
 def test_deterministic_agents_train_from_the_command_line(algorithm, cls, twin, tmp_path, small_hyperparams):
-    """``greenaolo aolo train sdrl_td3`` (and ``sdrl_ddpg``): a few hundred steps, a run on disk, its model loads;
-    the tuned variant is refused (not tuned yet)."""
+    """``greenaolo aolo train sdrl_td3`` (and ``sdrl_ddpg``): a few hundred steps, a run on disk, its model loads."""
     import yaml
     from typer.testing import CliRunner
 
@@ -444,5 +444,4 @@ def test_deterministic_agents_train_from_the_command_line(algorithm, cls, twin, 
     model = load_model(tmp_path, algorithm, 3)
     assert type(model) is cls and isinstance(model.policy, PopSANTD3Policy) and model.num_timesteps == 300
     assert not any(m.compile for m in model.policy.modules() if isinstance(m, PopSAN))  # evaluated eagerly
-    tuned = CliRunner().invoke(app, [*command, "--variant", "tuned"])
-    assert tuned.exit_code != 0 and f"{algorithm} is not tuned yet" in tuned.output
+

@@ -64,6 +64,21 @@ def test_train_returns_curve_evaluation_and_exact_settings(algorithm, tiny_hyper
     np.testing.assert_array_equal(ds.curve_carbon_g.values, again.curve_carbon_g.values)  # deterministic
 
 
+def test_a_profile_names_distinct_known_agents(tmp_path):
+    from greenaolo.aolo.training import HyperparameterError, validate_hyperparams
+
+    hp = load_hyperparams()
+    for bad in (["sac", "a2c"], ["sac", "sac"], [], "sac"):
+        hp["profiles"]["quick"]["algorithms"] = bad
+        with pytest.raises(HyperparameterError, match=r"profiles.quick.algorithms=.* is invalid: expected a list of distinct agents"):
+            validate_hyperparams(hp, "x.yaml")
+    del hp["profiles"]["quick"]["algorithms"]  # optional: every agent
+    from greenaolo.aolo.runs import profile_algorithms
+    from greenaolo.options import ALGORITHMS
+
+    assert profile_algorithms("quick", validate_hyperparams(hp, "x.yaml")) == list(ALGORITHMS)
+
+
 def test_bad_training_arguments():
     with pytest.raises(ValueError, match="profile='huge' is unknown"):
         train("sac", 0, profile="huge", progress=False)

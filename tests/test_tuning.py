@@ -50,7 +50,7 @@ def test_baselines_train_through_the_same_code(algorithm, small_hyperparams):
     assert ds.attrs["algorithm"] == algorithm and ds.attrs["variant"] == "default"
     assert list(ds.step.values) == [0, 40, 80] and np.isfinite(ds.curve_carbon_g).all()
     model = agent(algorithm, AoloEnv(), 0, hp)
-    assert type(model).__name__.lower() == algorithm
+    assert type(model).__name__.lower().removeprefix("aolo") == algorithm  # AoloTD3, AoloDDPG: SB3's with the gamma = 0 shortcut
     if algorithm == "ppo":  # 80 steps are two whole rollouts of 40: both are learnt from, none more is drawn
         ds, model = train(algorithm, 0, hyperparams=hp, progress=False, return_model=True)
         assert model.num_timesteps == 80 and model._n_updates == 2 * model.n_epochs

@@ -30,10 +30,10 @@ from greenaolo.aolo.requests import Requests, evaluation_requests
 from greenaolo.aolo.runs import load_runs, run_paths
 from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_improvement, proportion_interval, run_profile
 from greenaolo.io import read_dataset
-from greenaolo.options import ALGORITHMS, EVALUATION_SEED, VARIANTS
+from greenaolo.options import ALGORITHMS, EVALUATION_SEED, SPIKING_TWINS, VARIANTS
 
 __all__ = ["GAP_THRESHOLDS", "benchmark_study", "benchmark_table", "explains_table", "gap_parts", "per_request_gap",
-           "sdrl_vs_sac_table", "tuned_reference_gaps", "tuning_study"]
+           "spiking_table", "tuned_reference_gaps", "tuning_study"]
 
 #: The thresholds of the performance profiles: the per-request relative gap to the oracle.
 GAP_THRESHOLDS = np.round(np.linspace(0.0, 0.5, 51), 4)
@@ -77,7 +77,7 @@ def _runs_by_variant(paths: dict[str, Sequence[str | Path]]) -> dict[str, xr.Dat
 
 def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int = 2000, seed: int = 0) -> xr.Dataset:
     """Every agent of every variant on the fixed evaluation requests, with IQMs, bootstrap intervals,
-    performance profiles, violation rates and SDRL against SAC.
+    performance profiles, violation rates and each spiking agent against its plain twin.
 
     :param paths: ``{"default": [...], "tuned": [...]}``: each variant's run datasets (every agent with the
         same seeds, trained with one profile).
@@ -161,29 +161,36 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
                 band[iv, ia, k] = bootstrap_interval(np.mean, profile[iv, ia, :, k], n_resamples=n_bootstrap // 4, seed=seed)
     out["profile_low"] = (("variant", "agent", "tau"), band[..., 0], {"units": "1", "long_name": "95% bootstrap band, low"})
     out["profile_high"] = (("variant", "agent", "tau"), band[..., 1], {"units": "1", "long_name": "95% bootstrap band, high"})
-    # SDRL against SAC, per variant.
-    if {"sac", "sdrl"} <= set(algorithms):
-        i_sac, i_sdrl = algorithms.index("sac"), algorithms.index("sdrl")
+    # Each spiking agent against its plain twin (SDRL against SAC: the paper's claim), per variant.
+    pairs = [(spiking, plain) for spiking, plain in SPIKING_TWINS.items() if {spiking, plain} <= set(algorithms)]
+    if pairs:
 
-        def reduction(c_sdrl, c_sac, axis=-1):
-            return 1.0 - iqm(c_sdrl, axis) / iqm(c_sac, axis)
+        def reduction(c_spiking, c_plain, axis=-1):
+            return 1.0 - iqm(c_spiking, axis) / iqm(c_plain, axis)
 
-        red, red_ci, poi, poi_ci = [], [], [], []
+        shape = (len(variants), len(pairs))
+        red, poi = np.empty(shape), np.empty(shape)
+        red_ci, poi_ci = np.empty((*shape, 2)), np.empty((*shape, 2))
         for iv in range(len(variants)):
-            c_sac, c_sdrl = per_run["carbon_g"][iv, i_sac], per_run["carbon_g"][iv, i_sdrl]
-            red.append(reduction(c_sdrl, c_sac))
-            red_ci.append(bootstrap_interval(reduction, c_sdrl, c_sac, n_resamples=n_bootstrap, seed=seed))
-            poi.append(probability_of_improvement(c_sdrl, c_sac))
-            poi_ci.append(bootstrap_interval(probability_of_improvement, c_sdrl, c_sac, n_resamples=n_bootstrap, seed=seed))
-        out["sdrl_reduction"] = ("variant", np.array(red), {"units": "1", "long_name": "1 - IQM(C_SDRL) / IQM(C_SAC)"})
-        out["sdrl_reduction_low"] = ("variant", np.array(red_ci)[:, 0], {"units": "1", "long_name": "95% bootstrap interval, low"})
-        out["sdrl_reduction_high"] = ("variant", np.array(red_ci)[:, 1], {"units": "1", "long_name": "95% bootstrap interval, high"})
-        out["sdrl_improvement_probability"] = ("variant", np.array(poi),
-                                               {"units": "1", "long_name": "P(an SDRL run emits less than a SAC run)"})
-        out["sdrl_improvement_probability_low"] = ("variant", np.array(poi_ci)[:, 0],
-                                                   {"units": "1", "long_name": "95% bootstrap interval, low"})
-        out["sdrl_improvement_probability_high"] = ("variant", np.array(poi_ci)[:, 1],
-                                                    {"units": "1", "long_name": "95% bootstrap interval, high"})
+            for ip, (spiking, plain) in enumerate(pairs):
+                c_spiking = per_run["carbon_g"][iv, algorithms.index(spiking)]
+                c_plain = per_run["carbon_g"][iv, algorithms.index(plain)]
+                red[iv, ip] = reduction(c_spiking, c_plain)
+                red_ci[iv, ip] = bootstrap_interval(reduction, c_spiking, c_plain, n_resamples=n_bootstrap, seed=seed)
+                poi[iv, ip] = probability_of_improvement(c_spiking, c_plain)
+                poi_ci[iv, ip] = bootstrap_interval(probability_of_improvement, c_spiking, c_plain,
+                                                    n_resamples=n_bootstrap, seed=seed)
+        out = out.assign_coords(spiking=[p[0] for p in pairs])
+        out["spiking"].attrs.update(long_name="agent with a spiking (PopSAN) actor")
+        out["twin"] = ("spiking", [p[1] for p in pairs], {"long_name": "its twin with a plain MLP actor"})
+        dims = ("variant", "spiking")
+        out["spiking_reduction"] = (dims, red, {"units": "1", "long_name": "1 - IQM(C_spiking) / IQM(C_twin)"})
+        out["spiking_reduction_low"] = (dims, red_ci[..., 0], {"units": "1", "long_name": "95% bootstrap interval, low"})
+        out["spiking_reduction_high"] = (dims, red_ci[..., 1], {"units": "1", "long_name": "95% bootstrap interval, high"})
+        out["spiking_improvement_probability"] = (dims, poi, {"units": "1",
+                                                              "long_name": "P(a spiking run emits less than a twin's run)"})
+        out["spiking_improvement_probability_low"] = (dims, poi_ci[..., 0], {"units": "1", "long_name": "95% bootstrap interval, low"})
+        out["spiking_improvement_probability_high"] = (dims, poi_ci[..., 1], {"units": "1", "long_name": "95% bootstrap interval, high"})
     # The oracle and the heuristics on the same requests.
     policies = list(POLICIES)
     ref = [evaluate(*POLICIES[name](requests, cfg, policy_rng(EVALUATION_SEED)), requests, cfg, method=name)
@@ -420,21 +427,28 @@ def benchmark_table(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("method").round(3)
 
 
-def sdrl_vs_sac_table(ds: xr.Dataset) -> pd.DataFrame:
-    """SDRL against SAC per variant: the reduction of the IQM carbon and P(SDRL < SAC), with 95% intervals,
-    beside the published reduction."""
-    if "sdrl_reduction" not in ds:
+def spiking_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Each spiking agent against its plain twin, per variant: the reduction of the IQM carbon and
+    P(spiking < twin), with 95% intervals; the published reduction beside SDRL against SAC."""
+    if "spiking_reduction" not in ds:
         return pd.DataFrame()
+    from greenaolo.aolo.figures import AGENT_LABELS
+
     rows = []
     for variant in ds.variant.values:
-        cell = ds.sel(variant=variant)
-        rows.append({"variant": str(variant), "reduction %": float(cell.sdrl_reduction) * 100,
-                     "95% interval %": f"[{float(cell.sdrl_reduction_low) * 100:.2f}, {float(cell.sdrl_reduction_high) * 100:.2f}]",
-                     "P(SDRL < SAC)": float(cell.sdrl_improvement_probability),
-                     "P 95% interval": f"[{float(cell.sdrl_improvement_probability_low):.2f}, "
-                                       f"{float(cell.sdrl_improvement_probability_high):.2f}]",
-                     "paper %": float(ds.attrs["paper_reduction"]) * 100, "seeds": ds.sizes["seed"]})
-    return pd.DataFrame(rows).set_index("variant").round(3)
+        for spiking in ds.spiking.values:
+            cell = ds.sel(variant=variant, spiking=spiking)
+            rows.append({"variant": str(variant),
+                         "spiking vs plain": f"{AGENT_LABELS[str(spiking)]} vs {AGENT_LABELS[str(cell.twin.values)]}",
+                         "reduction %": float(cell.spiking_reduction) * 100,
+                         "95% interval %": f"[{float(cell.spiking_reduction_low) * 100:.2f}, "
+                                           f"{float(cell.spiking_reduction_high) * 100:.2f}]",
+                         "P(spiking < plain)": float(cell.spiking_improvement_probability),
+                         "P 95% interval": f"[{float(cell.spiking_improvement_probability_low):.2f}, "
+                                           f"{float(cell.spiking_improvement_probability_high):.2f}]",
+                         "paper %": float(ds.attrs["paper_reduction"]) * 100 if str(spiking) == "sdrl" else np.nan,
+                         "seeds": ds.sizes["seed"]})
+    return pd.DataFrame(rows).set_index(["variant", "spiking vs plain"]).round(3)
 
 
 def explains_table(ds: xr.Dataset) -> pd.DataFrame:

@@ -161,8 +161,11 @@ def draw_measured(ds: xr.Dataset) -> plt.Figure:
 
 # --- learned agents (issue 7) ----------------------------------------------------------------------------
 
-AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL", "td3": "TD3", "ddpg": "DDPG", "ppo": "PPO"}
+AGENT_LABELS = {"sac": "SAC", "sdrl": "SDRL", "td3": "TD3", "ddpg": "DDPG", "ppo": "PPO", "sdrl_td3": "PopSAN-TD3",
+                "sdrl_ddpg": "PopSAN-DDPG"}
 AGENT_COLORS = {agent: METHOD_COLORS[label] for agent, label in AGENT_LABELS.items()}
+#: The agents' names as tick labels, the spiking TD3 and DDPG on two lines (seven agents share a panel's width).
+AGENT_TICKS = {agent: label.replace("PopSAN-", "PopSAN-\n") for agent, label in AGENT_LABELS.items()}
 REFERENCE_STYLE = {"oracle": ("-", METHOD_COLORS["oracle"]), "qoe-fixed-power": ("--", METHOD_COLORS["heuristic"]),
                    "min-energy-per-bit": (":", METHOD_COLORS["heuristic"]), "random": ("-.", METHOD_COLORS["random"])}
 
@@ -324,27 +327,34 @@ def draw_sweeps(ds: xr.Dataset) -> plt.Figure:
 
 @register("aolo_actor_energy")
 def draw_actor_energy(ds: xr.Dataset) -> plt.Figure:
-    """Energy per actor inference (arithmetic only): SAC's MACs against SDRL's MACs and spike-driven ACs,
-    and SDRL's firing rate per layer."""
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=FIGSIZE)
-    labels = [AGENT_LABELS[str(a)] for a in ds.algorithm.values]
-    mac_e = ds.macs_mean.values * ds.attrs["e_mac_pj"]
-    ac_e = ds.acs_mean.values * ds.attrs["e_ac_pj"]
-    ax.bar(labels, mac_e, color="#0173b2", label=f"MAC x {ds.attrs['e_mac_pj']} pJ")
-    ax.bar(labels, ac_e, bottom=mac_e, color="#de8f05", label=f"AC x {ds.attrs['e_ac_pj']} pJ")
-    ci = np.nan_to_num(ds.energy_pj_ci95.values)
-    ax.errorbar(np.arange(len(labels)), mac_e + ac_e, yerr=ci, fmt="none", ecolor="k", capsize=3)
+    """Energy per actor inference (arithmetic only): each plain actor's MACs against its spiking twin's MACs and
+    spike-driven ACs, and each spiking actor's firing rate per layer."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=FIGSIZE, gridspec_kw={"width_ratios": [1.6, 1]})
+    agents = [str(a) for a in ds.algorithm.values]
+    labels = [AGENT_TICKS[a] for a in agents]
+    x = np.arange(len(agents))
+    mac_e = ds.macs_mean.values * ds.attrs["e_mac_pj"] / 1e3  # nJ
+    ac_e = ds.acs_mean.values * ds.attrs["e_ac_pj"] / 1e3
+    ax.bar(x, mac_e, color="#0173b2", label=f"MAC x {ds.attrs['e_mac_pj']} pJ")
+    ax.bar(x, ac_e, bottom=mac_e, color="#de8f05", label=f"AC x {ds.attrs['e_ac_pj']} pJ")
+    ci = np.nan_to_num(ds.energy_pj_ci95.values) / 1e3
+    ax.errorbar(x, mac_e + ac_e, yerr=ci, fmt="none", ecolor="k", capsize=3)
     for i, total in enumerate(mac_e + ac_e):
-        ax.text(i, total + ci[i], f"{total / 1e3:.0f} nJ", ha="center", va="bottom", fontsize=6)
-    ax.set_ylim(top=np.nanmax(mac_e + ac_e + ci) * 1.12)  # room for the labels under the title
-    ax.set_ylabel("energy per actor inference (pJ)")
-    ax.legend(fontsize=6)
+        ax.text(i, total + ci[i], f"{total:.0f} nJ", ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(x, labels, fontsize=6)
+    ax.set_ylim(top=np.nanmax(mac_e + ac_e + ci) * 1.45)  # room for the labels and the legend above the bars
+    ax.set_ylabel("energy per actor inference (nJ)")
+    ax.legend(fontsize=6, loc="upper right", ncol=2)
     ax.set_title("45 nm, 32-bit float (Horowitz 2014)", loc="left", fontsize=7)
-    rates = ds.spike_rate
-    ax2.errorbar(np.arange(ds.sizes["layer"]), rates.mean("seed"), yerr=rates.std("seed").fillna(0), fmt="o-",
-                 color=METHOD_COLORS["SDRL"], capsize=2)
-    ax2.set_xticks(np.arange(ds.sizes["layer"]), [str(v) for v in ds.layer.values], fontsize=6)
-    ax2.set_ylabel("SDRL firing rate (spikes / neuron / step)")
+    spiking = [a for a in agents if bool(np.isfinite(ds.spike_rate.sel(algorithm=a)).any())]
+    layers = np.arange(ds.sizes["layer"])
+    for k, a in enumerate(spiking):
+        rates = ds.spike_rate.sel(algorithm=a)
+        ax2.errorbar(layers + (k - (len(spiking) - 1) / 2) * 0.08, rates.mean("seed"), yerr=rates.std("seed").fillna(0),
+                     fmt="o-", ms=3, color=AGENT_COLORS[a], capsize=2, label=AGENT_LABELS[a])
+    ax2.set_xticks(layers, [str(v) for v in ds.layer.values], fontsize=6)
+    ax2.set_ylabel("firing rate (spikes / neuron / step)")
+    ax2.legend(fontsize=6)
     ax2.set_title(f"trained PopSANs, {_n_seeds(ds)} seeds", loc="left", fontsize=7)
     fig.tight_layout()
     return fig
@@ -423,9 +433,9 @@ def draw_explore(view: xr.Dataset) -> Figure:
 @register("aolo_benchmark")
 def draw_benchmark(ds: xr.Dataset) -> plt.Figure:
     """(a) each agent's gap to the oracle, IQM over seeds with its 95% bootstrap interval, default and tuned
-    side by side, seeds as dots; (b) performance profiles of the tuned agents (dashed: default); (c) SDRL
-    against SAC: reduction of the IQM carbon with its interval, the published 18.77% and P(improvement);
-    (d) violation rates."""
+    side by side, seeds as dots; (b) performance profiles of the tuned agents (dashed: default); (c) each
+    spiking agent against its plain twin (SDRL against SAC, the published 18.77% beside it): reduction of the
+    IQM carbon with its interval and P(improvement); (d) violation rates."""
     fig, axes = plt.subplots(2, 2, figsize=(FIGSIZE[0], FIGSIZE[1] * 2.1))
     agents = [str(a) for a in ds.agent.values]
     variants = [str(v) for v in ds.variant.values]
@@ -442,7 +452,7 @@ def draw_benchmark(ds: xr.Dataset) -> plt.Figure:
         for j, a in enumerate(agents):
             seeds = ds.gap_to_oracle.sel(variant=variant, agent=a).values * 100
             ax.scatter(np.full(seeds.size, x[j]), seeds, s=3, color="k", zorder=3)
-    ax.set_xticks(np.arange(len(agents)), [AGENT_LABELS[a] for a in agents])
+    ax.set_xticks(np.arange(len(agents)), [AGENT_TICKS[a] for a in agents], fontsize=6)
     ax.set_ylabel("carbon gap to the oracle (%)")
     ax.axhline(0, color=METHOD_COLORS["oracle"], lw=0.8)
     ax.legend(fontsize=6, title="hatched: default", title_fontsize=6)
@@ -467,25 +477,32 @@ def draw_benchmark(ds: xr.Dataset) -> plt.Figure:
                  fontsize=7)
 
     ax = axes[1, 0]
-    if "sdrl_reduction" in ds:
-        x = np.arange(len(variants))
-        point = ds.sdrl_reduction.values * 100
-        low, high = ds.sdrl_reduction_low.values * 100, ds.sdrl_reduction_high.values * 100
-        ax.bar(x, point, 0.5, color=METHOD_COLORS["SDRL"], edgecolor="k", lw=0.4)
-        ax.errorbar(x, point, yerr=[point - low, high - point], fmt="none", ecolor="k", capsize=3, lw=0.8)
-        ax.axhline(float(ds.attrs["paper_reduction"]) * 100, color="0.4", ls="--", lw=0.9, label="paper: 18.77%")
-        ax.axhline(0, color="k", lw=0.6)
-        # Each probability under its variant's name (inside the panel whatever the interval), the axis wide
-        # enough for every whisker and the paper's line.
-        ax.set_xticks(x, [
-            f"{v}\nP(SDRL < SAC) = {float(ds.sdrl_improvement_probability.sel(variant=v)):.2f} "
-            f"[{float(ds.sdrl_improvement_probability_low.sel(variant=v)):.2f}, "
-            f"{float(ds.sdrl_improvement_probability_high.sel(variant=v)):.2f}]" for v in variants], fontsize=6)
+    if "spiking_reduction" in ds:
+        spiking = [str(a) for a in ds.spiking.values]
         paper = float(ds.attrs["paper_reduction"]) * 100
-        ax.set_ylim(min(-5.0, float(np.nanmin(low)) - 2), max(paper + 5, float(np.nanmax(high)) + 3))
-        ax.set_ylabel("SDRL's carbon reduction vs SAC (%)")
+        for iv, variant in enumerate(variants):
+            x = np.arange(len(spiking)) + (iv - (len(variants) - 1) / 2) * width
+            cell = ds.sel(variant=variant)
+            point = cell.spiking_reduction.values * 100
+            low, high = cell.spiking_reduction_low.values * 100, cell.spiking_reduction_high.values * 100
+            ax.bar(x, point, width, color=[AGENT_COLORS[a] for a in spiking], edgecolor="k", lw=0.4,
+                   **VARIANT_STYLE.get(variant, {}))
+            ax.errorbar(x, point, yerr=[point - low, high - point], fmt="none", ecolor="k", capsize=2, lw=0.8)
+            for j in range(len(spiking)):  # P(spiking < plain) under each bar's whisker
+                p = cell.spiking_improvement_probability.values[j]
+                ax.annotate(f"P={p:.2f}", (x[j], min(low[j], 0.0)), xytext=(0, -3), textcoords="offset points",
+                            ha="center", va="top", fontsize=4.5, rotation=90)
+        ax.axhline(paper, color="0.4", ls="--", lw=0.9, label="paper, SDRL vs SAC: 18.77%")
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_xticks(np.arange(len(spiking)), [f"{AGENT_LABELS[a]}\nvs {AGENT_LABELS[str(t)]}"
+                                                for a, t in zip(spiking, ds.twin.values)], fontsize=6)
+        lows = ds.spiking_reduction_low.values * 100
+        highs = ds.spiking_reduction_high.values * 100
+        ax.set_ylim(min(-8.0, float(np.nanmin(lows)) - 8), max(paper + 5, float(np.nanmax(highs)) + 3))
+        ax.set_ylabel("spiking actor's carbon reduction (%)")
         ax.legend(fontsize=6, loc="upper left")
-        ax.set_title("(c) 1 - IQM(C_SDRL) / IQM(C_SAC), 95% bootstrap interval", loc="left", fontsize=7)
+        ax.set_title("(c) spiking vs plain actor: 1 - IQM ratio, 95% interval; P = P(spiking run < plain)",
+                     loc="left", fontsize=6)
 
     ax = axes[1, 1]
     for iv, variant in enumerate(variants):
@@ -499,7 +516,7 @@ def draw_benchmark(ds: xr.Dataset) -> plt.Figure:
     ax.axhline(VIOLATION_LIMIT * 100, color="0.4", ls="--", lw=0.8, label=f"{VIOLATION_LIMIT:.0%}")
     top = float(np.nanmax((ds.mean_qoe_violation_rate + ds.mean_latency_violation_rate).values)) * 100
     ax.set_ylim(0, max(2.0, top * 1.15))
-    ax.set_xticks(np.arange(len(agents)), [AGENT_LABELS[a] for a in agents])
+    ax.set_xticks(np.arange(len(agents)), [AGENT_TICKS[a] for a in agents], fontsize=6)
     ax.set_ylabel("violated requests (%)")
     ax.legend(fontsize=6)
     ax.set_title("(d) violation rates, mean over seeds (dotted: latency on top of QoE)", loc="left", fontsize=7)
@@ -538,7 +555,7 @@ def draw_tuning(ds: xr.Dataset) -> plt.Figure:
     imp.index = [str(p).replace("popsan_kwargs.", "popsan.") for p in imp.index]
     im = ax.imshow(imp.values, aspect="auto", cmap="Blues", vmin=0, vmax=1)
     ax.set_yticks(np.arange(len(imp.index)), imp.index, fontsize=5)
-    ax.set_xticks(np.arange(len(algorithms)), [AGENT_LABELS[a] for a in algorithms], fontsize=6)
+    ax.set_xticks(np.arange(len(algorithms)), [AGENT_TICKS[a] for a in algorithms], fontsize=6)
     for (i, j), v in np.ndenumerate(imp.values):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=4.5, color="w" if v > 0.5 else "k")
@@ -576,7 +593,7 @@ def draw_tuning(ds: xr.Dataset) -> plt.Figure:
         ax.plot([], [], color="0.3", ls="--", lw=1.0, label="gap above which the other tuned agent looks 18.77% better")
     ax.scatter([], [], s=7, facecolors="none", edgecolors="0.3", lw=0.6, label=f"over {VIOLATION_LIMIT:.0%} of requests violated")
     ax.legend(fontsize=5, loc="upper right")
-    ax.set_xticks(np.arange(len(algorithms)), [AGENT_LABELS[a] for a in algorithms])
+    ax.set_xticks(np.arange(len(algorithms)), [AGENT_TICKS[a] for a in algorithms], fontsize=6)
     ax.set_xlim(-0.5, len(algorithms) - 0.5)
     ax.set_ylim(bottom=floor, top=max([ax.get_ylim()[1], *(t * 1.35 for t in thresholds)]))  # room for the legend
     ax.set_ylabel("validation carbon gap to the oracle (%)")

@@ -29,10 +29,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.training import MODEL_CLASSES, check_trainable, load_hyperparams, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
-from greenaolo.options import PAPER_ALGORITHMS, TRAINABLE_ALGORITHMS
+from greenaolo.options import ALGORITHMS, PAPER_ALGORITHMS, TRAINABLE_ALGORITHMS
 from greenaolo.tasks import Task, run_tasks
 
-__all__ = ["RUN_FIGURE", "MissingRunsError", "ensure_runs", "load_model", "load_runs", "profile_seeds", "run_paths", "train_run",
+__all__ = ["RUN_FIGURE", "MissingRunsError", "ensure_runs", "load_model", "load_runs", "profile_algorithms", "profile_seeds", "run_paths", "train_run",
            "train_run_task"]
 
 #: Per-request outcomes whose means :func:`load_runs` keeps.
@@ -74,6 +74,16 @@ def profile_seeds(profile: str, hyperparams: dict | None = None) -> list[int]:
     if profile not in hp["profiles"]:
         raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
     return [int(s) for s in hp["profiles"][profile]["seeds"]]
+
+
+def profile_algorithms(profile: str, hyperparams: dict | None = None) -> list[str]:
+    """The agents a profile trains (the ``algorithms`` of its entry in the hyperparameter file, in the order of
+    :data:`~greenaolo.options.ALGORITHMS`; every agent where it names none)."""
+    hp = hyperparams or load_hyperparams()
+    if profile not in hp["profiles"]:
+        raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
+    named = hp["profiles"][profile].get("algorithms", ALGORITHMS)
+    return [a for a in ALGORITHMS if a in named]
 
 
 def _expected(profile: str, hp: dict, cfg: AoloConfig, variant: str) -> dict[str, object]:

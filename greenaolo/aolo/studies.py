@@ -44,14 +44,14 @@ from greenaolo.aolo.oracle import energy_efficient_power
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import load_model, load_runs
 from greenaolo.aolo.training import mean_reward
-from greenaolo.options import EVALUATION_SEED
-from greenaolo.options import PAPER_ALGORITHMS as ALGORITHMS
+from greenaolo.options import EVALUATION_SEED, SPIKING_TWINS
 
 __all__ = [
     "E_AC_PJ",
     "E_MAC_PJ",
     "PAPER_REDUCTION",
     "SENSITIVITY",
+    "ACTOR_ENERGY_AGENTS",
     "actor_energy_study",
     "agent_outcome",
     "by_variant",
@@ -393,17 +393,24 @@ def sensitivity_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_re
 
 
 def _ann_macs(model) -> int:
-    """Multiply-accumulates of SAC's deterministic action: the actor's trunk and its mean head."""
+    """Multiply-accumulates of an MLP actor's deterministic action: every linear layer of the actor but SAC's
+    log-std head (SAC: trunk and mean head; TD3 and DDPG: their MLP)."""
     actor = model.policy.actor
-    layers = [m for m in actor.latent_pi.modules() if isinstance(m, torch.nn.Linear)] + [actor.mu]
+    skip = getattr(actor, "log_std", None)
+    layers = [m for m in actor.modules() if isinstance(m, torch.nn.Linear) and m is not skip]
     return int(sum(m.in_features * m.out_features for m in layers))
 
 
-def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests: int | None = None) -> xr.Dataset:
-    """Estimated energy of one deterministic actor inference: SAC's ANN against SDRL's SNN.
+#: The agents the actor energy figure counts: each spiking agent beside its plain twin.
+ACTOR_ENERGY_AGENTS = tuple(a for pair in SPIKING_TWINS.items() for a in reversed(pair))
 
-    ANN: multiply-accumulates ``sum fan_in * fan_out`` of the trunk and mean head (SB3's deterministic
-    action needs no log-std). SNN, per inference, from the trained PopSAN's spikes on the evaluation
+
+def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_requests: int | None = None) -> xr.Dataset:
+    """Estimated energy of one deterministic actor inference: each plain agent's ANN against its spiking twin's
+    SNN (:data:`ACTOR_ENERGY_AGENTS` found in ``paths``: SAC and SDRL, TD3 and PopSAN-TD3, DDPG and PopSAN-DDPG).
+
+    ANN: multiply-accumulates ``sum fan_in * fan_out`` of the actor's layers (SB3's deterministic action needs
+    no log-std). SNN, per inference, from the trained PopSAN's spikes on the evaluation
     requests: synaptic accumulates ``sum_t sum_layers spikes_in * fan_out`` (the encoder's spikes feed the
     first layer), neuron updates (two multiply-accumulates per LIF neuron and step: the decays of ``c`` and
     ``v``), the encoder (four operations per receptive field, counted as multiply-accumulates, plus one
@@ -417,23 +424,22 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
     n = int(n_requests or _n_eval(runs))
     obs = torch.as_tensor(observation(evaluation_requests(cfg, n, EVALUATION_SEED), cfg))
     seeds = [int(s) for s in runs.seed.values]
+    algorithms = [a for a in ACTOR_ENERGY_AGENTS if a in runs.algorithm.values]
     keys = ("macs", "acs", "energy_pj")
-    values = {k: np.full((len(ALGORITHMS), len(seeds)), np.nan) for k in keys}
-    rates = np.full((len(seeds), 4), np.nan)
+    values = {k: np.full((len(algorithms), len(seeds)), np.nan) for k in keys}
+    rates = np.full((len(algorithms), len(seeds), 4), np.nan)
     layer_names = ["encoder", "hidden 1", "hidden 2", "output"]
-    for ia, algorithm in enumerate(ALGORITHMS):
-        if algorithm not in runs.algorithm.values:
-            continue
+    for ia, algorithm in enumerate(algorithms):
         for js, seed in enumerate(seeds):
             model = load_model(runs_dir, algorithm, seed, runs.attrs["variant"])
-            if algorithm == "sac":
+            if algorithm not in SPIKING_TWINS:
                 macs, acs = _ann_macs(model), 0.0
             else:
                 net = model.policy.actor.mu
                 enc, snn = net.encoder, net.snn
                 counts = [float(c) / n for c in net.spike_counts(obs)]
                 sizes = [enc.obs_dim * enc.pop_dim] + [layer.out_features for layer in snn.layers]
-                rates[js] = [c / (size * snn.spike_ts) for c, size in zip(counts, sizes)]
+                rates[ia, js] = [c / (size * snn.spike_ts) for c, size in zip(counts, sizes)]
                 fan_outs = [layer.out_features for layer in snn.layers]
                 synaptic = sum(c * f for c, f in zip(counts[:-1], fan_outs))
                 neurons = sum(sizes[1:]) * snn.spike_ts
@@ -450,8 +456,9 @@ def actor_energy_study(runs_dir: str | Path, paths: Sequence[str | Path], *, n_r
         mean, half = t_interval(v, axis=1)
         data[f"{k}_mean"] = ("algorithm", mean, {"units": units[k][0], "long_name": f"{units[k][1]}, mean over seeds"})
         data[f"{k}_ci95"] = ("algorithm", half, {"units": units[k][0], "long_name": "95% t half-width"})
-    data["spike_rate"] = (("seed", "layer"), rates, {"units": "1", "long_name": "SDRL firing rate (spikes per neuron per time step)"})
-    out = xr.Dataset(data, coords={"algorithm": list(ALGORITHMS), "seed": seeds, "layer": layer_names})
+    data["spike_rate"] = (("algorithm", "seed", "layer"), rates,
+                          {"units": "1", "long_name": "PopSAN firing rate (spikes per neuron per time step; NaN for an MLP actor)"})
+    out = xr.Dataset(data, coords={"algorithm": algorithms, "seed": seeds, "layer": layer_names})
     out.attrs.update(runs.attrs)
     out.attrs.update(e_mac_pj=E_MAC_PJ, e_ac_pj=E_AC_PJ, evaluation_requests=n,
                      energy_source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm, 32-bit float)")

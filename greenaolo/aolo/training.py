@@ -1,4 +1,4 @@
-"""Training the AOLO agents (SAC, SDRL, TD3, DDPG, PPO; untuned: TD3 and DDPG with a PopSAN actor), as data
+"""Training the AOLO agents (SAC, SDRL, TD3, DDPG, PPO, and TD3 and DDPG with a PopSAN actor), as data
 (rl-baselines3-zoo style).
 
 Hyperparameters live in ``hyperparams/agents.yaml``: SAC and SDRL share every ``common`` entry (critic,
@@ -35,10 +35,10 @@ from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.aolo.td3 import AoloDDPG, AoloTD3
 from greenaolo.checks import TooLargeError, boolean, memory_guard, number, parse_yaml, read_yaml
-from greenaolo.options import ALGORITHMS, MAX_REQUESTS, TRAINABLE_ALGORITHMS, UNTUNED_ALGORITHMS, VARIANTS
+from greenaolo.options import ALGORITHMS, MAX_REQUESTS, TRAINABLE_ALGORITHMS, VARIANTS
 
 __all__ = ["ACCEPTS", "ALGORITHMS", "EvaluationCallback", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY",
-           "POPSAN_POLICIES", "check_trainable", "TRAINABLE_ALGORITHMS", "UNTUNED_ALGORITHMS", "VARIANTS",
+           "POPSAN_POLICIES", "check_trainable", "TRAINABLE_ALGORITHMS", "VARIANTS",
            "curve_row", "past_budget", "agent", "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
@@ -66,6 +66,12 @@ def _ints(v: Any, low: int) -> Any:
     if not isinstance(v, (list, tuple)) or not v:
         raise TypeError(f"{v!r} is not a list of integers")
     return [_int(x, low) for x in v]
+
+
+def _agents(v: Any) -> Any:
+    if not isinstance(v, list) or not v or len(set(map(str, v))) != len(v) or not set(v) <= set(TRAINABLE_ALGORITHMS):
+        raise ValueError(f"={v!r} is invalid: expected a list of distinct agents of {TRAINABLE_ALGORITHMS}")
+    return v
 
 
 def _mapping(v: Any) -> Any:
@@ -154,6 +160,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "eval_every": lambda v: _int(v, 1),
         "n_eval": lambda v: _int(v, 1, MAX_REQUESTS),
         "seeds": lambda v: _ints(v, 0),
+        "algorithms": _agents,  # optional: the agents the profile trains (default: every agent)
     },
 }
 
@@ -238,7 +245,7 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
     if not isinstance(hp["profiles"], dict) or not hp["profiles"]:
         raise HyperparameterError(f"{source}: profiles must be a mapping of profile names to budgets")
     for name, budget in hp["profiles"].items():
-        check(f"profiles.{name}", budget, SCHEMA["profile"], tuple(SCHEMA["profile"]))
+        check(f"profiles.{name}", budget, SCHEMA["profile"], tuple(k for k in SCHEMA["profile"] if k != "algorithms"))
     return hp
 
 
@@ -259,8 +266,7 @@ def load_hyperparams(path: str | None = None, *, variant: str = "default", tuned
     (default: the package's ``hyperparams/agents.yaml``); ``"tuned"`` is that file with each algorithm's
     section replaced by its tuned settings from ``tuned`` (default: the package's ``hyperparams/tuned.yaml``,
     written by :func:`greenaolo.aolo.tuning.write_tuned`). Budgets and seeds (``profiles``) always come
-    from the hyperparameter file, and so do the sections of the untuned agents
-    (:data:`~greenaolo.options.UNTUNED_ALGORITHMS`, which :func:`train` refuses to train as ``"tuned"``).
+    from the hyperparameter file.
 
     :raises HyperparameterError: a file cannot be read or parsed, or an entry is invalid (file and key named).
     """
@@ -300,14 +306,11 @@ ON_POLICY = {algorithm: algorithm == "ppo" for algorithm in MODEL_CLASSES}
 
 
 def check_trainable(algorithm: str, variant: str) -> None:
-    """Raise ``ValueError`` unless ``algorithm`` is known and trains with ``variant``'s hyperparameters (the
-    untuned agents, :data:`~greenaolo.options.UNTUNED_ALGORITHMS`, only with ``"default"``)."""
+    """Raise ``ValueError`` unless ``algorithm`` is known and ``variant`` is one of the variants."""
     if algorithm not in TRAINABLE_ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {TRAINABLE_ALGORITHMS}")
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
-    if variant == "tuned" and algorithm in UNTUNED_ALGORITHMS:
-        raise ValueError(f"{algorithm} is not tuned yet: it trains with variant='default' only")
 
 
 def past_budget(model: BaseAlgorithm, total: int) -> bool:
@@ -474,8 +477,7 @@ def train(
     :param seed: seeds the agent, the environment and its requests (the evaluation set is fixed).
     :param profile: which ``profiles`` entry of the hyperparameter file sets the budget.
     :param hyperparams: every agent's hyperparameters (default: :func:`load_hyperparams` of ``variant``).
-    :param variant: ``"default"`` or ``"tuned"``: which hyperparameters, recorded in the attributes (the
-        untuned agents, :data:`~greenaolo.options.UNTUNED_ALGORITHMS`, train only as ``"default"``).
+    :param variant: ``"default"`` or ``"tuned"``: which hyperparameters, recorded in the attributes.
     :param total_timesteps: overrides the profile's budget.
     :param return_model: also return the trained model (``(dataset, model)``).
     """
