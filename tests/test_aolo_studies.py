@@ -77,6 +77,15 @@ def test_runs_are_written_once_and_retrained_when_stale(runs, tmp_path, tiny_hyp
     hp["common"]["tau"] = 0.01
     ensure_runs(stale_dir, profile="quick", seeds=[0], algorithms=["sac"], hyperparams=hp, progress=False)
     assert json.loads(read_dataset(stale_dir / "sac_default_seed0.nc").attrs["hyperparams"])["common"]["tau"] == 0.01
+    # Another agent's settings, the profile's seeds and agent list are not the run's: it stays current.
+    other = tiny_hyperparams()
+    other["ppo"]["n_epochs"] = 3
+    other["profiles"]["quick"].update(seeds=[0, 1, 2], algorithms=["sac", "ppo"])
+    ensure_runs(runs_dir, profile="quick", seeds=[0, 1], hyperparams=other, progress=False)
+    assert [p.stat().st_mtime_ns for p in paths] == stamps
+    other["profiles"]["quick"]["eval_every"] = 30  # the budget is
+    ensure_runs(runs_dir, profile="quick", seeds=[0], algorithms=["sac"], hyperparams=other, progress=False)
+    assert paths[0].stat().st_mtime_ns != stamps[0] and paths[1].stat().st_mtime_ns == stamps[1]
     assert not list(stale_dir.glob(".*.tmp"))
 
 

@@ -27,7 +27,7 @@ import xarray as xr
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.training import MODEL_CLASSES, check_trainable, load_hyperparams, train
+from greenaolo.aolo.training import MODEL_CLASSES, check_trainable, load_hyperparams, settings, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
 from greenaolo.options import ALGORITHMS, PAPER_ALGORITHMS, TRAINABLE_ALGORITHMS
 from greenaolo.tasks import Task, run_tasks
@@ -86,12 +86,23 @@ def profile_algorithms(profile: str, hyperparams: dict | None = None) -> list[st
     return [a for a in ALGORITHMS if a in named]
 
 
+#: The entries of a profile that decide a run (its seeds and its list of agents do not).
+_BUDGET = ("total_timesteps", "eval_every", "n_eval")
+
+
+def _deciding(hp: dict, algorithm: str, profile: str) -> str:
+    """What decides a run of ``algorithm`` besides its seed, configuration and variant: its own settings
+    (:func:`~greenaolo.aolo.training.settings`: the ``common`` entries it takes and its section) and the
+    profile's budget. Another agent's settings, or an agent added to the file, leave its runs current."""
+    budget = {k: hp["profiles"][profile][k] for k in _BUDGET}
+    return json.dumps({"settings": settings(hp, algorithm), "budget": budget}, sort_keys=True, default=str)
+
+
 def _expected(profile: str, hp: dict, cfg: AoloConfig, variant: str) -> dict[str, object]:
     return {
         "profile": profile,
         "variant": variant,
         "total_timesteps": int(hp["profiles"][profile]["total_timesteps"]),
-        "hyperparams": json.dumps(hp, sort_keys=True),
         "config": cfg.to_json(),
     }
 
@@ -125,14 +136,18 @@ def is_pair(path: Path, model: Path, attrs: dict | None = None) -> bool:
     return attrs.get("model_sha256") == model_digest(model)
 
 
-def _is_current(path: Path, model: Path, expected: dict[str, object]) -> bool:
+def _is_current(path: Path, model: Path, expected: dict[str, object], deciding: str, algorithm: str) -> bool:
+    """Whether the run on disk was trained with what ``expected`` and ``deciding`` say (:func:`_deciding` of its
+    recorded hyperparameters) and its dataset and model belong together."""
     if not (path.is_file() and model.is_file()):
         return False
     try:
         attrs = read_dataset(path).attrs
-    except (OSError, ValueError):
+        recorded = _deciding(json.loads(attrs.get("hyperparams", "")), algorithm, str(expected["profile"]))
+    except (OSError, ValueError, KeyError, TypeError):  # unreadable, or recorded without this agent or profile
         return False
-    return all(attrs.get(k) == v for k, v in expected.items()) and is_pair(path, model, attrs)
+    return (all(attrs.get(k) == v for k, v in expected.items()) and recorded == deciding
+            and is_pair(path, model, attrs))
 
 
 def train_run(
@@ -205,7 +220,9 @@ def ensure_runs(
     hp = hyperparams or load_hyperparams(variant=variant)
     expected = _expected(profile, hp, cfg, variant)
     jobs = [(a, int(s)) for a in algorithms for s in seeds]
-    todo = [(a, s) for a, s in jobs if not _is_current(*run_paths(runs_dir, a, s, variant), expected)]
+    deciding = {a: _deciding(hp, a, profile) for a in algorithms}
+    todo = [(a, s) for a, s in jobs
+            if not _is_current(*run_paths(runs_dir, a, s, variant), expected, deciding[a], a)]
     if todo and os.environ.get("JPY_SESSION_NAME") and not os.environ.get(TRAIN_IN_LAB_VARIABLE):
         raise MissingRunsError(_missing_message(todo, runs_dir, profile, variant, hp))
     if todo:
