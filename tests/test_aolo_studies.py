@@ -83,9 +83,15 @@ def test_runs_are_written_once_and_retrained_when_stale(runs, tmp_path, tiny_hyp
     other["profiles"]["quick"].update(seeds=[0, 1, 2], algorithms=["sac", "ppo"])
     ensure_runs(runs_dir, profile="quick", seeds=[0, 1], hyperparams=other, progress=False)
     assert [p.stat().st_mtime_ns for p in paths] == stamps
-    other["profiles"]["quick"]["eval_every"] = 30  # the budget is
-    ensure_runs(runs_dir, profile="quick", seeds=[0], algorithms=["sac"], hyperparams=other, progress=False)
-    assert paths[0].stat().st_mtime_ns != stamps[0] and paths[1].stat().st_mtime_ns == stamps[1]
+    budget_dir = tmp_path / "budget"  # the budget is (a copy: the module's runs stay as they are)
+    budget_dir.mkdir()
+    for f in (*run_paths(runs_dir, "sac", 0), *run_paths(runs_dir, "sac", 1)):
+        (budget_dir / f.name).write_bytes(f.read_bytes())
+    other["profiles"]["quick"]["eval_every"] = 30
+    copied = [run_paths(budget_dir, "sac", s)[0] for s in (0, 1)]
+    before = [p.stat().st_mtime_ns for p in copied]
+    ensure_runs(budget_dir, profile="quick", seeds=[0], algorithms=["sac"], hyperparams=other, progress=False)
+    assert copied[0].stat().st_mtime_ns != before[0] and copied[1].stat().st_mtime_ns == before[1]
     assert not list(stale_dir.glob(".*.tmp"))
 
 
