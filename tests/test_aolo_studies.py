@@ -112,6 +112,8 @@ def test_load_runs_stacks_and_refuses_unequal_seeds(runs):
     assert dict(stacked.sizes)["algorithm"] == 2 and dict(stacked.sizes)["seed"] == 2
     assert stacked.curve_carbon_g.dims == ("algorithm", "seed", "step")
     assert list(stacked.step.values) == [0, 60, 120]
+    assert stacked.attrs["n_eval"] == N_EVAL and set(json.loads(stacked.attrs["hyperparams"])) == {"sac", "sdrl"}
+    assert json.loads(stacked.attrs["hyperparams"])["sdrl"]["popsan_kwargs"]["hidden_sizes"] == [32, 16]  # its settings
     with pytest.raises(ValueError, match="runs missing"):
         load_runs(paths[:3])
 

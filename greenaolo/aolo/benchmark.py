@@ -97,7 +97,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     seeds = sorted(set.intersection(*(set(int(s) for s in r.seed.values) for r in runs.values())))
     if len(seeds) < 2:
         raise ValueError(f"every variant needs the same seeds, at least two; they share {seeds}")
-    n_eval = int(json.loads(first.attrs["hyperparams"])["profiles"][first.attrs["profile"]]["n_eval"])
+    n_eval = int(first.attrs["n_eval"])
     requests = evaluation_requests(cfg, n_eval, EVALUATION_SEED)
     best = evaluate_oracle(requests, cfg)
     shape = (len(variants), len(algorithms), len(seeds))

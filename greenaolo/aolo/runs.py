@@ -235,13 +235,17 @@ def ensure_runs(
 def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
     """Stack run datasets of one variant on ``algorithm`` x ``seed``: curves on ``step``, final metrics per run.
 
-    Per-request variables are dropped (the run files keep them); attributes common to every run are kept.
+    Per-request variables are dropped (the run files keep them); attributes common to every run are kept, with
+    ``n_eval`` (the evaluation requests) and ``hyperparams``, each agent's settings as its runs recorded them.
 
-    :raises ValueError: runs of several variants, or algorithms with different seeds.
+    :raises ValueError: runs of several variants, algorithms with different seeds, an agent's runs with
+        different settings, or runs evaluated at different steps or on different numbers of requests.
     """
     rows: dict[str, dict[int, xr.Dataset]] = {}
+    requests = set()
     for path in paths:
         ds = read_dataset(path)
+        requests.add(int(ds.sizes.get("request", 0)))
         for name in PER_REQUEST_MEANS:
             ds[f"mean_{name}"] = ds[name].mean("request").assign_attrs(
                 units=ds[name].attrs["units"], long_name=f"mean {ds[name].attrs['long_name']}")
@@ -259,7 +263,19 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
     variants = {ds.attrs.get("variant", "default") for per in rows.values() for ds in per.values()}
     if len(variants) != 1:
         raise ValueError(f"runs of several variants {sorted(variants)}: load each variant's runs on its own")
-    keep = ("profile", "variant", "total_timesteps", "config", "hyperparams")
+    if len(requests) != 1:
+        raise ValueError(f"the runs were evaluated on different numbers of requests {sorted(requests)}; retrain them "
+                         "with one profile")
+    # Each agent's settings as its runs recorded them (runs trained before another agent was added record
+    # another file, with the same settings for them): one set per agent, or the runs are not one experiment.
+    agent_settings = {}
+    for a in algorithms:
+        recorded = {json.dumps(settings(json.loads(rows[a][s].attrs["hyperparams"]), a), sort_keys=True, default=str)
+                    for s in seeds}
+        if len(recorded) != 1:
+            raise ValueError(f"the runs of {a} were trained with different settings: retrain them with one file")
+        agent_settings[a] = json.loads(recorded.pop())
+    keep = ("profile", "variant", "total_timesteps", "config")
     per_alg = [
         xr.concat([rows[a][s].drop_attrs(deep=False) for s in seeds], dim=xr.DataArray(seeds, dims="seed", name="seed"))
         for a in algorithms
@@ -267,6 +283,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
     out = xr.concat(per_alg, dim=xr.DataArray(algorithms, dims="algorithm", name="algorithm"))
     first = rows[algorithms[0]][seeds[0]].attrs
     out.attrs = {k: first[k] for k in keep if all(rows[a][s].attrs.get(k) == first[k] for a in algorithms for s in seeds)}
+    out.attrs.update(n_eval=requests.pop(), hyperparams=json.dumps(agent_settings, sort_keys=True, default=str))
     out["train_seconds"] = xr.DataArray(
         [[float(rows[a][s].attrs["train_seconds"]) for s in seeds] for a in algorithms], dims=("algorithm", "seed"),
         attrs={"units": "s", "long_name": "training wall time"})

@@ -169,8 +169,7 @@ def _config(runs: xr.Dataset) -> AoloConfig:
 
 
 def _n_eval(runs: xr.Dataset) -> int:
-    hp = json.loads(runs.attrs["hyperparams"])
-    return int(hp["profiles"][runs.attrs["profile"]]["n_eval"])
+    return int(runs.attrs["n_eval"])
 
 
 def _summary(ds: xr.Dataset, requests, cfg: AoloConfig) -> dict[str, float]:
