@@ -415,7 +415,7 @@ def _benchmark(d: Data) -> dict[str, str]:
         out[f"red_{variant}"], out[f"p_{variant}"] = versus(variant, "sdrl")
     others = [str(a) for a in ds.spiking.values if a != "sdrl"]
     out["twins"] = "; ".join(
-        f"{AGENT_LABELS[a]} against {AGENT_LABELS[str(ds.twin.sel(spiking=a).values)]} {versus('tuned', a)[0]} "
+        f"{AGENT_LABELS[a]}'s carbon against {AGENT_LABELS[str(ds.twin.sel(spiking=a).values)]}'s {versus('tuned', a)[0]} "
         f"(P = {versus('tuned', a)[1]}; default settings {versus('default', a)[0]})" for a in others)
     tuned = ds.iqm_gap_to_oracle.sel(variant="tuned")
     order = [str(a) for a in tuned.sortby(tuned).agent.values]

@@ -555,7 +555,7 @@ def draw_tuning(ds: xr.Dataset) -> plt.Figure:
     imp.index = [str(p).replace("popsan_kwargs.", "popsan.") for p in imp.index]
     im = ax.imshow(imp.values, aspect="auto", cmap="Blues", vmin=0, vmax=1)
     ax.set_yticks(np.arange(len(imp.index)), imp.index, fontsize=5)
-    ax.set_xticks(np.arange(len(algorithms)), [AGENT_TICKS[a] for a in algorithms], fontsize=6)
+    ax.set_xticks(np.arange(len(algorithms)), [AGENT_TICKS[a] for a in algorithms], fontsize=5)
     for (i, j), v in np.ndenumerate(imp.values):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=4.5, color="w" if v > 0.5 else "k")
@@ -593,7 +593,7 @@ def draw_tuning(ds: xr.Dataset) -> plt.Figure:
         ax.plot([], [], color="0.3", ls="--", lw=1.0, label="gap above which the other tuned agent looks 18.77% better")
     ax.scatter([], [], s=7, facecolors="none", edgecolors="0.3", lw=0.6, label=f"over {VIOLATION_LIMIT:.0%} of requests violated")
     ax.legend(fontsize=5, loc="upper right")
-    ax.set_xticks(np.arange(len(algorithms)), [AGENT_TICKS[a] for a in algorithms], fontsize=6)
+    ax.set_xticks(np.arange(len(algorithms)), [AGENT_TICKS[a] for a in algorithms], fontsize=5)
     ax.set_xlim(-0.5, len(algorithms) - 0.5)
     ax.set_ylim(bottom=floor, top=max([ax.get_ylim()[1], *(t * 1.35 for t in thresholds)]))  # room for the legend
     ax.set_ylabel("validation carbon gap to the oracle (%)")
