@@ -62,14 +62,23 @@ def test_zero_discount_shortcut_skips_the_next_state_value(monkeypatch, small_hy
     assert_same_agent(ours, sb3)
 
 
-def test_the_copied_update_is_sb3s_current_one():
-    """:class:`AoloSAC` copies SB3's ``SAC.train``; if SB3 changes it, this says so before anything subtler fails."""
+@pytest.mark.parametrize("update, module, digest_name", [
+    ("SAC.train", "sac", "SB3_SAC_TRAIN_SHA256"), ("TD3.train", "td3", "SB3_TD3_TRAIN_SHA256")])
+def test_the_copied_updates_are_sb3s_current_ones(update, module, digest_name):
+    """:class:`AoloSAC` copies SB3's ``SAC.train`` and :class:`~greenaolo.aolo.td3.ZeroDiscountTD3` its ``TD3.train``
+    (DDPG's too); if SB3 changes one, this says so before anything subtler fails."""
+    import importlib
+
     import stable_baselines3
+    from stable_baselines3 import DDPG, TD3
 
-    from greenaolo.aolo.sac import SB3_SAC_TRAIN_SHA256, SB3_VERSION
+    from greenaolo.aolo.sac import SB3_VERSION
 
-    digest = hashlib.sha256(inspect.getsource(SAC.train).encode()).hexdigest()
-    assert digest == SB3_SAC_TRAIN_SHA256, (
-        f"stable-baselines3 {stable_baselines3.__version__}'s SAC.train differs from {SB3_VERSION}'s, which "
-        "greenaolo/aolo/sac.py copies: compare the two, carry the change into AoloSAC.train, then update "
-        "SB3_VERSION, SB3_SAC_TRAIN_SHA256 and the pin in pyproject.toml")
+    assert DDPG.train is TD3.train  # SB3's DDPG trains with TD3's update, so ours does too
+    cls, method = update.split(".")
+    source = inspect.getsource(getattr(getattr(stable_baselines3, cls), method))
+    expected = getattr(importlib.import_module(f"greenaolo.aolo.{module}"), digest_name)
+    assert hashlib.sha256(source.encode()).hexdigest() == expected, (
+        f"stable-baselines3 {stable_baselines3.__version__}'s {update} differs from {SB3_VERSION}'s, which "
+        f"greenaolo/aolo/{module}.py copies: compare the two, carry the change into the copy, then update "
+        f"SB3_VERSION, {digest_name} and the pin in pyproject.toml")
