@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from greenaolo.options import ALGORITHMS, EVALUATION_SEED, PROFILES, SOLVERS, TRAINABLE_ALGORITHMS, VARIANTS
+from greenaolo.options import ALGORITHMS, EVALUATION_SEED, PROFILES, SOLVERS, VARIANTS
 
 app = typer.Typer(
     help="Reproduce Green-LLM (arXiv 2507.09942) and AOLO (arXiv 2503.04418).",
@@ -617,13 +617,12 @@ def aolo_evaluate(
 
 
 Algorithm = Enum("Algorithm", {name: name for name in ALGORITHMS}, type=str)
-TrainableAlgorithm = Enum("TrainableAlgorithm", {name: name for name in TRAINABLE_ALGORITHMS}, type=str)
 Variant = Enum("Variant", {name: name for name in VARIANTS}, type=str)
 
 
 @aolo_app.command("train")
 def aolo_train(
-    algorithm: Annotated[TrainableAlgorithm, typer.Argument(
+    algorithm: Annotated[Algorithm, typer.Argument(
         help="sac (MLP actor), sdrl (PopSAN actor), td3, ddpg, ppo, or sdrl_td3 and sdrl_ddpg (TD3 and DDPG with "
              "a PopSAN actor)")],
     seed: Annotated[int, typer.Argument(help="seed of the agent and its environment", min=0)],
@@ -667,7 +666,7 @@ def aolo_train(
 
 @aolo_app.command("tune")
 def aolo_tune(
-    algorithm: Annotated[TrainableAlgorithm, typer.Argument(help="the agent to tune: " + ", ".join(TRAINABLE_ALGORITHMS))],
+    algorithm: Annotated[Algorithm, typer.Argument(help="the agent to tune: " + ", ".join(ALGORITHMS))],
     trials: Annotated[Optional[int], typer.Option(help="finished trials wanted in all (default: the profile's, "
                                                        "hyperparams/tuning.yaml); a resumed study runs the rest", min=1, max=100_000)] = None,
     profile: Annotated[Profile, typer.Option(help="tuning budget from hyperparams/tuning.yaml")] = Profile.full,

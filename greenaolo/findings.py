@@ -414,9 +414,12 @@ def _benchmark(d: Data) -> dict[str, str]:
     for variant in ("tuned", "default"):
         out[f"red_{variant}"], out[f"p_{variant}"] = versus(variant, "sdrl")
     others = [str(a) for a in ds.spiking.values if a != "sdrl"]
-    out["twins"] = "; ".join(
-        f"{AGENT_LABELS[a]}'s carbon against {AGENT_LABELS[str(ds.twin.sel(spiking=a).values)]}'s {versus('tuned', a)[0]} "
-        f"(P = {versus('tuned', a)[1]}; default settings {versus('default', a)[0]})" for a in others)
+    twins = []
+    for a in others:
+        (tuned, p_tuned), (default, _) = versus("tuned", a), versus("default", a)
+        twins.append(f"{AGENT_LABELS[a]}'s carbon against {AGENT_LABELS[str(ds.twin.sel(spiking=a).values)]}'s {tuned} "
+                     f"(P = {p_tuned}; default settings {default})")
+    out["twins"] = "; ".join(twins)
     tuned = ds.iqm_gap_to_oracle.sel(variant="tuned")
     order = [str(a) for a in tuned.sortby(tuned).agent.values]
     parts = []

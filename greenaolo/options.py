@@ -7,7 +7,7 @@ The library's modules and the command line import them from here (a module cheap
 from __future__ import annotations
 
 __all__ = ["ALGORITHMS", "EVALUATION_SEED", "MAX_REQUESTS", "PAPER_ALGORITHMS", "PROFILES", "SOLVERS", "SPIKING_TWINS",
-           "TRAINABLE_ALGORITHMS", "VALIDATION_SEED", "VARIANTS"]
+           "VALIDATION_SEED", "VARIANTS"]
 
 #: ``quick`` runs the same code as ``full`` on smaller inputs.
 PROFILES = ("quick", "full")
@@ -21,8 +21,6 @@ PAPER_ALGORITHMS = ("sac", "sdrl")
 #: Each agent with a spiking (PopSAN) actor and its twin with a plain MLP actor: the same algorithm and settings
 #: space, only the actor differs (the comparison behind the paper's claim, made for every algorithm with one).
 SPIKING_TWINS = {"sdrl": "sac", "sdrl_td3": "td3", "sdrl_ddpg": "ddpg"}
-#: Every agent ``greenaolo aolo train`` trains.
-TRAINABLE_ALGORITHMS = ALGORITHMS
 #: Hyperparameters: the shared, untuned ``default`` (``hyperparams/agents.yaml``) or ``tuned`` by Optuna
 #: (``hyperparams/tuned.yaml``).
 VARIANTS = ("default", "tuned")

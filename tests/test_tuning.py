@@ -20,7 +20,7 @@ from greenaolo.aolo.training import (ACCEPTS, HyperparameterError, agent, load_h
 from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.samplers import space_of
 from greenaolo.aolo.tuning import best_trial, journal_path, load_budget, load_study, study_trials, suggest, tune, write_tuned
-from greenaolo.options import ALGORITHMS, TRAINABLE_ALGORITHMS
+from greenaolo.options import ALGORITHMS
 
 TINY = {"steps": 120, "eval_every": 40, "n_validation": 50, "startup_trials": 1, "warmup_evaluations": 1}
 
@@ -79,7 +79,7 @@ def test_ppo_entropy_coefficient_must_be_a_number():
         validate_hyperparams(hp, "x.yaml")
 
 
-@pytest.mark.parametrize("algorithm", TRAINABLE_ALGORITHMS)
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_every_sampler_draws_valid_settings_within_the_compute_bound(algorithm):
     """Many random draws of each sampler: every one passes the hyperparameter checks and the compute bound
     (docs/aolo.md#compute-bound), gamma is never tuned, and every distribution asked for is drawn from."""

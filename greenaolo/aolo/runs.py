@@ -29,7 +29,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.training import MODEL_CLASSES, check_trainable, load_hyperparams, settings, train
 from greenaolo.io import atomic_path, read_dataset, write_dataset
-from greenaolo.options import ALGORITHMS, PAPER_ALGORITHMS, TRAINABLE_ALGORITHMS
+from greenaolo.options import ALGORITHMS, PAPER_ALGORITHMS
 from greenaolo.tasks import Task, run_tasks
 
 __all__ = ["RUN_FIGURE", "MissingRunsError", "ensure_runs", "load_model", "load_runs", "profile_algorithms", "profile_seeds", "run_paths", "train_run",
@@ -70,20 +70,22 @@ def run_paths(runs_dir: str | Path, algorithm: str, seed: int, variant: str = "d
 
 def profile_seeds(profile: str, hyperparams: dict | None = None) -> list[int]:
     """The seeds a profile trains (the ``seeds`` of its entry in the hyperparameter file)."""
-    hp = hyperparams or load_hyperparams()
-    if profile not in hp["profiles"]:
-        raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
-    return [int(s) for s in hp["profiles"][profile]["seeds"]]
+    return [int(s) for s in _profile_entry(profile, hyperparams)["seeds"]]
 
 
 def profile_algorithms(profile: str, hyperparams: dict | None = None) -> list[str]:
     """The agents a profile trains (the ``algorithms`` of its entry in the hyperparameter file, in the order of
     :data:`~greenaolo.options.ALGORITHMS`; every agent where it names none)."""
+    named = _profile_entry(profile, hyperparams).get("algorithms", ALGORITHMS)
+    return [a for a in ALGORITHMS if a in named]
+
+
+def _profile_entry(profile: str, hyperparams: dict | None) -> dict:
+    """A profile's entry in the hyperparameter file (default: the package's), or ``ValueError`` naming the profiles."""
     hp = hyperparams or load_hyperparams()
     if profile not in hp["profiles"]:
         raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
-    named = hp["profiles"][profile].get("algorithms", ALGORITHMS)
-    return [a for a in ALGORITHMS if a in named]
+    return hp["profiles"][profile]
 
 
 #: The entries of a profile that decide a run (its seeds and its list of agents do not).
@@ -252,7 +254,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
         ds = ds.drop_vars([v for v in ds.data_vars if "request" in ds[v].dims])
         ds = ds.drop_dims([d for d in ("request",) if d in ds.dims])
         rows.setdefault(ds.attrs["algorithm"], {})[int(ds.attrs["seed"])] = ds
-    algorithms = [a for a in TRAINABLE_ALGORITHMS if a in rows]
+    algorithms = [a for a in ALGORITHMS if a in rows]
     seeds = sorted({s for per in rows.values() for s in per})
     missing = [(a, s) for a in algorithms for s in seeds if s not in rows[a]]
     if missing:

@@ -35,10 +35,10 @@ from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.sac import AoloSAC
 from greenaolo.aolo.td3 import AoloDDPG, AoloTD3
 from greenaolo.checks import TooLargeError, boolean, memory_guard, number, parse_yaml, read_yaml
-from greenaolo.options import ALGORITHMS, MAX_REQUESTS, TRAINABLE_ALGORITHMS, VARIANTS
+from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
 __all__ = ["ACCEPTS", "ALGORITHMS", "EvaluationCallback", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY",
-           "POPSAN_POLICIES", "check_trainable", "TRAINABLE_ALGORITHMS", "VARIANTS",
+           "POPSAN_POLICIES", "check_trainable", "VARIANTS",
            "curve_row", "past_budget", "agent", "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
@@ -69,8 +69,8 @@ def _ints(v: Any, low: int) -> Any:
 
 
 def _agents(v: Any) -> Any:
-    if not isinstance(v, list) or not v or len(set(map(str, v))) != len(v) or not set(v) <= set(TRAINABLE_ALGORITHMS):
-        raise ValueError(f"={v!r} is invalid: expected a list of distinct agents of {TRAINABLE_ALGORITHMS}")
+    if not isinstance(v, list) or not v or len(set(map(str, v))) != len(v) or not set(v) <= set(ALGORITHMS):
+        raise ValueError(f"={v!r} is invalid: expected a list of distinct agents of {ALGORITHMS}")
     return v
 
 
@@ -168,8 +168,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
 def settings(hyperparams: dict[str, Any], algorithm: str) -> dict[str, Any]:
     """One algorithm's hyperparameters: the ``common`` entries it takes (:data:`ACCEPTS`), then its own
     section's, which win."""
-    if algorithm not in TRAINABLE_ALGORITHMS:
-        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {TRAINABLE_ALGORITHMS}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
     common = {k: v for k, v in (hyperparams.get("common") or {}).items() if k in ACCEPTS[algorithm]}
     return copy.deepcopy({**common, **(hyperparams.get(algorithm) or {})})
 
@@ -193,13 +193,13 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
     """Check every entry of a hyperparameter mapping before anything trains.
 
     The mapping has a ``common`` section (entries each algorithm takes if it knows them: :data:`ACCEPTS`),
-    one section per algorithm of :data:`~greenaolo.options.TRAINABLE_ALGORITHMS` and ``profiles`` (budgets and
+    one section per algorithm of :data:`~greenaolo.options.ALGORITHMS` and ``profiles`` (budgets and
     seeds).
 
     :param source: the file it came from, for the messages.
     :raises HyperparameterError: naming the file, the key and the valid range.
     """
-    sections = ("common", *TRAINABLE_ALGORITHMS, "profiles")
+    sections = ("common", *ALGORITHMS, "profiles")
     if not isinstance(hp, dict):
         raise HyperparameterError(f"{source}: expected a mapping with sections {', '.join(sections)}")
     for section in sections:
@@ -225,7 +225,7 @@ def validate_hyperparams(hp: Any, source: str = "hyperparameters") -> dict[str, 
                 raise HyperparameterError(f"{source}: {where}.{key}{'' if text.startswith('=') else ': '}{text}") from None
 
     check("common", hp["common"] or {}, KEYS)
-    for algorithm in TRAINABLE_ALGORITHMS:
+    for algorithm in ALGORITHMS:
         section = hp[algorithm] or {}
         check(algorithm, section, {k: KEYS[k] for k in ACCEPTS[algorithm]})
         missing = [k for k in REQUIRED if k not in settings(hp, algorithm)]
@@ -307,8 +307,8 @@ ON_POLICY = {algorithm: algorithm == "ppo" for algorithm in MODEL_CLASSES}
 
 def check_trainable(algorithm: str, variant: str) -> None:
     """Raise ``ValueError`` unless ``algorithm`` is known and ``variant`` is one of the variants."""
-    if algorithm not in TRAINABLE_ALGORITHMS:
-        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {TRAINABLE_ALGORITHMS}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm={algorithm!r} is unknown: expected one of {ALGORITHMS}")
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
 
@@ -473,7 +473,7 @@ def train(
     """Train one agent and return its learning curve (``curve_*`` on ``step``) and final evaluation
     (per ``request``, with ``carbon_g``, violation rates and ``gap_to_oracle``), exact settings in attrs.
 
-    :param algorithm: one of :data:`~greenaolo.options.TRAINABLE_ALGORITHMS`.
+    :param algorithm: one of :data:`~greenaolo.options.ALGORITHMS`.
     :param seed: seeds the agent, the environment and its requests (the evaluation set is fixed).
     :param profile: which ``profiles`` entry of the hyperparameter file sets the budget.
     :param hyperparams: every agent's hyperparameters (default: :func:`load_hyperparams` of ``variant``).

@@ -46,7 +46,7 @@ from greenaolo.aolo.training import (ON_POLICY, EvaluationCallback, Hyperparamet
                                      validate_hyperparams)
 from greenaolo.checks import number, read_yaml
 from greenaolo.io import atomic_path
-from greenaolo.options import EVALUATION_SEED, TRAINABLE_ALGORITHMS, VALIDATION_SEED
+from greenaolo.options import EVALUATION_SEED, ALGORITHMS, VALIDATION_SEED
 
 __all__ = ["STUDIES_DIR", "Budget", "TrialRecord", "best_trial", "load_budget", "load_study", "objective",
            "study_trials", "suggest", "tune", "write_tuned"]
@@ -599,7 +599,7 @@ def write_tuned(path: str | Path, studies: dict[str, Any], *, limit: int | None 
             "best_gap_to_oracle": float(best.user_attrs["gap_to_oracle"]),
             "hyperparams": json.loads(best.user_attrs["hyperparams"]),
         }
-    data = {"agents": {a: agents[a] for a in TRAINABLE_ALGORITHMS if a in agents}}
+    data = {"agents": {a: agents[a] for a in ALGORITHMS if a in agents}}
     header = ("# Tuned hyperparameters of the AOLO agents: the best trial of each algorithm's Optuna study\n"
               "# (greenaolo.aolo.tuning; `make tune` rebuilds this file; budgets in tuning.yaml, spaces in\n"
               "# greenaolo/aolo/samplers.py). `make reproduce` trains the 'tuned' runs from it.\n")
