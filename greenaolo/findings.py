@@ -377,7 +377,7 @@ def _convergence(d: Data) -> dict[str, str]:
 
 def _comparison(d: Data) -> dict[str, str]:
     ds = d["aolo_carbon_comparison"]
-    out = {"seeds": f"{ds.sizes['seed']}", "steps": f"{int(ds.attrs['total_timesteps']):,}"}
+    out = {"seeds": f"{ds.sizes['seed']}", "steps": f"{int(ds.attrs['gradient_updates']):,}"}
     for variant in ("default", "tuned"):
         change = -100 * ds.reduction_per_seed.sel(variant=variant)  # C_SDRL / C_SAC - 1 per seed, %
         mean, half = -100 * float(ds.reduction_mean.sel(variant=variant)), 100 * float(ds.reduction_ci95.sel(variant=variant))

@@ -51,7 +51,7 @@ def run(algorithm: str, variant: str, seed: int, steps: int) -> str:
     hp = load_hyperparams(variant="tuned")
     hp[algorithm] = {**hp.get(algorithm, {}), **hp_changes}
     ds = train(algorithm, seed, config=AoloConfig(**config_changes), profile="full", hyperparams=hp, variant="tuned",
-               total_timesteps=steps, progress=False)
+               updates=steps, progress=False)
     ds.attrs["ablation_variant"] = variant
     with atomic_path(path) as tmp:  # a killed run leaves no half-written file to be skipped next time
         ds.to_netcdf(tmp, engine=ENGINE)

@@ -200,11 +200,11 @@ def interleaved_rates(runs: dict[str, tuple[str, dict]], repeats: int, steps: in
         return max(steps, 2 * int(settings(hp, algorithm).get("n_steps", 0))) if ON_POLICY[algorithm] else steps
 
     for algorithm, hp in runs.values():
-        train(algorithm, 0, hyperparams=hp, total_timesteps=100, progress=False)
+        train(algorithm, 0, hyperparams=hp, updates=100, progress=False)
     rates = {name: [] for name in runs}
     for _ in range(repeats):
         for name, (algorithm, hp) in runs.items():
-            rates[name].append(train(algorithm, 0, hyperparams=hp, total_timesteps=length(algorithm, hp), progress=False)
+            rates[name].append(train(algorithm, 0, hyperparams=hp, updates=length(algorithm, hp), progress=False)
                                .attrs["steps_per_second"])
     return {name: statistics.median(v) for name, v in rates.items()}
 

@@ -405,6 +405,11 @@ def test_annealed_exploration_noise_falls_linearly_then_stays():
     hp["ddpg"] = {**hp["ddpg"], "action_noise_final": 0.01, "action_noise_decay_steps": 100}
     model = agent("ddpg", AoloEnv(), 0, hp)
     assert isinstance(model.action_noise, AnnealedNormalActionNoise) and model.action_noise.final == 0.01
-    hp["ddpg"].pop("action_noise_decay_steps")
-    with pytest.raises(HyperparameterError, match="go together"):
+    hp["ddpg"].pop("action_noise_decay_steps")  # then over the whole run: its steps must be known
+    assert agent("ddpg", AoloEnv(), 0, hp, steps=500).action_noise.steps == 500
+    with pytest.raises(HyperparameterError, match="decays over the run: pass its environment steps"):
+        agent("ddpg", AoloEnv(), 0, hp)
+    hp["ddpg"] = {**hp["ddpg"], "action_noise_decay_steps": 100}
+    hp["ddpg"].pop("action_noise_final")
+    with pytest.raises(HyperparameterError, match="action_noise_decay_steps=100 needs action_noise_final"):
         agent("ddpg", AoloEnv(), 0, hp)

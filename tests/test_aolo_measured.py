@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -91,19 +90,15 @@ def test_the_reconstruction_is_unchanged():
     assert [float(x) for x in cm.carbon(100, 1.0, gain, 475.0, cfg)] == pytest.approx(terms, rel=1e-12)
 
 
-def test_records_without_the_new_field_are_the_same_configuration(tmp_path):
-    """A study (or run) recorded before ``concurrent_requests`` existed describes today's default: the committed
-    studies resume instead of refusing 'another config'."""
-    from greenaolo.aolo.tuning import STUDIES_DIR, journal_path, load_budget, load_study, tune
-
-    old = json.loads(load_study(STUDIES_DIR, "sac").user_attrs["config"])
-    assert "concurrent_requests" not in old
+def test_records_without_the_new_field_are_the_same_configuration():
+    """A study (or run) recorded before ``concurrent_requests`` and ``useful_kappa_range`` existed describes today's
+    default: such studies resume and such runs stay current instead of refusing 'another config'."""
+    old = AoloConfig().to_dict()
+    del old["concurrent_requests"], old["useful_kappa_range"]
     assert AoloConfig().same_as(json.dumps(old))
     assert not AoloConfig(concurrent_requests=2.0).same_as(json.dumps(old))
+    assert not AoloConfig(useful_kappa_range=True).same_as(json.dumps(old))
     assert not AoloConfig().same_as("not json")
-    shutil.copy(journal_path(STUDIES_DIR, "sac"), journal_path(tmp_path, "sac"))
-    study = tune("sac", budget=load_budget("full"), storage_dir=tmp_path, scheduler="serial", progress=False)
-    assert AoloConfig().same_as(study.user_attrs["config"]) and "concurrent_requests" in study.user_attrs["config"]
 
 
 def test_default_batch_is_the_most_efficient_that_streams_fast_enough():

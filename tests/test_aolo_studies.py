@@ -37,7 +37,7 @@ N_EVAL = 60
 @pytest.fixture(scope="session")
 def tiny_hyperparams(small_hyperparams):
     return lambda: small_hyperparams(learning_starts=60, profile={
-        "total_timesteps": 120, "eval_every": 60, "n_eval": N_EVAL, "seeds": [0, 1]})
+        "gradient_updates": 120, "eval_every": 60, "n_eval": N_EVAL, "seeds": [0, 1]})
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +255,7 @@ def test_the_makefile_trains_the_seeds_the_hyperparameter_file_lists(tmp_path):
 def test_cli_train_writes_a_run(tmp_path, tiny_hyperparams):
     hp_path = tmp_path / "hp.yaml"
     hp = tiny_hyperparams()
-    hp["profiles"]["quick"]["total_timesteps"] = 70
+    hp["profiles"]["quick"]["gradient_updates"] = 70
     hp_path.write_text(yaml.safe_dump(hp))
     result = CliRunner().invoke(app, ["aolo", "train", "sac", "3", "--profile", "quick", "--runs-dir", str(tmp_path),
                                       "--hyperparams", str(hp_path), "--no-progress"])

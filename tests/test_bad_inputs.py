@@ -225,8 +225,8 @@ def test_hyperparameter_files_are_checked_before_training(tmp_path, path, value,
 def test_zero_training_steps_is_an_error_not_the_full_budget():
     from greenaolo.aolo.training import train
 
-    with pytest.raises(ValueError, match=r"total_timesteps=0 is out of range: expected an integer in \[1"):
-        train("sac", 0, total_timesteps=0)
+    with pytest.raises(ValueError, match=r"updates=0 is out of range: expected an integer in \[1"):
+        train("sac", 0, updates=0)
 
 
 # 12. trace files ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ AGENTS = ["sac", "sdrl", "ppo", "td3", "sdrl_td3"]  # two spiking agents with th
 
 @pytest.fixture(scope="module")
 def variant_runs(tmp_path_factory, small_hyperparams):
-    hp = small_hyperparams(learning_starts=40, profile={"total_timesteps": 80, "eval_every": 40, "n_eval": 60,
+    hp = small_hyperparams(learning_starts=40, profile={"gradient_updates": 80, "eval_every": 40, "n_eval": 60,
                                                          "seeds": SEEDS})
     hp["ppo"].update(n_steps=40, batch_size=20, net_arch=[16, 16])
     tuned = json.loads(json.dumps(hp))
@@ -164,7 +164,7 @@ def studies_dir(tmp_path):
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal_path(tmp_path, algorithm))))
         study = optuna.create_study(study_name=algorithm, storage=storage, direction="minimize")
         study.add_trials(trials)
-        study.set_user_attr("budget", {"steps": 10000})
+        study.set_user_attr("budget", {"updates": 9000})
     return tmp_path
 
 

@@ -431,7 +431,7 @@ def test_deterministic_agents_train_from_the_command_line(algorithm, cls, twin, 
     from greenaolo.io import read_dataset
 
     hp = small_hyperparams(learning_starts=50, compile=False,
-                           profile={"total_timesteps": 300, "eval_every": 100, "n_eval": 50, "seeds": [0]})
+                           profile={"gradient_updates": 300, "eval_every": 100, "n_eval": 50, "seeds": [0]})
     hp_path = tmp_path / "hp.yaml"
     hp_path.write_text(yaml.safe_dump(hp))
     command = ["aolo", "train", algorithm, "3", "--profile", "quick", "--runs-dir", str(tmp_path),
@@ -442,6 +442,6 @@ def test_deterministic_agents_train_from_the_command_line(algorithm, cls, twin, 
     assert ds.attrs["algorithm"] == algorithm and list(ds.step.values) == [0, 100, 200, 300]
     assert np.isfinite(ds.curve_carbon_g).all() and float(ds.gap_to_oracle) > -1e-9
     model = load_model(tmp_path, algorithm, 3)
-    assert type(model) is cls and isinstance(model.policy, PopSANTD3Policy) and model.num_timesteps == 300
+    assert type(model) is cls and isinstance(model.policy, PopSANTD3Policy) and model._n_updates == 300 and model.num_timesteps == 350
     assert not any(m.compile for m in model.policy.modules() if isinstance(m, PopSAN))  # evaluated eagerly
 

@@ -14,7 +14,7 @@ from greenaolo.aolo.env import AoloEnv
 @pytest.fixture
 def tiny_hyperparams(small_hyperparams):
     return small_hyperparams(learning_starts=50, batch_size=32, profile={
-        "total_timesteps": 150, "eval_every": 50, "n_eval": 50, "seeds": [0]})
+        "gradient_updates": 150, "eval_every": 50, "n_eval": 50, "seeds": [0]})
 
 
 def test_sac_and_sdrl_share_everything_but_the_actor():
@@ -82,5 +82,65 @@ def test_a_profile_names_distinct_known_agents(tmp_path):
 def test_bad_training_arguments():
     with pytest.raises(ValueError, match="profile='huge' is unknown"):
         train("sac", 0, profile="huge", progress=False)
-    with pytest.raises(ValueError, match="total_timesteps=-5 is out of range"):
-        train("sac", 0, total_timesteps=-5, progress=False)
+    with pytest.raises(ValueError, match="updates=-5 is out of range"):
+        train("sac", 0, updates=-5, progress=False)
+
+
+@pytest.mark.parametrize("algorithm, train_freq, gradient_steps, learning_starts", [
+    ("sac", 1, 1, 20), ("sac", 4, 8, 30), ("td3", 8, 2, 21), ("ddpg", 2, 3, 0), ("sdrl", 4, 1, 10)])
+def test_every_run_makes_its_budget_of_gradient_updates(algorithm, train_freq, gradient_steps, learning_starts,
+                                                         small_hyperparams):
+    """The budget is gradient updates (docs/aolo.md#compute-bound): whatever the updates per environment step
+    and warm-up, a run makes the budget rounded up to one training call, and its curve is evaluated at every
+    ``eval_every`` updates and at the budget."""
+    hp = small_hyperparams(learning_starts=learning_starts, train_freq=train_freq, gradient_steps=gradient_steps,
+                           compile=False, profile={"gradient_updates": 48, "eval_every": 16, "n_eval": 20, "seeds": [0]})
+    ds, model = train(algorithm, 0, hyperparams=hp, progress=False, return_model=True)
+    calls = -(-48 // gradient_steps)
+    assert model._n_updates == calls * gradient_steps  # hand count: ceil(48 / gradient_steps) training calls
+    assert model.num_timesteps == ds.attrs["environment_steps"]
+    assert model.num_timesteps == train_freq * (learning_starts // train_freq + calls)
+    assert list(ds.step.values) == [0, 16, 32, 48] and ds.attrs["gradient_updates"] == 48
+
+
+def test_ppo_trains_its_budget_in_environment_steps(small_hyperparams):
+    hp = small_hyperparams(profile={"gradient_updates": 96, "eval_every": 32, "n_eval": 20, "seeds": [0]})
+    hp["ppo"].update(n_steps=32, batch_size=16)
+    ds, model = train("ppo", 0, hyperparams=hp, progress=False, return_model=True)
+    assert model.num_timesteps == 96 and list(ds.step.values) == [0, 32, 64, 96]
+
+
+def test_learning_rate_and_noise_anneal_over_the_run(small_hyperparams):
+    """``learning_rate_final``: the rate falls linearly to that fraction of itself by the run's end;
+    ``action_noise_final`` without decay steps: the noise reaches it at the run's last environment step."""
+    from greenaolo.aolo.training import AnnealedNormalActionNoise
+
+    hp = small_hyperparams(learning_rate_final=0.1, profile={"gradient_updates": 40, "eval_every": 20, "n_eval": 20,
+                                                           "seeds": [0]})
+    hp["td3"].update(action_noise_std=0.2, action_noise_final=0.05)
+    _, model = train("td3", 0, hyperparams=hp, progress=False, return_model=True)
+    lr = hp["common"]["learning_rate"]
+    assert model.lr_schedule(1.0) == pytest.approx(lr) and model.lr_schedule(0.5) == pytest.approx(0.55 * lr)
+    # the last training call ran at the end of the run (progress remaining 0): the final rate
+    assert model.critic.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * lr)
+    noise = model.action_noise
+    assert isinstance(noise, AnnealedNormalActionNoise) and noise.steps == model.num_timesteps == noise.draws
+    assert noise._sigma[0] == pytest.approx(0.05 + 0.15 / model.num_timesteps)  # the last draw's, one step short
+
+
+def test_the_useful_range_is_an_agent_setting_on_the_same_task(small_hyperparams):
+    """``useful_kappa_range`` in an agent's settings: it observes and acts in the useful range; its run records
+    the task's configuration (the same for every agent) and scores against the same oracle."""
+    from greenaolo.aolo.config import AoloConfig
+
+    hp = small_hyperparams(profile={"gradient_updates": 20, "eval_every": 20, "n_eval": 40, "seeds": [0]})
+    plain = train("ddpg", 0, hyperparams=hp, progress=False)
+    hp["ddpg"]["useful_kappa_range"] = True
+    ds, model = train("ddpg", 0, hyperparams=hp, progress=False, return_model=True)
+    assert model.get_env().envs[0].unwrapped.config.useful_kappa_range
+    assert ds.attrs["config"] == plain.attrs["config"] == AoloConfig().to_json()
+    assert float(ds.oracle_carbon_g) == float(plain.oracle_carbon_g)
+    low, high = AoloConfig(useful_kappa_range=True).action_kappa_range
+    assert ((ds.kappa >= low) & (ds.kappa <= high)).all() and not np.array_equal(ds.kappa, plain.kappa)
+    with pytest.raises(ValueError, match="useful_kappa_range=True but the environment's is False"):
+        agent("ddpg", AoloEnv(), 0, hp)

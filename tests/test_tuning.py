@@ -15,14 +15,15 @@ import numpy as np
 import optuna
 import pytest
 
-from greenaolo.aolo.training import (ACCEPTS, HyperparameterError, agent, load_hyperparams, settings, train,
+from greenaolo.aolo.training import (ACCEPTS, HyperparameterError, agent, environment_steps, load_hyperparams,
+                                     settings, train,
                                      validate_hyperparams)
 from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.samplers import space_of
 from greenaolo.aolo.tuning import best_trial, journal_path, load_budget, load_study, study_trials, suggest, tune, write_tuned
 from greenaolo.options import ALGORITHMS
 
-TINY = {"steps": 120, "eval_every": 40, "n_validation": 50, "startup_trials": 1, "warmup_evaluations": 1}
+TINY = {"updates": 120, "eval_every": 40, "n_validation": 50, "startup_trials": 1, "warmup_evaluations": 1}
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_settings_take_the_common_entries_each_algorithm_knows():
 
 @pytest.mark.parametrize("algorithm", ["td3", "ddpg", "ppo"])
 def test_baselines_train_through_the_same_code(algorithm, small_hyperparams):
-    hp = small_hyperparams(learning_starts=30, profile={"total_timesteps": 80, "eval_every": 40, "n_eval": 30, "seeds": [0]})
+    hp = small_hyperparams(learning_starts=30, profile={"gradient_updates": 80, "eval_every": 40, "n_eval": 30, "seeds": [0]})
     hp["ppo"].update(n_steps=40, batch_size=20, net_arch=[16, 16])
     ds = train(algorithm, 0, hyperparams=hp, progress=False)
     assert ds.attrs["algorithm"] == algorithm and ds.attrs["variant"] == "default"
@@ -54,7 +55,7 @@ def test_baselines_train_through_the_same_code(algorithm, small_hyperparams):
     if algorithm == "ppo":  # 80 steps are two whole rollouts of 40: both are learnt from, none more is drawn
         ds, model = train(algorithm, 0, hyperparams=hp, progress=False, return_model=True)
         assert model.num_timesteps == 80 and model._n_updates == 2 * model.n_epochs
-        hp["profiles"]["quick"]["total_timesteps"] = 70  # a rollout and a part: the part is not learnt from
+        hp["profiles"]["quick"]["gradient_updates"] = 70  # a rollout and a part: the part is not learnt from
         ds, model = train(algorithm, 0, hyperparams=hp, progress=False, return_model=True)
         assert model.num_timesteps == 70 and model._n_updates == model.n_epochs
 
@@ -93,7 +94,11 @@ def test_every_sampler_draws_valid_settings_within_the_compute_bound(algorithm):
         assert chosen["gamma"] == 0.0 and "gamma" not in trial.params
         assert chosen["batch_size"] <= 256 and max(chosen["net_arch"]) <= 256
         if algorithm != "ppo":
-            assert 1 <= chosen["gradient_steps"] <= chosen["train_freq"]  # at most one per environment step
+            assert 1 <= chosen["gradient_steps"] <= 4 * chosen["train_freq"]  # at most four per environment step
+            # the budget is gradient updates: the environment steps make them, whatever the ratio
+            steps = environment_steps(algorithm, chosen, 9000)
+            calls = steps // chosen["train_freq"] - chosen["learning_starts"] // chosen["train_freq"]
+            assert 9000 <= calls * chosen["gradient_steps"] < 9000 + chosen["gradient_steps"]
         if algorithm.startswith("sdrl"):
             assert chosen["popsan_kwargs"]["spike_ts"] <= 5 and max(chosen["popsan_kwargs"]["hidden_sizes"]) <= 256
         study.tell(trial, 0.0)
@@ -111,15 +116,16 @@ def test_a_spiking_agents_space_is_its_plain_twins_plus_sdrls_popsan_options():
         assert all(spiking[name] == space_of(twin)[name] for name in space_of(twin))
 
 
-def test_gradient_steps_are_a_fraction_of_the_steps_between_updates():
+def test_gradient_steps_are_updates_per_step_times_the_steps_between_updates():
     hp = load_hyperparams()
     fixed = {"learning_rate": 1e-3, "batch_size": 64, "tau": 0.01, "train_freq": 8, "learning_starts": 100,
-             "ent_coef": "auto", "target_entropy": -1.0, "net_arch": "medium"}
-    for fraction, steps in ((0.25, 2), (0.5, 4), (1.0, 8)):
-        chosen = settings(suggest(optuna.trial.FixedTrial({**fixed, "gradient_steps": fraction}), hp, "sac"), "sac")
+             "ent_coef": "auto", "target_entropy": -1.0, "net_arch": "medium", "learning_rate_final": 1.0,
+             "useful_kappa_range": False}
+    for ratio, steps in ((0.25, 2), (0.5, 4), (1, 8), (2, 16), (4, 32)):
+        chosen = settings(suggest(optuna.trial.FixedTrial({**fixed, "updates_per_step": ratio}), hp, "sac"), "sac")
         assert chosen["gradient_steps"] == steps and chosen["net_arch"] == [256, 256]
     fixed["train_freq"] = 1
-    assert settings(suggest(optuna.trial.FixedTrial({**fixed, "gradient_steps": 0.25}), hp, "sac"),
+    assert settings(suggest(optuna.trial.FixedTrial({**fixed, "updates_per_step": 0.25}), hp, "sac"),
                     "sac")["gradient_steps"] == 1  # at least one
 
 
@@ -140,7 +146,7 @@ def test_the_committed_studies_ran_with_todays_samplers():
 
 def test_tuning_seeds_must_lie_above_the_final_seeds(tmp_path):
     path = tmp_path / "tuning.yaml"
-    path.write_text("profiles:\n  quick: {trials: 4, steps: 300, eval_every: 100, n_validation: 100, "
+    path.write_text("profiles:\n  quick: {trials: 4, updates: 300, eval_every: 100, n_validation: 100, "
                     "startup_trials: 2, warmup_evaluations: 1, first_seed: 1}\n")
     with pytest.raises(HyperparameterError, match="first_seed=1 is not above"):
         load_budget("quick", str(path))
@@ -153,7 +159,7 @@ def test_a_quick_study_on_local_workers_writes_tuned_hyperparameters(tmp_path, b
     records = study_trials(study)
     assert len(records) == 4 and all(r.state in ("complete", "pruned") for r in records)
     assert len({r.seed for r in records}) == 4 and min(r.seed for r in records) >= budget.first_seed
-    assert study.user_attrs["budget"]["steps"] == budget.steps and study.user_attrs["validation_seed"] == 20250307
+    assert study.user_attrs["budget"]["updates"] == budget.updates and study.user_attrs["validation_seed"] == 20250307
     first = [t.params for t in study.trials]
     # Resumed on the workers to 5: exactly one more trial (each worker has a quota, two workers, one trial
     # missing: an overshoot would make 6), with a fresh seed.
@@ -226,7 +232,7 @@ def test_a_study_refuses_another_budget(tmp_path, budget):
     tune("ppo", budget=replace(budget, trials=1), storage_dir=tmp_path, scheduler="serial", progress=False,
          hyperparams=_small_ppo())
     with pytest.raises(HyperparameterError, match="another budget"):
-        tune("ppo", budget=replace(budget, trials=2, steps=budget.steps * 2), storage_dir=tmp_path, scheduler="serial",
+        tune("ppo", budget=replace(budget, trials=2, updates=budget.updates * 2), storage_dir=tmp_path, scheduler="serial",
              progress=False, hyperparams=_small_ppo())
 
 

@@ -87,7 +87,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     runs = _runs_by_variant(paths)
     variants = [v for v in VARIANTS if v in runs]
     first = runs[variants[0]]
-    for key in ("profile", "total_timesteps", "config"):
+    for key in ("profile", "gradient_updates", "config"):
         values = {v: runs[v].attrs.get(key) for v in variants}
         if len({json.dumps(x, sort_keys=True, default=str) for x in values.values()}) != 1 or None in values.values():
             raise ValueError(f"the variants' runs differ in {key} ({', '.join(values)}): train them with one profile "
@@ -202,7 +202,7 @@ def benchmark_study(paths: dict[str, Sequence[str | Path]], *, n_bootstrap: int 
     out["ref_qoe_violation_rate"] = ("policy", [float(d.qoe_violation_rate) for d in ref], {"units": "1", "long_name": "QoE violation rate"})
     out["ref_latency_violation_rate"] = ("policy", [float(d.latency_violation_rate) for d in ref],
                                          {"units": "1", "long_name": "latency violation rate"})
-    out.attrs.update(profile=first.attrs["profile"], total_timesteps=int(first.attrs["total_timesteps"]),
+    out.attrs.update(profile=first.attrs["profile"], gradient_updates=int(first.attrs["gradient_updates"]),
                      config=first.attrs["config"], evaluation_requests=n_eval, evaluation_seed=EVALUATION_SEED,
                      n_bootstrap=n_bootstrap, bootstrap_seed=seed, paper_reduction=PAPER_REDUCTION,
                      heuristics=", ".join(HEURISTICS),

@@ -100,7 +100,7 @@ _RUN_NAME = re.compile(r"^(?P<algorithm>[a-z0-9]+)_default_seed(?P<seed>\d+)\.nc
 def _run_attrs(path: str, mtime_ns: int) -> dict[str, str]:
     """A run dataset's attributes (cached while the file is unchanged)."""
     with xr.open_dataset(path, engine=ENGINE) as ds:
-        return {key: str(ds.attrs.get(key, "")) for key in ("profile", "config", "algorithm", "seed", "model_sha256")}
+        return {key: str(ds.attrs.get(key, "")) for key in ("profile", "config", "hyperparams", "algorithm", "seed", "model_sha256")}
 
 
 def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[list[tuple[str, int]], str]:
@@ -142,12 +142,16 @@ def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[
 
 @functools.lru_cache(maxsize=32)
 def _agent(runs_dir: str, algorithm: str, seed: int, mtime_ns: int) -> tuple[AoloSAC, AoloConfig]:
-    """A trained model and the configuration it was trained with (cached while its file is unchanged)."""
+    """A trained model and the configuration it observes and acts in (its training's: cached while its file is
+    unchanged)."""
     from greenaolo.aolo.runs import load_model, run_paths
+    from greenaolo.aolo.training import acting_config, settings
 
     path, _ = run_paths(runs_dir, algorithm, seed)
     model = load_model(runs_dir, algorithm, seed)
-    return model, AoloConfig.from_dict(json.loads(_run_attrs(str(path), mtime_ns)["config"]))
+    attrs = _run_attrs(str(path), mtime_ns)
+    cfg = AoloConfig.from_dict(json.loads(attrs["config"]))
+    return model, acting_config(cfg, settings(json.loads(attrs["hyperparams"]), algorithm))
 
 
 def _agent_outcomes(runs_dir: str | Path, runs: list[tuple[str, int]], request: Requests,

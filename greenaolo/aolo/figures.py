@@ -186,7 +186,7 @@ def draw_run(ds: xr.Dataset) -> plt.Figure:
     axes[1].plot(ds.step, ds.curve_reward, color=color)
     axes[1].set_ylabel("evaluation reward")
     for ax in axes:
-        ax.set_xlabel("environment steps")
+        ax.set_xlabel("gradient updates (PPO: environment steps)")
     fig.suptitle(f"{AGENT_LABELS.get(ds.attrs.get('algorithm'), '?')} seed {ds.attrs.get('seed')}", fontsize=8)
     fig.tight_layout()
     return fig
@@ -231,7 +231,7 @@ def draw_convergence(ds: xr.Dataset) -> plt.Figure:
         for policy in ("oracle", "qoe-fixed-power"):
             ls, color = REFERENCE_STYLE[policy]
             ax.axhline(float(ds[ref].sel(policy=policy)), ls=ls, color=color, lw=0.8, label=policy)
-        ax.set_xlabel("environment steps")
+        ax.set_xlabel("gradient updates (PPO: environment steps)")
         ax.set_ylabel(label)
     lo = float(ds.ref_carbon_g.sel(policy="oracle"))
     axes[1].set_ylim(lo * 0.95, max(lo * 1.6, float(ds.ref_carbon_g.sel(policy="qoe-fixed-power")) * 1.1))
@@ -520,8 +520,8 @@ def draw_benchmark(ds: xr.Dataset) -> plt.Figure:
     ax.set_ylabel("violated requests (%)")
     ax.legend(fontsize=6)
     ax.set_title("(d) violation rates, mean over seeds (dotted: latency on top of QoE)", loc="left", fontsize=7)
-    fig.suptitle(f"{ds.attrs.get('evaluation_requests')} fixed evaluation requests; {ds.attrs.get('total_timesteps')} "
-                 "environment steps per run", fontsize=7)
+    fig.suptitle(f"{ds.attrs.get('evaluation_requests')} fixed evaluation requests; {ds.attrs.get('gradient_updates')} "
+                 "gradient updates per run (PPO: environment steps)", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -622,7 +622,7 @@ def draw_tuning(ds: xr.Dataset) -> plt.Figure:
     trials = json.loads(ds.attrs.get("trials_per_algorithm", "{}") or "{}")
     trials = ", ".join(f"{AGENT_LABELS.get(a, a)} {n}" for a, n in trials.items())
     fig.suptitle(f"Optuna TPE + median pruner; finished trials: {trials}; "
-                 f"{budget.get('steps')} environment steps each, {budget.get('n_validation')} validation requests",
+                 f"{budget.get('updates')} gradient updates each, {budget.get('n_validation')} validation requests",
                  fontsize=6)
     fig.tight_layout()
     return fig

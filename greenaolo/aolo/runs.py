@@ -89,7 +89,7 @@ def _profile_entry(profile: str, hyperparams: dict | None) -> dict:
 
 
 #: The entries of a profile that decide a run (its seeds and its list of agents do not).
-_BUDGET = ("total_timesteps", "eval_every", "n_eval")
+_BUDGET = ("gradient_updates", "eval_every", "n_eval")
 
 
 def _deciding(hp: dict, algorithm: str, profile: str) -> str:
@@ -104,7 +104,7 @@ def _expected(profile: str, hp: dict, cfg: AoloConfig, variant: str) -> dict[str
     return {
         "profile": profile,
         "variant": variant,
-        "total_timesteps": int(hp["profiles"][profile]["total_timesteps"]),
+        "gradient_updates": int(hp["profiles"][profile]["gradient_updates"]),
         "config": cfg.to_json(),
     }
 
@@ -277,7 +277,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
         if len(recorded) != 1:
             raise ValueError(f"the runs of {a} were trained with different settings: retrain them with one file")
         agent_settings[a] = json.loads(recorded.pop())
-    keep = ("profile", "variant", "total_timesteps", "config")
+    keep = ("profile", "variant", "gradient_updates", "config")
     per_alg = [
         xr.concat([rows[a][s].drop_attrs(deep=False) for s in seeds], dim=xr.DataArray(seeds, dims="seed", name="seed"))
         for a in algorithms

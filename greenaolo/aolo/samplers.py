@@ -3,9 +3,11 @@
 
 A sampler asks an Optuna trial for the settings it tunes and returns them as overrides of the agent's
 ``agents.yaml`` settings (PopSAN's own under ``popsan_kwargs``). Everything not named keeps its default;
-``gamma`` is never tuned (AOLO's requests are independent: gamma = 0). The compute bound is the same for
-every agent (``docs/aolo.md#compute-bound``): batches of at most 256, networks of at most 256 x 256, at most
-one gradient step per environment step, PopSAN at most T = 5 timesteps.
+``gamma`` is never tuned (AOLO's requests are independent: gamma = 0). The compute budget and bound are the
+same for every agent (``docs/aolo.md#compute-bound``): a trial makes the budget's gradient updates whatever
+its updates per environment step (more per step means fewer steps), batches of at most 256, networks of at
+most 256 x 256, PopSAN at most T = 5 timesteps. Every agent may anneal its learning rate and choose the useful
+answer range (``docs/aolo.md#useful-range``: the optimum is unchanged); TD3 and DDPG may anneal their noise.
 
 The parameter names, their distributions and the order they are asked in are those the committed studies
 (``hyperparams/studies``) were run with, so those studies resume and a seeded sampler draws the same trials.
@@ -32,11 +34,27 @@ def _off_policy(trial: Any) -> dict[str, Any]:
         "tau": trial.suggest_categorical("tau", [0.001, 0.005, 0.01, 0.02, 0.05]),
         "train_freq": trial.suggest_categorical("train_freq", [1, 2, 4, 8]),
     }
-    # Gradient steps as a fraction of the steps between updates: never more than one per environment step.
-    fraction = trial.suggest_categorical("gradient_steps", [0.25, 0.5, 1.0])
-    s["gradient_steps"] = max(1, int(round(s["train_freq"] * fraction)))
+    # Gradient updates per environment step: the budget is updates, so more per step means fewer steps (the
+    # environment is a one-step bandit, gamma = 0: repeated updates on the same data bootstrap nothing).
+    ratio = trial.suggest_categorical("updates_per_step", [0.25, 0.5, 1, 2, 4])
+    s["gradient_steps"] = max(1, int(round(s["train_freq"] * ratio)))
     s["learning_starts"] = trial.suggest_categorical("learning_starts", [100, 1000, 2000])
-    return s
+    return {**s, **_shared(trial)}
+
+
+def _shared(trial: Any) -> dict[str, Any]:
+    """What every agent tunes beyond its algorithm: a linearly annealed learning rate (its final fraction) and
+    the action's answer range (the whole range or the useful one: ``docs/aolo.md#useful-range``)."""
+    return {"learning_rate_final": trial.suggest_categorical("learning_rate_final", [1.0, 0.3, 0.1]),
+            "useful_kappa_range": trial.suggest_categorical("useful_kappa_range", [False, True])}
+
+
+def _noise(trial: Any) -> dict[str, Any]:
+    """TD3's and DDPG's Gaussian exploration noise: its standard deviation and the fraction of it left at the end
+    of the run (linear decay over the whole run; 1: constant)."""
+    std = trial.suggest_float("action_noise_std", 0.02, 0.5, log=True)
+    fraction = trial.suggest_categorical("action_noise_final", [1.0, 0.3, 0.1, 0.0])
+    return {"action_noise_std": std, **({"action_noise_final": std * fraction} if fraction != 1.0 else {})}
 
 
 def _entropy(trial: Any) -> dict[str, Any]:
@@ -77,16 +95,14 @@ def _popsan(trial: Any) -> dict[str, Any]:
 def sample_td3(trial: Any) -> dict[str, Any]:
     """TD3: the off-policy settings, the network, its Gaussian exploration noise, policy delay and target
     smoothing."""
-    return {**_off_policy(trial), **_network(trial),
-            "action_noise_std": trial.suggest_float("action_noise_std", 0.02, 0.5, log=True),
+    return {**_off_policy(trial), **_network(trial), **_noise(trial),
             "policy_delay": trial.suggest_categorical("policy_delay", [1, 2, 4]),
             "target_policy_noise": trial.suggest_categorical("target_policy_noise", [0.05, 0.1, 0.2, 0.3])}
 
 
 def sample_ddpg(trial: Any) -> dict[str, Any]:
     """DDPG: the off-policy settings, the network and its Gaussian exploration noise."""
-    return {**_off_policy(trial), **_network(trial),
-            "action_noise_std": trial.suggest_float("action_noise_std", 0.02, 0.5, log=True)}
+    return {**_off_policy(trial), **_network(trial), **_noise(trial)}
 
 
 def sample_sdrl_td3(trial: Any) -> dict[str, Any]:
@@ -110,6 +126,7 @@ def sample_ppo(trial: Any) -> dict[str, Any]:
         "ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.01, log=True),
         "log_std_init": trial.suggest_float("log_std_init", -3.0, 0.0),
         **_network(trial),
+        **_shared(trial),
     }
 
 

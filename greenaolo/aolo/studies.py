@@ -43,7 +43,7 @@ from greenaolo.aolo.heuristics import HEURISTICS, POLICIES, policy_rng
 from greenaolo.aolo.oracle import energy_efficient_power
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.runs import load_model, load_runs
-from greenaolo.aolo.training import mean_reward
+from greenaolo.aolo.training import acting_config, mean_reward
 from greenaolo.options import EVALUATION_SEED, SPIKING_TWINS
 
 __all__ = [
@@ -321,6 +321,9 @@ def sensitivity_points(runs_dir: str, paths: Sequence[str], name: str, n_request
     n = int(n_requests)
     algorithms, seeds = [str(a) for a in runs.algorithm.values], [int(s) for s in runs.seed.values]
     models = {(a, s): load_model(runs_dir, a, s, runs.attrs["variant"]) for a in algorithms for s in seeds}
+    # Each agent observes and acts as it was trained (its own action range: training.acting_config).
+    agent_settings = json.loads(runs.attrs["hyperparams"])
+    acting = {a: acting_config(train_cfg, agent_settings[a]) for a in algorithms}
     methods = ["oracle", *HEURISTICS]
     kind, values, _, _ = SENSITIVITY[name]
     ref = {key: np.empty((len(methods), len(values))) for key in _SENSITIVITY_KEYS}
@@ -342,7 +345,7 @@ def sensitivity_points(runs_dir: str, paths: Sequence[str], name: str, n_request
                 ref[key][i, j] = float(ds[key])
         for ia, a in enumerate(algorithms):
             for js, s in enumerate(seeds):
-                ds = agent_outcome(models[a, s], requests, cfg, train_cfg)
+                ds = agent_outcome(models[a, s], requests, cfg, acting[a])
                 for key in agent:
                     agent[key][ia, js, j] = float(ds[key])
     return {**{f"ref_{k}": v for k, v in ref.items()}, **{f"agent_{k}": v for k, v in agent.items()}}

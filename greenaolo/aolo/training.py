@@ -13,7 +13,9 @@ with deterministic actions, and reports gCO2e, never rewards alone.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import math
 import time
 from importlib import resources
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from stable_baselines3 import PPO, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.utils import LinearSchedule
 from tqdm.auto import tqdm
 
 from greenaolo.aolo.config import AoloConfig
@@ -39,7 +42,8 @@ from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
 __all__ = ["ACCEPTS", "ALGORITHMS", "EvaluationCallback", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY",
            "POPSAN_POLICIES", "check_trainable", "VARIANTS",
-           "curve_row", "past_budget", "agent", "evaluate_model",
+           "STEP_NAME", "acting_config", "budget_clock", "curve_row", "environment_steps", "past_budget", "agent",
+           "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
 
@@ -99,6 +103,10 @@ KEYS: dict[str, Any] = {
     "gradient_steps": lambda v: _int(v, 1, 10_000),
     "net_arch": lambda v: _ints(v, 1),
     "optimizer_kwargs": _mapping,
+    # every agent: the learning rate falls linearly to this fraction of itself over the run (1: constant)
+    "learning_rate_final": lambda v: _real(v, 0.0, 1.0),
+    # every agent: the action's answer length spans only the useful range (docs/aolo.md#useful-range)
+    "useful_kappa_range": lambda v: boolean("", "useful_kappa_range", v),
     # SAC and SDRL
     "ent_coef": _ent_coef,
     "target_entropy": lambda v: v if v == "auto" else _real(v, -1e6, 1e6),
@@ -123,7 +131,7 @@ KEYS: dict[str, Any] = {
 }
 
 _OFF_POLICY = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
-               "gradient_steps", "net_arch", "optimizer_kwargs")
+               "gradient_steps", "net_arch", "optimizer_kwargs", "learning_rate_final", "useful_kappa_range")
 _ENTROPY = ("ent_coef", "target_entropy")
 _NOISE = ("action_noise_std", "action_noise_final", "action_noise_decay_steps")
 _TD3 = (*_OFF_POLICY, *_NOISE, "policy_delay", "target_policy_noise", "target_noise_clip")
@@ -137,7 +145,8 @@ ACCEPTS: dict[str, tuple[str, ...]] = {
     "td3": _TD3,
     "ddpg": _DDPG,
     "ppo": ("learning_rate", "batch_size", "gamma", "net_arch", "optimizer_kwargs", "n_steps", "n_epochs",
-            "gae_lambda", "clip_range", "ent_coef", "vf_coef", "max_grad_norm", "log_std_init"),
+            "gae_lambda", "clip_range", "ent_coef", "vf_coef", "max_grad_norm", "log_std_init", "learning_rate_final",
+            "useful_kappa_range"),
     "sdrl_td3": (*_TD3, *_POPSAN),
     "sdrl_ddpg": (*_DDPG, *_POPSAN),
 }
@@ -156,8 +165,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "compile": lambda v: boolean("", "compile", v),
     },
     "profile": {
-        "total_timesteps": lambda v: _int(v, 1),
-        "eval_every": lambda v: _int(v, 1),
+        "gradient_updates": lambda v: _int(v, 1),  # the budget of every run (docs/aolo.md#compute-bound)
+        "eval_every": lambda v: _int(v, 1),  # gradient updates (PPO: environment steps) between evaluations
         "n_eval": lambda v: _int(v, 1, MAX_REQUESTS),
         "seeds": lambda v: _ints(v, 0),
         "algorithms": _agents,  # optional: the agents the profile trains (default: every agent)
@@ -313,6 +322,35 @@ def check_trainable(algorithm: str, variant: str) -> None:
         raise ValueError(f"variant={variant!r} is unknown: expected one of {VARIANTS}")
 
 
+def environment_steps(algorithm: str, s: dict[str, Any], updates: int) -> int:
+    """The environment steps that give an agent with settings ``s`` its budget of ``updates`` gradient updates
+    (``docs/aolo.md#compute-bound``). An off-policy agent collects ``train_freq`` steps, then (once past
+    ``learning_starts``) takes ``gradient_steps`` updates: it trains ``ceil(updates / gradient_steps)`` times, so
+    it makes ``updates`` rounded up to whole training calls. PPO, on-policy, trains ``updates`` environment steps
+    (its minibatch updates are ``n_epochs / batch_size`` per step, fewer than one)."""
+    if ON_POLICY[algorithm]:
+        return int(updates)
+    train_freq, gradient_steps = int(s.get("train_freq", 1)), int(s.get("gradient_steps", 1))
+    learning_starts = int(s.get("learning_starts", 100))  # SB3's default
+    # SB3 trains after each rollout of train_freq steps that ends past learning_starts.
+    return train_freq * (learning_starts // train_freq + math.ceil(int(updates) / gradient_steps))
+
+
+def budget_clock(algorithm: str) -> Callable[[BaseAlgorithm], int]:
+    """How far an agent is through its budget: its gradient updates (PPO: its environment steps)."""
+    if ON_POLICY[algorithm]:
+        return lambda model: int(model.num_timesteps)
+    return lambda model: int(model._n_updates)
+
+
+def acting_config(cfg: AoloConfig, s: dict[str, Any]) -> AoloConfig:
+    """The configuration an agent with settings ``s`` observes and acts in: ``cfg`` with the agent's action
+    parameterisation (``useful_kappa_range``, which keeps the optimum: ``docs/aolo.md#useful-range``)."""
+    if "useful_kappa_range" not in s or bool(s["useful_kappa_range"]) == cfg.useful_kappa_range:
+        return cfg
+    return dataclasses.replace(cfg, useful_kappa_range=bool(s["useful_kappa_range"]))
+
+
 def past_budget(model: BaseAlgorithm, total: int) -> bool:
     """Whether an on-policy agent should stop collecting now: at or past ``total`` steps, unless its rollout
     has just filled (SB3 calls the callback before it learns from a full rollout: stopping there would drop
@@ -353,6 +391,14 @@ def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any], 
     will train, turns PopSAN's compiled path off below :data:`COMPILE_MIN_STEPS` where the settings leave
     ``compile`` unset."""
     s = settings(hyperparams, algorithm)
+    useful = s.pop("useful_kappa_range", None)
+    if useful is not None and bool(useful) != env.config.useful_kappa_range:
+        raise ValueError(f"{algorithm}: useful_kappa_range={useful} but the environment's is "
+                         f"{env.config.useful_kappa_range}: build it with acting_config(cfg, settings)")
+    final_lr = s.pop("learning_rate_final", 1.0)
+    if final_lr != 1.0:  # SB3's schedule: progress_remaining falls from 1 to 0 over the run's environment steps
+        initial_lr = float(s["learning_rate"])
+        s["learning_rate"] = LinearSchedule(initial_lr, initial_lr * final_lr, 1.0)
     policy_kwargs: dict[str, Any] = {"net_arch": list(s.pop("net_arch"))}
     if "optimizer_kwargs" in s:
         policy_kwargs["optimizer_kwargs"] = dict(s.pop("optimizer_kwargs"))
@@ -369,9 +415,14 @@ def agent(algorithm: str, env: AoloEnv, seed: int, hyperparams: dict[str, Any], 
     if issubclass(MODEL_CLASSES[algorithm], TD3):  # TD3, DDPG and their PopSAN versions
         std = s.pop("action_noise_std", 0.1)
         final, decay = s.pop("action_noise_final", None), s.pop("action_noise_decay_steps", None)
-        if (final is None) != (decay is None):
-            raise HyperparameterError(f"{algorithm}: action_noise_final and action_noise_decay_steps go together "
-                                      "(the noise's last standard deviation and the steps it takes to get there)")
+        if final is None and decay is not None:
+            raise HyperparameterError(f"{algorithm}: action_noise_decay_steps={decay} needs action_noise_final "
+                                      "(the noise's last standard deviation)")
+        if final is not None and decay is None:  # over the whole run
+            if steps is None:
+                raise HyperparameterError(f"{algorithm}: action_noise_final without action_noise_decay_steps decays "
+                                          "over the run: pass its environment steps (steps=)")
+            decay = max(int(steps), 1)  # one draw per environment step, the warm-up's too
         n = env.action_space.shape[0]
         if final is not None:
             s["action_noise"] = AnnealedNormalActionNoise(n, std, final, decay)
@@ -402,44 +453,53 @@ def mean_reward(outcome: xr.Dataset, requests: dict, cfg: AoloConfig) -> float:
 
 class EvaluationCallback(BaseCallback):
     """The one evaluation callback of training and tuning (rl-baselines3-zoo's ``TrialEvalCallback`` shape):
-    every ``every`` environment steps it scores the deterministic policy on fixed ``requests``
-    (:func:`evaluate_model`) and hands the outcome to ``on_evaluation(step, outcome)``, which returns whether
-    training goes on (tuning's pruner says stop there). With ``stop``, an on-policy agent ends at ``total``
-    steps (it would otherwise finish its rollout: PPO rounds up to ``n_steps``).
+    every ``every`` units of the budget (``clock``: gradient updates, PPO's environment steps,
+    :func:`budget_clock`) it scores the deterministic policy on fixed ``requests`` (:func:`evaluate_model`)
+    and hands the outcome to ``on_evaluation(mark, outcome)``, with ``mark`` the multiple of ``every`` reached,
+    which returns whether training goes on (tuning's pruner says stop there). With ``stop``, an on-policy agent
+    ends at ``total`` steps (it would otherwise finish its rollout: PPO rounds up to ``n_steps``).
+
+    An off-policy agent's updates come ``gradient_steps`` at a time after each rollout: a mark is evaluated at
+    the first environment step after the update that reached it, and the last one (``total``) after training.
 
     :param at_start: evaluate once before the first step too (a learning curve's first point).
-    :param at_total: evaluate at ``total`` steps too (tuning scores the final model itself, after training).
+    :param at_total: evaluate at ``total`` too (tuning scores the final model itself, after training).
     :param progress: a tqdm description to drive a progress bar with, or ``None`` for none.
     """
 
     def __init__(self, cfg: AoloConfig, requests: dict, every: int, total: int,
-                 on_evaluation: Callable[[int, xr.Dataset], bool], *, stop: bool = False, at_start: bool = False,
-                 at_total: bool = True, progress: str | None = None):
+                 on_evaluation: Callable[[int, xr.Dataset], bool], *, clock: Callable[[BaseAlgorithm], int] | None = None,
+                 stop: bool = False, at_start: bool = False, at_total: bool = True, progress: str | None = None):
         super().__init__()
         self.cfg, self.requests, self.every, self.total, self.stop = cfg, requests, every, total, stop
         self.on_evaluation, self.at_start, self.at_total = on_evaluation, at_start, at_total
+        self.clock = clock or (lambda model: int(model.num_timesteps))
+        self.next_mark = every
         self.stopped = False  # on_evaluation said stop
-        self.bar = tqdm(total=total, desc=progress or "", unit="step", disable=progress is None)
+        self.bar = tqdm(total=total, desc=progress or "", unit="update", disable=progress is None)
 
-    def evaluate(self) -> bool:
-        """Evaluate now and pass it on; whether training goes on."""
+    def evaluate(self, mark: int) -> bool:
+        """Evaluate now, as the budget's ``mark``, and pass it on; whether training goes on."""
         outcome = evaluate_model(self.model, self.cfg, self.requests, method="eval")
-        go_on = bool(self.on_evaluation(self.num_timesteps, outcome))
+        go_on = bool(self.on_evaluation(mark, outcome))
         self.stopped = self.stopped or not go_on
         return go_on
 
     def _on_training_start(self) -> None:
         if self.at_start:
-            self.evaluate()
+            self.evaluate(0)
 
     def _on_step(self) -> bool:
-        self.bar.update(1)
-        if self.num_timesteps % self.every == 0 and (self.at_total or self.num_timesteps < self.total):
-            if not self.evaluate():
+        done = self.clock(self.model)
+        self.bar.update(min(done, self.total) - self.bar.n)
+        while done >= self.next_mark and (self.at_total or self.next_mark < self.total):
+            mark, self.next_mark = self.next_mark, self.next_mark + self.every
+            if not self.evaluate(mark):
                 return False
         return not (self.stop and past_budget(self.model, self.total))
 
     def _on_training_end(self) -> None:
+        self.bar.update(min(self.clock(self.model), self.total) - self.bar.n)
         self.bar.close()
 
 
@@ -449,6 +509,9 @@ def curve_row(step: int, outcome: xr.Dataset) -> dict[str, float]:
             "qoe_violation_rate": float(outcome.qoe_violation_rate),
             "latency_violation_rate": float(outcome.latency_violation_rate)}
 
+
+#: What a learning curve's ``step`` counts: the budget (:func:`budget_clock`).
+STEP_NAME = "training budget spent (gradient updates; PPO: environment steps)"
 
 CURVE = {
     "reward": ("1", "evaluation mean reward"),
@@ -466,7 +529,7 @@ def train(
     profile: str = "quick",
     hyperparams: dict[str, Any] | None = None,
     variant: str = "default",
-    total_timesteps: int | None = None,
+    updates: int | None = None,
     progress: bool = True,
     return_model: bool = False,
 ) -> xr.Dataset | tuple[xr.Dataset, BaseAlgorithm]:
@@ -478,7 +541,8 @@ def train(
     :param profile: which ``profiles`` entry of the hyperparameter file sets the budget.
     :param hyperparams: every agent's hyperparameters (default: :func:`load_hyperparams` of ``variant``).
     :param variant: ``"default"`` or ``"tuned"``: which hyperparameters, recorded in the attributes.
-    :param total_timesteps: overrides the profile's budget.
+    :param updates: overrides the profile's budget (``gradient_updates``; PPO: environment steps). The agent
+        trains :func:`environment_steps` for it; its curve is evaluated every ``eval_every`` of it.
     :param return_model: also return the trained model (``(dataset, model)``).
     """
     cfg = config or AoloConfig()
@@ -487,25 +551,28 @@ def train(
     if profile not in hp["profiles"]:
         raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
     budget = dict(hp["profiles"][profile])
-    steps = budget["total_timesteps"] if total_timesteps is None else total_timesteps
-    steps = number("", "total_timesteps", steps, 1, 2**62, integer=True)
+    updates = budget["gradient_updates"] if updates is None else updates
+    updates = number("", "updates", updates, 1, 2**40, integer=True)
+    steps = environment_steps(algorithm, settings(hp, algorithm), updates)
+    acting = acting_config(cfg, settings(hp, algorithm))
     requests = evaluation_requests(cfg, int(budget["n_eval"]))
-    env = AoloEnv(cfg)
+    env = AoloEnv(acting)
     env.reset(seed=seed)
     model = agent(algorithm, env, seed, hp, steps=steps)
     rows: list[dict[str, float]] = []
-    callback = EvaluationCallback(cfg, requests, int(budget["eval_every"]), steps,
-                                  lambda step, outcome: rows.append(curve_row(step, outcome)) or True,
-                                  stop=ON_POLICY[algorithm], at_start=True,
+    callback = EvaluationCallback(acting, requests, int(budget["eval_every"]), updates,
+                                  lambda mark, outcome: rows.append(curve_row(mark, outcome)) or True,
+                                  clock=budget_clock(algorithm), stop=ON_POLICY[algorithm], at_start=True,
                                   progress=f"{algorithm} seed {seed}" if progress else None)
     started = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)
     seconds = time.perf_counter() - started
-    # SB3 trains after the callback has seen a step, so the last point is re-evaluated on the final model.
-    if rows[-1]["step"] == model.num_timesteps:
+    # SB3 trains after the callback has seen a step (PPO's last rollout, an off-policy agent's last updates):
+    # the budget's last point is evaluated on the final model.
+    if rows[-1]["step"] >= updates:
         rows.pop()
-    callback.evaluate()
-    final = evaluate_model(model, cfg, requests, method=algorithm)
+    callback.evaluate(updates)
+    final = evaluate_model(model, acting, requests, method=algorithm)
     best = evaluate_oracle(requests, cfg)
     final["oracle_carbon_g"] = xr.DataArray(float(best.carbon_g), attrs={"units": "g", "long_name": "oracle mean carbon (CO2e)"})
     final["gap_to_oracle"] = xr.DataArray(gap_to_oracle(final.carbon_g, best.carbon_g),
@@ -514,9 +581,10 @@ def train(
     for name, (units, long_name) in CURVE.items():
         final[f"curve_{name}"] = xr.DataArray([row[name] for row in rows], dims="step",
                                               attrs={"units": units, "long_name": long_name})
-    final = final.assign_coords(step=("step", steps_axis, {"units": "1", "long_name": "training steps (environment steps)"}))
+    final = final.assign_coords(step=("step", steps_axis, {"units": "1", "long_name": STEP_NAME}))
     final.attrs.update(
         algorithm=algorithm, variant=variant, seed=int(seed), config=cfg.to_json(), hyperparams=json.dumps(hp, sort_keys=True),
-        total_timesteps=steps, train_seconds=seconds, steps_per_second=steps / seconds, profile=profile,
+        gradient_updates=updates, environment_steps=int(model.num_timesteps), train_seconds=seconds,
+        steps_per_second=model.num_timesteps / seconds, profile=profile,
     )
     return (final, model) if return_model else final

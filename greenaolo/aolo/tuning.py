@@ -2,7 +2,7 @@
 
 The rl-baselines3-zoo way (``docs/aolo.md#tuning``): each algorithm's search space is a sampler function in
 :mod:`greenaolo.aolo.samplers` (recorded in each study as its distributions), the budget is ``hyperparams/tuning.yaml`` (the
-same trials and environment steps per trial for every algorithm), the sampler is Optuna's TPE and the pruner
+same trials and gradient updates per trial for every algorithm, ``docs/aolo.md#compute-bound``), the sampler is Optuna's TPE and the pruner
 its median pruner on the trial's intermediate evaluations. A trial trains one agent (seed ``first_seed +
 trial number``, disjoint from the seeds of the final results) with everything the space does not name kept
 at its ``agents.yaml`` value, and scores it on *validation* requests (:data:`~greenaolo.options.VALIDATION_SEED`,
@@ -40,10 +40,9 @@ from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.evaluation import evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.samplers import same_space, sample, space_of
-from greenaolo.aolo.training import (ON_POLICY, EvaluationCallback, HyperparameterError, agent,
-                                     evaluate_model,
-                                     load_hyperparams, package_yaml, settings,
-                                     validate_hyperparams)
+from greenaolo.aolo.training import (ON_POLICY, EvaluationCallback, HyperparameterError, acting_config, agent,
+                                     budget_clock, environment_steps, evaluate_model, load_hyperparams, package_yaml,
+                                     settings, validate_hyperparams)
 from greenaolo.checks import number, read_yaml
 from greenaolo.io import atomic_path
 from greenaolo.options import EVALUATION_SEED, ALGORITHMS, VALIDATION_SEED
@@ -62,7 +61,7 @@ class Budget:
     """One tuning profile of ``hyperparams/tuning.yaml`` (the same for every algorithm)."""
 
     trials: int
-    steps: int
+    updates: int
     eval_every: int
     n_validation: int
     startup_trials: int
@@ -85,7 +84,7 @@ def load_budget(profile: str = "full", path: str | None = None) -> Budget:
         raise HyperparameterError(f"{source}: no tuning profile {profile!r}; the file has "
                                   f"{sorted(profiles) if isinstance(profiles, dict) else 'none'}")
     entry = profiles[profile]
-    ranges = {"trials": (1, 100_000), "steps": (1, 10**9), "eval_every": (1, 10**9), "n_validation": (1, 100_000),
+    ranges = {"trials": (1, 100_000), "updates": (1, 10**9), "eval_every": (1, 10**9), "n_validation": (1, 100_000),
               "startup_trials": (0, 100_000), "warmup_evaluations": (0, 10**6), "first_seed": (0, 2**31)}
     values: dict[str, int] = {}
     for key, (low, high) in ranges.items():
@@ -115,9 +114,9 @@ def load_budget(profile: str = "full", path: str | None = None) -> Budget:
             raise HyperparameterError(f"{source}: profiles.{profile}.first_seed={budget.first_seed}: tuning seeds would "
                                       f"reach options.{name}={seed}; choose first_seed below {seed - 10 * budget.trials - 1000} "
                                       f"or above {seed}")
-    if budget.eval_every > budget.steps:
-        raise HyperparameterError(f"{source}: profiles.{profile}.eval_every={budget.eval_every} is above steps="
-                                  f"{budget.steps}: the pruner would see no evaluation")
+    if budget.eval_every > budget.updates:
+        raise HyperparameterError(f"{source}: profiles.{profile}.eval_every={budget.eval_every} is above updates="
+                                  f"{budget.updates}: the pruner would see no evaluation")
     return budget
 
 
@@ -143,8 +142,9 @@ def _cost(ds: xr.Dataset) -> float:
 def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig | None = None,
               hyperparams: dict | None = None, seed_base: int | None = None,
               resumed: int = 0) -> float:
-    """Train one trial's agent and return its validation cost; reports every ``eval_every`` steps to the
-    pruner and raises ``optuna.TrialPruned`` when it says stop. One torch thread.
+    """Train one trial's agent for the budget's gradient updates (PPO: environment steps; the environment steps
+    are :func:`~greenaolo.aolo.training.environment_steps`) and return its validation cost; reports every
+    ``eval_every`` updates to the pruner and raises ``optuna.TrialPruned`` when it says stop. One torch thread.
 
     The training seed is ``seed_base + trial.number - resumed`` (``seed_base`` defaults to the budget's
     ``first_seed``): a study that held ``resumed`` trials when this run started numbers its new ones from
@@ -152,7 +152,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     however many run at once.
 
     The trial's user attributes record its seed, carbon, violation rates, gap to the validation oracle,
-    environment steps per second and full hyperparameters.
+    environment steps, environment steps per second and full hyperparameters.
     """
     import optuna
     import torch
@@ -164,6 +164,8 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     seed = (budget.first_seed if seed_base is None else seed_base) + trial.number - resumed
     trial.set_user_attr("seed", seed)
     trial.set_user_attr("hyperparams", json.dumps(settings(hp, algorithm), sort_keys=True))
+    steps = environment_steps(algorithm, settings(hp, algorithm), budget.updates)
+    acting = acting_config(cfg, settings(hp, algorithm))
 
     def report(step: int, outcome: xr.Dataset) -> bool:
         """The pruner's view of an evaluation: whether the trial goes on."""
@@ -176,22 +178,24 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     # (and warns): each trial compiles its own PopSAN afresh.
     torch.compiler.reset()
     try:
-        env = AoloEnv(cfg)
+        env = AoloEnv(acting)
         env.reset(seed=seed)
-        model = agent(algorithm, env, seed, hp, steps=budget.steps)
+        model = agent(algorithm, env, seed, hp, steps=steps)
         started = time.perf_counter()
-        callback = EvaluationCallback(cfg, requests, budget.eval_every, budget.steps, report,
+        callback = EvaluationCallback(acting, requests, budget.eval_every, budget.updates, report,
+                                      clock=budget_clock(algorithm),
                                       stop=ON_POLICY[algorithm], at_total=False)
-        model.learn(total_timesteps=budget.steps, callback=callback)
+        model.learn(total_timesteps=steps, callback=callback)
         seconds = time.perf_counter() - started
     finally:
         torch.set_num_threads(threads)
     trial.set_user_attr("steps_per_second", model.num_timesteps / seconds)
+    trial.set_user_attr("environment_steps", int(model.num_timesteps))
     if callback.stopped:
         raise optuna.TrialPruned(f"pruned at step {model.num_timesteps}")
-    ds = evaluate_model(model, cfg, requests, method="trial")
+    ds = evaluate_model(model, acting, requests, method="trial")
     value = _cost(ds)
-    trial.report(value, budget.steps)
+    trial.report(value, budget.updates)
     for name in ("carbon_g", "qoe_violation_rate", "latency_violation_rate"):
         trial.set_user_attr(name, float(ds[name]))
     trial.set_user_attr("gap_to_oracle", gap_to_oracle(ds.carbon_g, best.carbon_g))
