@@ -451,7 +451,7 @@ def _benchmark(d: Data) -> dict[str, str]:
         pivot = curves.pivot(index="seed", columns="step", values="curve_carbon_g")
         oracle = float(runs[(runs.step == -1)].oracle_carbon_g.iloc[0])
         fall = (pivot[before] - pivot[last]) / oracle
-        out["falling"] = (f"the curves still fall at {int(last):,} steps ({AGENT_LABELS[best]}: {int((fall > 0).sum())} of "
+        out["falling"] = (f"the curves still fall at {int(last):,} updates ({AGENT_LABELS[best]}: {int((fall > 0).sum())} of "
                           f"{len(fall)} seeds, {100 * float(fall.median()):.1f} points from {int(before):,} to {int(last):,})")
     else:
         out["falling"] = "the learning curves are in the runs' table"
@@ -619,11 +619,11 @@ FINDINGS: dict[str, Finding] = {
         "holds the link longer: the least carbon per request is at batch {b_carbon} ({best_carbon} g), {missing}. "
         "{requests} requests.", _measured_aolo),
     "aolo_convergence": Finding(
-        "Not with equal settings ({seeds} seeds x {steps} steps, default and tuned, mean and 95% t-band). At {steps} "
-        "steps SAC emits {sac_default} gCO2e per request (default) and {sac_tuned} (tuned), SDRL {sdrl_default} and "
-        "{sdrl_tuned}; the oracle {oracle}. At {early} steps tuned {fastest} is ahead (SAC {early_sac} g, SDRL "
-        "{early_sdrl} g); with the default settings the curves still fall by {late_fall} from {late_from} to "
-        "{steps} steps.", _convergence),
+        "Not with equal settings ({seeds} seeds x {steps} gradient updates, default and tuned, mean and 95% t-band). "
+        "At {steps} updates SAC emits {sac_default} gCO2e per request (default) and {sac_tuned} (tuned), SDRL "
+        "{sdrl_default} and {sdrl_tuned}; the oracle {oracle}. At {early} updates tuned {fastest} is ahead (SAC "
+        "{early_sac} g, SDRL {early_sdrl} g); with the default settings the curves still fall by {late_fall} from "
+        "{late_from} to {steps} updates.", _convergence),
     "aolo_carbon_comparison": Finding(
         "**Does not reproduce.** Paired over {seeds} seeds (95% t-interval), SDRL's carbon against SAC's: "
         "**{default}** with the shared default settings ({default_seeds}) and **{tuned}** with each agent's own "

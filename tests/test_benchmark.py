@@ -266,3 +266,25 @@ def test_random_draw_shares_count_by_hand_per_learning_rate_range():
     ci = binomtest(4, 6).proportion_ci(method="exact")
     assert float(ds.random_sac_low.sel(lr_range="wider, 1e-6 to 1e-2")) == pytest.approx(ci.low)
     assert float(ds.random_sac_high.sel(lr_range="wider, 1e-6 to 1e-2")) == pytest.approx(ci.high)
+
+
+def test_the_ablation_switches_one_option_at_a_time():
+    from greenaolo.aolo.benchmark import ablation_variants
+
+    ddpg = {"learning_rate": 1e-3, "train_freq": 2, "gradient_steps": 8, "learning_starts": 100,
+            "action_noise_std": 0.1, "action_noise_final": 0.01, "useful_kappa_range": True}
+    v = ablation_variants(ddpg)
+    assert list(v) == ["tuned", "updates per step off", "annealed learning rate on", "annealed noise off",
+                       "useful answer range off"]
+    assert v["tuned"] == ddpg
+    assert v["updates per step off"] == {**ddpg, "gradient_steps": 2}  # one per environment step
+    assert v["annealed learning rate on"] == {**ddpg, "learning_rate_final": 0.1}
+    assert v["annealed noise off"] == {k: x for k, x in ddpg.items() if k != "action_noise_final"}
+    assert v["useful answer range off"] == {**ddpg, "useful_kappa_range": False}
+    sac = {"learning_rate": 1e-3, "train_freq": 4, "gradient_steps": 4, "learning_rate_final": 0.3}
+    v = ablation_variants(sac)
+    assert list(v) == ["tuned", "updates per step on", "annealed learning rate off", "useful answer range on"]
+    assert v["updates per step on"]["gradient_steps"] == 16 and "learning_rate_final" not in v["annealed learning rate off"]
+    assert list(ablation_variants({"learning_rate": 3e-4, "n_steps": 64})) == [
+        "tuned", "annealed learning rate on", "useful answer range on"]  # PPO
+    assert sac == {"learning_rate": 1e-3, "train_freq": 4, "gradient_steps": 4, "learning_rate_final": 0.3}  # untouched

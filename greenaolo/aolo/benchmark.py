@@ -13,6 +13,7 @@ fraction of one agent's configurations whose carbon would make the other, tuned,
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_im
 from greenaolo.io import read_dataset
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, SPIKING_TWINS, VARIANTS
 
-__all__ = ["GAP_THRESHOLDS", "benchmark_study", "benchmark_table", "explains_table", "gap_parts", "per_request_gap",
+__all__ = ["ABLATION_OPTIONS", "GAP_THRESHOLDS", "ablation_variants", "benchmark_study", "benchmark_table", "explains_table", "gap_parts", "per_request_gap",
            "spiking_table", "tuned_reference_gaps", "tuning_study"]
 
 #: The thresholds of the performance profiles: the per-request relative gap to the oracle.
@@ -387,6 +388,42 @@ def random_draw_shares(study, reference_gap: float) -> xr.Dataset:
     ds["random_sac_threshold_gap"] = ((), threshold, {"units": "1", "long_name": "gap to the oracle a draw must reach"})
     ds["random_sac_violation_bound"] = ((), VIOLATION_BOUND, {"units": "1", "long_name": "violation bound of a qualifying draw"})
     return ds
+
+
+#: The options the tuning spaces added for reaching the oracle (issue 29), each as (on, off) edits of an agent's
+#: settings: what the ablation turns on where the tuned settings leave it off, and off where they use it.
+ABLATION_OPTIONS = ("updates per step", "annealed learning rate", "annealed noise", "useful answer range")
+
+
+def ablation_variants(s: dict) -> dict[str, dict]:
+    """The ablation of an agent's tuned settings ``s``: ``"tuned"``, then one variant per option of
+    :data:`ABLATION_OPTIONS` the agent has, with that option alone switched the other way: one gradient step per
+    environment step where the tuned settings take more or fewer, four where they take one; the learning rate
+    constant where it anneals, annealed to 0.1 of itself where constant; the exploration noise (TD3, DDPG)
+    constant where it anneals, annealed to 0 where constant; the other answer range. Each variant is named
+    "<option> on" or "<option> off" (what it is, not what it changed from)."""
+    out = {"tuned": copy.deepcopy(s)}
+
+    def variant(option: str, on: bool, **changes) -> None:
+        v = copy.deepcopy(s)
+        for key, value in changes.items():
+            if value is None:
+                v.pop(key, None)
+            else:
+                v[key] = value
+        out[f"{option} {'on' if on else 'off'}"] = v
+
+    if "train_freq" in s:  # off-policy
+        one = int(s["gradient_steps"]) == int(s["train_freq"])
+        variant("updates per step", one, gradient_steps=4 * int(s["train_freq"]) if one else int(s["train_freq"]))
+    constant = float(s.get("learning_rate_final", 1.0)) == 1.0
+    variant("annealed learning rate", constant, learning_rate_final=0.1 if constant else None)
+    if "action_noise_std" in s:
+        steady = "action_noise_final" not in s
+        variant("annealed noise", steady, action_noise_final=0.0 if steady else None, action_noise_decay_steps=None)
+    useful = bool(s.get("useful_kappa_range", False))
+    variant("useful answer range", not useful, useful_kappa_range=not useful)
+    return out
 
 
 def tuned_reference_gaps(paths: Sequence[str | Path]) -> dict[str, float]:
