@@ -115,6 +115,8 @@ def write_tiny_runs(small_hyperparams):
     run on disk to its action, not the quality of the action. Returns the folder."""
 
     def write(folder):
+        import json
+
         import xarray as xr
 
         from greenaolo.aolo.config import AoloConfig
@@ -127,8 +129,10 @@ def write_tiny_runs(small_hyperparams):
         folder.mkdir(parents=True, exist_ok=True)
         for algorithm in ("sac", "sdrl"):
             path, model_path = run_paths(folder, algorithm, 0)
-            agent(algorithm, AoloEnv(cfg), 0, small_hyperparams(learning_starts=60)).save(model_path)
-            attrs = {"algorithm": algorithm, "seed": 0, "config": cfg.to_json(), "model_sha256": model_digest(model_path)}
+            hp = small_hyperparams(learning_starts=60)
+            agent(algorithm, AoloEnv(cfg), 0, hp).save(model_path)
+            attrs = {"algorithm": algorithm, "seed": 0, "config": cfg.to_json(), "hyperparams": json.dumps(hp),
+                     "model_sha256": model_digest(model_path)}
             write_dataset(xr.Dataset(attrs=attrs), path, profile="quick", figure=RUN_FIGURE, seeds=[0],
                           parameters={"algorithm": algorithm})
         return folder

@@ -155,6 +155,27 @@ def test_aolo_view_shows_each_runs_own_choice(runs_dir):
     plt.close(fig)
 
 
+def test_a_run_trained_in_the_useful_range_is_decoded_in_it(write_tiny_runs, tmp_path):
+    """An agent whose settings chose the useful answer range (docs/aolo.md#useful-range) acts in it: the
+    explorer decodes its action as its training did, not in the task's whole range."""
+    from greenaolo.aolo.runs import model_digest, run_paths
+    from greenaolo.io import read_dataset, write_dataset
+
+    folder = write_tiny_runs(tmp_path / "runs")
+    path, model_path = run_paths(folder, "sac", 0)
+    ds = read_dataset(path).load()
+    hp = json.loads(ds.attrs["hyperparams"])
+    hp["sac"]["useful_kappa_range"] = True
+    ds.attrs.update(hyperparams=json.dumps(hp), model_sha256=model_digest(model_path))
+    write_dataset(ds, path, profile="quick", figure="aolo_run", seeds=[0], parameters={"algorithm": "sac"})
+    view = aolo_view(**REQUEST, runs_dir=folder, profile="quick")
+    useful = AoloConfig(useful_kappa_range=True)
+    request = one_request(**REQUEST)
+    action, _ = load_model(folder, "sac", 0).predict(observation(request, useful), deterministic=True)
+    kappa, _ = decision(action, useful)
+    assert float(view.sel(policy="SAC seed 0").kappa) == kappa[0] != decision(action, AoloConfig())[0][0]
+
+
 def test_aolo_runs_of_another_profile_or_none_say_so_in_one_line(runs_dir, tmp_path):
     runs, message = find_runs(runs_dir, "full")
     assert runs == [] and message == f"the runs in {runs_dir} were trained with the quick profile, not full: oracle only"
