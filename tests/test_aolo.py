@@ -401,7 +401,7 @@ def test_annealed_exploration_noise_falls_linearly_then_stays():
         noise()
         sigmas.append(float(noise._sigma[0]))
     assert sigmas == pytest.approx([0.2, 0.15, 0.1, 0.05, 0.0, 0.0])
-    hp = load_hyperparams(variant="tuned")
+    hp = load_hyperparams()
     hp["ddpg"] = {**hp["ddpg"], "action_noise_final": 0.01, "action_noise_decay_steps": 100}
     model = agent("ddpg", AoloEnv(), 0, hp)
     assert isinstance(model.action_noise, AnnealedNormalActionNoise) and model.action_noise.final == 0.01
