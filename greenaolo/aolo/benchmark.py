@@ -33,7 +33,7 @@ from greenaolo.aolo.statistics import bootstrap_interval, iqm, probability_of_im
 from greenaolo.io import read_dataset
 from greenaolo.options import ALGORITHMS, EVALUATION_SEED, SPIKING_TWINS, VARIANTS
 
-__all__ = ["ABLATION_OPTIONS", "GAP_THRESHOLDS", "ablation_variants", "benchmark_study", "benchmark_table", "explains_table", "gap_parts", "per_request_gap",
+__all__ = ["GAP_THRESHOLDS", "ablation_variants", "benchmark_study", "benchmark_table", "explains_table", "gap_parts", "per_request_gap",
            "spiking_table", "tuned_reference_gaps", "tuning_study"]
 
 #: The thresholds of the performance profiles: the per-request relative gap to the oracle.
@@ -390,14 +390,10 @@ def random_draw_shares(study, reference_gap: float) -> xr.Dataset:
     return ds
 
 
-#: The options the tuning spaces added for reaching the oracle (issue 29), each as (on, off) edits of an agent's
-#: settings: what the ablation turns on where the tuned settings leave it off, and off where they use it.
-ABLATION_OPTIONS = ("updates per step", "annealed learning rate", "annealed noise", "useful answer range")
-
-
 def ablation_variants(s: dict) -> dict[str, dict]:
-    """The ablation of an agent's tuned settings ``s``: ``"tuned"``, then one variant per option of
-    :data:`ABLATION_OPTIONS` the agent has, with that option alone switched the other way: one gradient step per
+    """The ablation of an agent's tuned settings ``s``: ``"tuned"``, then one variant per option the tuning
+    spaces added for reaching the oracle (issue 29) that the agent has, with that option alone switched the
+    other way: one gradient step per
     environment step where the tuned settings take more or fewer, four where they take one; the learning rate
     constant where it anneals, annealed to 0.1 of itself where constant; the exploration noise (TD3, DDPG)
     constant where it anneals, annealed to 0 where constant; the other answer range. Each variant is named

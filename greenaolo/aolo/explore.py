@@ -144,14 +144,14 @@ def find_runs(runs_dir: str | Path | None, profile: str | None = None) -> tuple[
 def _agent(runs_dir: str, algorithm: str, seed: int, mtime_ns: int) -> tuple[AoloSAC, AoloConfig]:
     """A trained model and the configuration it observes and acts in (its training's: cached while its file is
     unchanged)."""
-    from greenaolo.aolo.runs import load_model, run_paths
-    from greenaolo.aolo.training import acting_config, settings
+    from greenaolo.aolo.runs import load_model, recorded_settings, run_paths
+    from greenaolo.aolo.training import acting_config
 
     path, _ = run_paths(runs_dir, algorithm, seed)
     model = load_model(runs_dir, algorithm, seed)
     attrs = _run_attrs(str(path), mtime_ns)
     cfg = AoloConfig.from_dict(json.loads(attrs["config"]))
-    return model, acting_config(cfg, settings(json.loads(attrs["hyperparams"]), algorithm))
+    return model, acting_config(cfg, recorded_settings(attrs, algorithm))
 
 
 def _agent_outcomes(runs_dir: str | Path, runs: list[tuple[str, int]], request: Requests,

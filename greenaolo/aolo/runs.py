@@ -19,7 +19,8 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from pathlib import Path
 
 import torch
@@ -32,7 +33,8 @@ from greenaolo.io import atomic_path, read_dataset, write_dataset
 from greenaolo.options import ALGORITHMS, PAPER_ALGORITHMS
 from greenaolo.tasks import Task, run_tasks
 
-__all__ = ["RUN_FIGURE", "MissingRunsError", "ensure_runs", "load_model", "load_runs", "profile_algorithms", "profile_seeds", "run_paths", "train_run",
+__all__ = ["RUN_FIGURE", "MissingRunsError", "ensure_runs", "load_model", "load_runs", "profile_algorithms", "profile_seeds",
+           "recorded_settings", "run_paths", "train_run",
            "train_run_task"]
 
 #: Per-request outcomes whose means :func:`load_runs` keeps.
@@ -86,6 +88,11 @@ def _profile_entry(profile: str, hyperparams: dict | None) -> dict:
     if profile not in hp["profiles"]:
         raise ValueError(f"profile={profile!r} is unknown: expected one of {sorted(hp['profiles'])}")
     return hp["profiles"][profile]
+
+
+def recorded_settings(attrs: Mapping[str, Any], algorithm: str) -> dict:
+    """The settings a run of ``algorithm`` was trained with, from the hyperparameters its dataset records."""
+    return settings(json.loads(attrs["hyperparams"]), algorithm)
 
 
 #: The entries of a profile that decide a run (its seeds and its list of agents do not).
@@ -272,8 +279,7 @@ def load_runs(paths: Sequence[str | Path]) -> xr.Dataset:
     # another file, with the same settings for them): one set per agent, or the runs are not one experiment.
     agent_settings = {}
     for a in algorithms:
-        recorded = {json.dumps(settings(json.loads(rows[a][s].attrs["hyperparams"]), a), sort_keys=True, default=str)
-                    for s in seeds}
+        recorded = {json.dumps(recorded_settings(rows[a][s].attrs, a), sort_keys=True, default=str) for s in seeds}
         if len(recorded) != 1:
             raise ValueError(f"the runs of {a} were trained with different settings: retrain them with one file")
         agent_settings[a] = json.loads(recorded.pop())

@@ -42,7 +42,7 @@ from greenaolo.options import ALGORITHMS, MAX_REQUESTS, VARIANTS
 
 __all__ = ["ACCEPTS", "ALGORITHMS", "EvaluationCallback", "HyperparameterError", "MODEL_CLASSES", "ON_POLICY",
            "POPSAN_POLICIES", "check_trainable", "VARIANTS",
-           "STEP_NAME", "acting_config", "budget_clock", "curve_row", "environment_steps", "past_budget", "agent",
+           "STEP_NAME", "acting_config", "budget_clock", "budgeted_agent", "curve_row", "environment_steps", "past_budget", "agent",
            "evaluate_model",
            "load_hyperparams", "mean_reward", "settings", "train", "validate_hyperparams"]
 
@@ -351,6 +351,19 @@ def acting_config(cfg: AoloConfig, s: dict[str, Any]) -> AoloConfig:
     return dataclasses.replace(cfg, useful_kappa_range=bool(s["useful_kappa_range"]))
 
 
+def budgeted_agent(algorithm: str, cfg: AoloConfig, seed: int, hyperparams: dict[str, Any],
+                   updates: int) -> tuple[BaseAlgorithm, AoloConfig, int]:
+    """A seeded :func:`agent` in its own seeded environment, for a budget of ``updates``: the model, the
+    configuration it observes and acts in (:func:`acting_config`) and the environment steps that make the budget
+    (:func:`environment_steps`). What a run and a tuning trial both start from."""
+    s = settings(hyperparams, algorithm)
+    acting = acting_config(cfg, s)
+    steps = environment_steps(algorithm, s, updates)
+    env = AoloEnv(acting)
+    env.reset(seed=seed)
+    return agent(algorithm, env, seed, hyperparams, steps=steps), acting, steps
+
+
 def past_budget(model: BaseAlgorithm, total: int) -> bool:
     """Whether an on-policy agent should stop collecting now: at or past ``total`` steps, unless its rollout
     has just filled (SB3 calls the callback before it learns from a full rollout: stopping there would drop
@@ -553,12 +566,8 @@ def train(
     budget = dict(hp["profiles"][profile])
     updates = budget["gradient_updates"] if updates is None else updates
     updates = number("", "updates", updates, 1, 2**40, integer=True)
-    steps = environment_steps(algorithm, settings(hp, algorithm), updates)
-    acting = acting_config(cfg, settings(hp, algorithm))
     requests = evaluation_requests(cfg, int(budget["n_eval"]))
-    env = AoloEnv(acting)
-    env.reset(seed=seed)
-    model = agent(algorithm, env, seed, hp, steps=steps)
+    model, acting, steps = budgeted_agent(algorithm, cfg, seed, hp, updates)
     rows: list[dict[str, float]] = []
     callback = EvaluationCallback(acting, requests, int(budget["eval_every"]), updates,
                                   lambda mark, outcome: rows.append(curve_row(mark, outcome)) or True,

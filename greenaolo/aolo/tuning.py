@@ -36,13 +36,12 @@ from typing import Any
 import xarray as xr
 
 from greenaolo.aolo.config import AoloConfig
-from greenaolo.aolo.env import AoloEnv
 from greenaolo.aolo.evaluation import evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.samplers import same_space, sample, space_of
-from greenaolo.aolo.training import (ON_POLICY, EvaluationCallback, HyperparameterError, acting_config, agent,
-                                     budget_clock, environment_steps, evaluate_model, load_hyperparams, package_yaml,
-                                     settings, validate_hyperparams)
+from greenaolo.aolo.training import (ON_POLICY, EvaluationCallback, HyperparameterError, budget_clock,
+                                     budgeted_agent, evaluate_model, load_hyperparams, package_yaml, settings,
+                                     validate_hyperparams)
 from greenaolo.checks import number, read_yaml
 from greenaolo.io import atomic_path
 from greenaolo.options import EVALUATION_SEED, ALGORITHMS, VALIDATION_SEED
@@ -164,8 +163,6 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     seed = (budget.first_seed if seed_base is None else seed_base) + trial.number - resumed
     trial.set_user_attr("seed", seed)
     trial.set_user_attr("hyperparams", json.dumps(settings(hp, algorithm), sort_keys=True))
-    steps = environment_steps(algorithm, settings(hp, algorithm), budget.updates)
-    acting = acting_config(cfg, settings(hp, algorithm))
 
     def report(step: int, outcome: xr.Dataset) -> bool:
         """The pruner's view of an evaluation: whether the trial goes on."""
@@ -178,9 +175,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
     # (and warns): each trial compiles its own PopSAN afresh.
     torch.compiler.reset()
     try:
-        env = AoloEnv(acting)
-        env.reset(seed=seed)
-        model = agent(algorithm, env, seed, hp, steps=steps)
+        model, acting, steps = budgeted_agent(algorithm, cfg, seed, hp, budget.updates)
         started = time.perf_counter()
         callback = EvaluationCallback(acting, requests, budget.eval_every, budget.updates, report,
                                       clock=budget_clock(algorithm),
