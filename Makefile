@@ -144,10 +144,14 @@ $(FIGURES)/aolo_%.png: $(NB_SOURCE)/aolo_%.json $(AOLO_LIB) build/profile | $(IN
 $(FIGURES)/aolo_measured.png: greenaolo/data/mlenergy_v3_llm_configs.csv.gz
 $(FIGURES)/greenllm_measured.png: $(wildcard greenaolo/data/*.csv greenaolo/data/*.csv.gz) greenaolo/measured.py
 
-# $* is ALGORITHM_VARIANT_seedN.
+# $* is ALGORITHM_VARIANT_seedN, split from the right: an algorithm's name may hold "_" (sdrl_td3).
+run_parts = $(subst _seed, ,$(1))
+run_seed = $(lastword $(call run_parts,$(1)))
+run_variant = $(lastword $(subst _, ,$(firstword $(call run_parts,$(1)))))
+run_algorithm = $(patsubst %_$(call run_variant,$(1)),%,$(firstword $(call run_parts,$(1))))
 $(AOLO_RUNS)/%.nc: $(AOLO_TRAIN_LIB) build/profile | $(INSTALLED)
-	$(PY) -m greenaolo aolo train $(word 1,$(subst _, ,$*)) $(patsubst seed%,%,$(word 3,$(subst _, ,$*))) \
-	  --variant $(word 2,$(subst _, ,$*)) --profile $(PROFILE) --runs-dir $(AOLO_RUNS) --threads 1 --no-progress
+	$(PY) -m greenaolo aolo train $(call run_algorithm,$*) $(call run_seed,$*) --variant $(call run_variant,$*) \
+	  --profile $(PROFILE) --runs-dir $(AOLO_RUNS) --threads 1 --no-progress
 
 $(call aolo_runs_of,tuned): $(AOLO_TUNED)
 

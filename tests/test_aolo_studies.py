@@ -252,6 +252,21 @@ def test_the_makefile_trains_the_seeds_the_hyperparameter_file_lists(tmp_path):
     assert profile_seeds("quick") == list(range(int(n_seeds.quick)))
 
 
+def test_the_makefile_trains_each_run_file_with_its_algorithm_variant_and_seed(tmp_path):
+    """A run file's name is ALGORITHM_VARIANT_seedN; the rule must split it from the right (sdrl_td3 holds a "_")."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    wanted = {(a, v, s) for a in ALGORITHMS for v in ("default", "tuned") for s in (0, 12)}
+    targets = [str(tmp_path / f"{a}_{v}_seed{s}.nc") for a, v, s in sorted(wanted)]
+    out = subprocess.run(["make", "--no-print-directory", "-n", "-s", "PROFILE=full", f"AOLO_RUNS={tmp_path}", *targets],
+                         cwd=root, capture_output=True, text=True, check=True).stdout
+    trained = {(a, v, int(s)) for a, s, v in re.findall(r"aolo train (\S+) (\S+) --variant (\S+)", out)}
+    assert trained == wanted
+
+
 def test_cli_train_writes_a_run(tmp_path, tiny_hyperparams):
     hp_path = tmp_path / "hp.yaml"
     hp = tiny_hyperparams()
