@@ -437,8 +437,8 @@ def _benchmark(d: Data) -> dict[str, str]:
     loud = [AGENT_LABELS[str(a)] + f"'s ({100 * float(violations.sel(agent=a)):.1f}%)" for a in ds.agent.values if a not in calm]
     out["loud"] = (" but " + ", ".join(loud)) if loud else ""
     best_gap = float(tuned.sel(agent=best))
-    out["within"] = ("No agent comes within 2% of the oracle" if best_gap > 0.02 else
-                     f"{AGENT_LABELS[best]} comes within 2% of the oracle")
+    out["within"] = ("No agent comes within 1% of the oracle" if best_gap > 0.01 else
+                     f"{AGENT_LABELS[best]} comes within 1% of the oracle")
     b = ds.sel(variant="tuned", agent=best)
     out.update(best=AGENT_LABELS[best], best_length=f"{100 * float(b.mean_length_gap):.1f}",
                best_gap=f"{100 * float(b.mean_gap_to_oracle):.1f}", best_words=f"{float(b.mean_excess_words):.1f}",
