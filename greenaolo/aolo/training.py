@@ -466,11 +466,11 @@ def mean_reward(outcome: xr.Dataset, requests: dict, cfg: AoloConfig) -> float:
 
 class EvaluationCallback(BaseCallback):
     """The one evaluation callback of training and tuning (rl-baselines3-zoo's ``TrialEvalCallback`` shape):
-    every ``every`` units of the budget (``clock``: gradient updates, PPO's environment steps,
-    :func:`budget_clock`) it scores the deterministic policy on fixed ``requests`` (:func:`evaluate_model`)
-    and hands the outcome to ``on_evaluation(mark, outcome)``, with ``mark`` the multiple of ``every`` reached,
-    which returns whether training goes on (tuning's pruner says stop there). With ``stop``, an on-policy agent
-    ends at ``total`` steps (it would otherwise finish its rollout: PPO rounds up to ``n_steps``).
+    every ``every`` units of ``algorithm``'s budget (:func:`budget_clock`: gradient updates, PPO's environment
+    steps) it scores the deterministic policy on fixed ``requests`` (:func:`evaluate_model`) and hands the
+    outcome to ``on_evaluation(mark, outcome)``, with ``mark`` the multiple of ``every`` reached, which returns
+    whether training goes on (tuning's pruner says stop there). An on-policy agent ends at ``total`` steps (it
+    would otherwise finish its rollout: PPO rounds up to ``n_steps``).
 
     An off-policy agent's updates come ``gradient_steps`` at a time after each rollout: a mark is evaluated at
     the first environment step after the update that reached it, and the last one (``total``) after training.
@@ -481,12 +481,12 @@ class EvaluationCallback(BaseCallback):
     """
 
     def __init__(self, cfg: AoloConfig, requests: dict, every: int, total: int,
-                 on_evaluation: Callable[[int, xr.Dataset], bool], *, clock: Callable[[BaseAlgorithm], int] | None = None,
-                 stop: bool = False, at_start: bool = False, at_total: bool = True, progress: str | None = None):
+                 on_evaluation: Callable[[int, xr.Dataset], bool], *, algorithm: str, at_start: bool = False,
+                 at_total: bool = True, progress: str | None = None):
         super().__init__()
-        self.cfg, self.requests, self.every, self.total, self.stop = cfg, requests, every, total, stop
+        self.cfg, self.requests, self.every, self.total = cfg, requests, every, total
         self.on_evaluation, self.at_start, self.at_total = on_evaluation, at_start, at_total
-        self.clock = clock or (lambda model: int(model.num_timesteps))
+        self.clock, self.stop = budget_clock(algorithm), ON_POLICY[algorithm]
         self.next_mark = every
         self.stopped = False  # on_evaluation said stop
         self.bar = tqdm(total=total, desc=progress or "", unit="update", disable=progress is None)
@@ -571,7 +571,7 @@ def train(
     rows: list[dict[str, float]] = []
     callback = EvaluationCallback(acting, requests, int(budget["eval_every"]), updates,
                                   lambda mark, outcome: rows.append(curve_row(mark, outcome)) or True,
-                                  clock=budget_clock(algorithm), stop=ON_POLICY[algorithm], at_start=True,
+                                  algorithm=algorithm, at_start=True,
                                   progress=f"{algorithm} seed {seed}" if progress else None)
     started = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)

@@ -39,9 +39,8 @@ from greenaolo.aolo.config import AoloConfig
 from greenaolo.aolo.evaluation import evaluate_oracle, gap_to_oracle
 from greenaolo.aolo.requests import evaluation_requests
 from greenaolo.aolo.samplers import same_space, sample, space_of
-from greenaolo.aolo.training import (ON_POLICY, EvaluationCallback, HyperparameterError, budget_clock,
-                                     budgeted_agent, evaluate_model, load_hyperparams, package_yaml, settings,
-                                     validate_hyperparams)
+from greenaolo.aolo.training import (EvaluationCallback, HyperparameterError, budgeted_agent, evaluate_model,
+                                     load_hyperparams, package_yaml, settings, validate_hyperparams)
 from greenaolo.checks import number, read_yaml
 from greenaolo.io import atomic_path
 from greenaolo.options import EVALUATION_SEED, ALGORITHMS, VALIDATION_SEED
@@ -178,8 +177,7 @@ def objective(trial: Any, algorithm: str, budget: Budget, *, config: AoloConfig 
         model, acting, steps = budgeted_agent(algorithm, cfg, seed, hp, budget.updates)
         started = time.perf_counter()
         callback = EvaluationCallback(acting, requests, budget.eval_every, budget.updates, report,
-                                      clock=budget_clock(algorithm),
-                                      stop=ON_POLICY[algorithm], at_total=False)
+                                      algorithm=algorithm, at_total=False)
         model.learn(total_timesteps=steps, callback=callback)
         seconds = time.perf_counter() - started
     finally:
